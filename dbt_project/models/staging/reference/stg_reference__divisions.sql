@@ -1,0 +1,14 @@
+-- The division list: the built-in seed, or the file given to `ruralcare refresh --divisions`
+-- (a city-scale list with the same columns), passed in as the dbt var `divisions_file`.
+{% set divisions_file = var('divisions_file', none) %}
+select
+    cast(code as varchar) as code,
+    cast(name as varchar) as name,
+    cast(level as varchar) as level,
+    cast(parent_code as varchar) as parent_code,
+    cast(is_rural_scope as boolean) as is_rural_scope
+{% if divisions_file %}
+from read_csv('{{ divisions_file }}', header = true, all_varchar = true)
+{% else %}
+from {{ ref('divisions') }}
+{% endif %}

@@ -1,0 +1,139 @@
+"""The `ruralcare` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+
+console = Console(stderr=True)
+
+SOURCES_HELP = "Inbox folder holding towns/ and registries/ (default: sources/inbox)."
+WAREHOUSE_HELP = "Folder of work.duckdb and ruralcare.duckdb (default: warehouse/)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """ruralcare — Yubei rural elderly-care full-coverage (农村养老服务全覆盖) data warehouse."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | None):
+    from pipelines.resources import WarehouseResource
+
+    return WarehouseResource(
+        sources_dir=str(sources.resolve()) if sources else None,
+        warehouse_dir=str(warehouse.resolve()) if warehouse else None,
+        work_db=str((warehouse / "work.duckdb").resolve()) if warehouse else None,
+        divisions_file=str(divisions.resolve()) if divisions else None,
+    )
+
+
+def _refresh(warehouse_resource) -> bool:
+    from pipelines.refresh import run_refresh
+
+    settings = warehouse_resource.settings()
+    console.print(f"[bold]Refreshing[/] inbox {settings.sources_dir} → {settings.work_db}")
+
+    def on_stage(stage: str, event: str) -> None:
+        marks = {"start": "[cyan]…[/]", "done": "[green]✓[/]", "failed": "[red]✗[/]"}
+        console.print(f"  {marks[event]} {stage}")
+
+    with console.status("refreshing…"):
+        result = run_refresh(warehouse_resource, on_stage=on_stage)
+    for stage, seconds in result.stage_seconds.items():
+        console.print(f"    {stage:<10} {seconds:6.1f} s")
+    if not result.success:
+        console.print(f"[red]Refresh failed in stage {result.failed_stage}[/]: {result.error}")
+        console.print("The published database was left as it was. Fix the cause above and run the refresh again.")
+    return result.success
+
+
+@main.command()
+@click.option("--sources", type=click.Path(file_okay=False, path_type=Path), help=SOURCES_HELP)
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+@click.option("--divisions", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Division list CSV to load against instead of the built-in Yubei list.")
+def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None) -> None:
+    """One full refresh: ingest new files, build the models, run the checks."""
+    if not _refresh(_warehouse(sources, warehouse, divisions)):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the demo's sources and warehouse (default: the repo's sources/inbox and warehouse/).")
+def demo(out: Path | None) -> None:
+    """Build the warehouse and show where everything is."""
+    sources = (out / "sources") if out else None
+    warehouse = (out / "warehouse") if out else None
+    resource = _warehouse(sources, warehouse, None)
+    settings = resource.settings()
+    if not _refresh(resource):
+        sys.exit(1)
+    _print_where(settings)
+
+
+def _print_where(settings: Settings) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        towns = con.sql("select count(*) from marts.dim_town where is_rural_scope").fetchone()[0]
+        villages = con.sql(
+            "select count(*) from marts.dim_village where is_rural_scope and level = 'village'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    console.print(f"\n[bold green]Warehouse ready[/]: {settings.work_db}")
+    console.print(f"  {towns} towns and {villages} villages in the programme's scope.")
+    console.print("  Query it read-only, for example:")
+    console.print(f"    duckdb -readonly {settings.work_db} \"select * from marts.dim_town where is_rural_scope\"")
+    console.print(f"    {sys.executable} -c \"import duckdb; print(duckdb.connect('{settings.work_db}', read_only=True)"
+                  ".sql('select * from marts.dim_village limit 5'))\"")
+    console.print("  Orchestrator UI: ruralcare ui  (http://127.0.0.1:3000)")
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Start the Dagster UI and daemon on localhost (Ctrl-C stops both)."""
+    from pipelines.refresh import ensure_dagster_home
+
+    home = Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home"))
+    ensure_dagster_home(home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DO_NOT_TRACK": "1"}
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    try:
+        subprocess.run(cmd, env=env, cwd=PROJECT_ROOT, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+def docs(warehouse: Path | None) -> None:
+    """Generate the dbt documentation site (models, columns, lineage) and print where it is."""
+    from pipelines.transform.dbt_run import exported_env
+
+    settings = _warehouse(None, warehouse, None).settings()
+    dbt = Path(sys.executable).parent / "dbt"
+    with exported_env(settings.dbt_env()):
+        done = subprocess.run(
+            [str(dbt), "docs", "generate", "--profiles-dir", str(DBT_PROJECT_DIR)],
+            cwd=DBT_PROJECT_DIR, check=False, capture_output=True, text=True,
+        )
+    if done.returncode != 0:
+        console.print(done.stdout[-3000:])
+        sys.exit(done.returncode)
+    index = DBT_PROJECT_DIR / "target" / "index.html"
+    console.print(f"dbt docs: {index}")
+    console.print(f"Serve them with: cd {DBT_PROJECT_DIR} && {dbt} docs serve --profiles-dir . --port 8080")

@@ -1,0 +1,60 @@
+"""Dagster resources: the warehouse (paths, one DuckDB writer) and the dbt CLI.
+
+Fields left empty fall back to the environment and its defaults (pipelines/settings.py),
+resolved when a run uses them, never at import time.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from pipelines.settings import Settings
+from pipelines.transform.project import DBT_PROJECT
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where the inbox, the working database and the published copy live."""
+
+    sources_dir: str | None = None
+    warehouse_dir: str | None = None
+    work_db: str | None = None
+    divisions_file: str | None = None
+
+    def settings(self) -> Settings:
+        return Settings.from_env(
+            sources_dir=self.sources_dir,
+            warehouse_dir=self.warehouse_dir,
+            work_db=self.work_db,
+            divisions_file=self.divisions_file,
+        )
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The single writer connection to the working database (mode 0600)."""
+        settings = self.settings()
+        settings.ensure_warehouse_dir()
+        con = duckdb.connect(str(settings.work_db))
+        try:
+            yield con
+        finally:
+            con.close()
+            settings.work_db.chmod(0o600)
+
+
+def build_resources(warehouse: WarehouseResource | None = None) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "warehouse": warehouse or WarehouseResource(),
+        "dbt": DbtCliResource(
+            project_dir=DBT_PROJECT,
+            profiles_dir=str(DBT_PROJECT.profiles_dir),
+            # The dbt installed beside this interpreter, also when the venv is not activated.
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        ),
+    }

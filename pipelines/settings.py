@@ -1,0 +1,90 @@
+"""Paths and secrets, read from the environment when asked for (never at import time).
+
+One setting, `RURALCARE_WORK_DB`, names the working database for both dbt (profiles.yml)
+and Dagster; `settings_env()` exports it to every dbt subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+CONTRACT_FILE = PROJECT_ROOT / "sources" / "contract" / "sheets.yaml"
+BUILTIN_DIVISIONS = DBT_PROJECT_DIR / "seeds" / "divisions.csv"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources_dir: Path
+    warehouse_dir: Path
+    work_db: Path
+    published_db: Path
+    divisions_file: Path
+    pii_key_file: Path
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.warehouse_dir / "raw"
+
+    @property
+    def rejected_dir(self) -> Path:
+        # Beside towns/ and registries/, never scanned as input.
+        return self.sources_dir / "rejected"
+
+    @classmethod
+    def from_env(cls, **overrides: Path | None) -> "Settings":
+        env = os.environ
+        warehouse = Path(env.get("RURALCARE_WAREHOUSE", PROJECT_ROOT / "warehouse"))
+        settings = cls(
+            sources_dir=Path(env.get("RURALCARE_SOURCES", PROJECT_ROOT / "sources" / "inbox")),
+            warehouse_dir=warehouse,
+            work_db=Path(env.get("RURALCARE_WORK_DB", warehouse / "work.duckdb")),
+            published_db=Path(env.get("RURALCARE_PUBLISHED_DB", warehouse / "ruralcare.duckdb")),
+            divisions_file=Path(env.get("RURALCARE_DIVISIONS", BUILTIN_DIVISIONS)),
+            pii_key_file=Path(env.get("RURALCARE_PII_KEY_FILE", PROJECT_ROOT / ".secrets" / "pii.key")),
+        )
+        given = {k: Path(v).resolve() for k, v in overrides.items() if v is not None}
+        if "warehouse_dir" in given:
+            # A warehouse folder given on the command line moves both databases with it.
+            given.setdefault("work_db", given["warehouse_dir"] / "work.duckdb")
+            given.setdefault("published_db", given["warehouse_dir"] / "ruralcare.duckdb")
+        settings = replace(settings, **given)
+        return replace(
+            settings,
+            sources_dir=settings.sources_dir.resolve(),
+            warehouse_dir=settings.warehouse_dir.resolve(),
+            work_db=settings.work_db.resolve(),
+            published_db=settings.published_db.resolve(),
+        )
+
+    def ensure_warehouse_dir(self) -> None:
+        self.work_db.parent.mkdir(parents=True, exist_ok=True)
+        self.published_db.parent.mkdir(parents=True, exist_ok=True)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt subprocess: the shared DuckDB path, no telemetry."""
+        return {
+            **os.environ,
+            "RURALCARE_WORK_DB": str(self.work_db),
+            "RURALCARE_DIVISIONS": str(self.divisions_file),
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+
+    def pii_key(self) -> bytes:
+        """The person-key secret: RURALCARE_PII_KEY, else a random key kept in a 0600 file."""
+        from_env = os.environ.get("RURALCARE_PII_KEY")
+        if from_env:
+            return from_env.encode("utf-8")
+        path = self.pii_key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode("utf-8")

@@ -1,0 +1,22 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks (group `transform`)."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from pipelines.resources import WarehouseResource
+from pipelines.transform.dbt_run import dbt_args_for, exported_env
+from pipelines.transform.project import DBT_PROJECT
+from pipelines.transform.translator import RuralcareDbtTranslator
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    dagster_dbt_translator=RuralcareDbtTranslator(),
+    name="dbt_models",
+    pool="warehouse_writer",
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    settings.ensure_warehouse_dir()
+    with exported_env(settings.dbt_env()):
+        yield from dbt.cli(dbt_args_for("build", settings), context=context).stream()

@@ -1,0 +1,29 @@
+"""How ruralcare calls dbt: the shared DuckDB path exported, the division list as a var."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from pipelines.settings import BUILTIN_DIVISIONS, Settings
+
+
+def dbt_args_for(command: str, settings: Settings) -> list[str]:
+    args = [command]
+    if settings.divisions_file.resolve() != BUILTIN_DIVISIONS.resolve():
+        args += ["--vars", json.dumps({"divisions_file": str(settings.divisions_file.resolve())})]
+    return args
+
+
+@contextmanager
+def exported_env(env: Mapping[str, str]) -> Iterator[None]:
+    """dagster-dbt passes os.environ to dbt: export ours for the call, then restore."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

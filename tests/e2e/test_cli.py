@@ -1,0 +1,26 @@
+"""The `ruralcare` command as a clerk runs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+RURALCARE = str(Path(sys.executable).parent / "ruralcare")
+
+
+def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([RURALCARE, *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_help_lists_the_working_commands() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    for command in ("demo", "refresh", "ui", "docs"):
+        assert command in done.stdout
+
+
+def test_refresh_rejects_a_missing_divisions_file(tmp_path: Path) -> None:
+    done = run("refresh", "--warehouse", str(tmp_path), "--divisions", str(tmp_path / "nope.csv"))
+    assert done.returncode == 2
+    assert "nope.csv" in done.stderr

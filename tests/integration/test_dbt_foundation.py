@@ -1,0 +1,97 @@
+"""dbt builds the reference layer on a temporary DuckDB file."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.contract import create_raw_tables
+from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.transform.dbt_run import exported_env
+
+
+def dbt(args: list[str], settings: Settings) -> subprocess.CompletedProcess:
+    with exported_env(settings.dbt_env()):
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", str(DBT_PROJECT_DIR)],
+            cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def reference_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    warehouse = tmp_path_factory.mktemp("wh")
+    settings = Settings.from_env(warehouse_dir=warehouse)
+    con = duckdb.connect(str(settings.work_db))
+    create_raw_tables(con)
+    con.close()
+    done = dbt(["build", "--select", "resource_type:seed", "+dim_town", "+dim_village"], settings)
+    assert done.returncode == 0, done.stdout[-4000:]
+    return settings.work_db
+
+
+def query(db: Path, sql: str):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_eleven_towns_in_scope(reference_db: Path) -> None:
+    rows = query(reference_db, "select town_name from marts.dim_town where is_rural_scope order by town_code")
+    assert [r[0] for r in rows] == [
+        "王家街道", "玉峰山镇", "统景镇", "大湾镇", "兴隆镇", "木耳镇",
+        "茨竹镇", "古路镇", "石船镇", "大盛镇", "洛碛镇",
+    ]
+    assert query(reference_db, "select count(*) from marts.dim_town") == [(30,)]
+
+
+def test_villages_in_scope(reference_db: Path) -> None:
+    counts = dict(query(
+        reference_db,
+        "select level, count(*) from marts.dim_village where is_rural_scope group by level",
+    ))
+    assert counts == {"village": 168, "community": 30}
+
+
+def test_short_names_as_towns_write_them(reference_db: Path) -> None:
+    names = dict(query(reference_db, "select village_name, short_name from marts.dim_village"))
+    assert names["洛碛村村民委员会"] == "洛碛村"
+    assert names["王家社区居民委员会"] == "王家社区"
+
+
+def test_contract_types_are_enforced(reference_db: Path) -> None:
+    types = dict(query(
+        reference_db,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' and table_name = 'dim_village'",
+    ))
+    assert types == {
+        "village_code": "VARCHAR", "village_name": "VARCHAR", "short_name": "VARCHAR",
+        "level": "VARCHAR", "town_code": "VARCHAR", "is_rural_scope": "BOOLEAN",
+    }
+
+
+def test_divisions_file_override(tmp_path: Path) -> None:
+    """`refresh --divisions FILE` loads the warehouse against another division list."""
+    divisions = tmp_path / "divisions.csv"
+    divisions.write_text(
+        "code,name,level,parent_code,urban_rural_code,is_rural_scope\n"
+        "990001001,甲镇,town,990001,,true\n"
+        "990001001001,甲村村民委员会,village,990001001,,true\n",
+        encoding="utf-8",
+    )
+    settings = Settings.from_env(warehouse_dir=tmp_path / "wh", divisions_file=divisions)
+    settings.ensure_warehouse_dir()
+    con = duckdb.connect(str(settings.work_db))
+    create_raw_tables(con)
+    con.close()
+    from pipelines.transform.dbt_run import dbt_args_for
+
+    done = dbt([*dbt_args_for("run", settings), "--select", "+dim_town", "+dim_village"], settings)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert query(settings.work_db, "select town_code, town_name from marts.dim_town") == [("990001001", "甲镇")]
+    assert query(settings.work_db, "select short_name from marts.dim_village") == [("甲村",)]

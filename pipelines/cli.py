@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import click
@@ -45,10 +46,15 @@ def _refresh(warehouse_resource) -> bool:
         marks = {"start": "[cyan]…[/]", "done": "[green]✓[/]", "failed": "[red]✗[/]"}
         console.print(f"  {marks[event]} {stage}")
 
-    with console.status("refreshing…"):
+    settings.ensure_warehouse_dir()
+    log_path = settings.warehouse_dir / "logs" / "refresh-latest.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's own log lines go to a file; the terminal shows the stages.
+    with console.status("refreshing…"), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
         result = run_refresh(warehouse_resource, on_stage=on_stage)
     for stage, seconds in result.stage_seconds.items():
         console.print(f"    {stage:<10} {seconds:6.1f} s")
+    console.print(f"  refresh {result.refresh_id}; dbt log: {log_path}")
     if not result.success:
         console.print(f"[red]Refresh failed in stage {result.failed_stage}[/]: {result.error}")
         console.print("The published database was left as it was. Fix the cause above and run the refresh again.")
@@ -64,6 +70,31 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
     """One full refresh: ingest new files, build the models, run the checks."""
     if not _refresh(_warehouse(sources, warehouse, divisions)):
         sys.exit(1)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write towns/, registries/ and answer_key/ into.")
+@click.option("--seed", type=int, default=20221231, show_default=True, help="Same seed, same bytes.")
+@click.option("--months", default="2021-07..2022-12", show_default=True, help="Report months, FIRST..LAST.")
+@click.option("--scale", type=click.Choice(["district", "city"]), default="district", show_default=True,
+              help="district: the 11 real towns; city: about 800 towns and 3 million people (benchmarks).")
+@click.option("--clean", is_flag=True, help="No planted problems and no variations that are findings by definition.")
+def generate(out: Path, seed: int, months: str, scale: str, clean: bool) -> None:
+    """Write realistic synthetic sources with an answer key."""
+    from rich.progress import Progress
+
+    from pipelines.generate import generate as generate_sources
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("generating", total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total or None)
+
+        summary = generate_sources(out, seed=seed, months=months, scale=scale, clean=clean, progress=progress)
+    console.print(f"[green]Generated[/] {out}: {summary}")
+    console.print(f"  inbox: {out / 'towns'}  {out / 'registries'}   answer key: {out / 'answer_key'}")
 
 
 @main.command()
@@ -112,10 +143,17 @@ def ui(port: int) -> None:
     dagster = Path(sys.executable).parent / "dagster"
     cmd = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
     console.print(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    process = subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT)
     try:
-        subprocess.run(cmd, env=env, cwd=PROJECT_ROOT, check=False)
+        process.wait()
     except KeyboardInterrupt:
-        pass
+        # Ctrl-C reached dagster too (same process group): let it stop its webserver and daemon.
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait(timeout=30)
+    console.print("Dagster UI stopped.")
 
 
 @main.command()

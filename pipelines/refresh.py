@@ -10,18 +10,21 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import dagster as dg
 
+from pipelines.orchestration import REFRESH_STAGES
+from pipelines.publish.refresh_log import record_refresh
 from pipelines.resources import WarehouseResource, build_resources
+from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, new_refresh_id
 from pipelines.settings import PROJECT_ROOT
-
-STAGES = ("ingest", "transform", "quality", "publish")
 
 
 @dataclass
 class RefreshResult:
     success: bool
+    refresh_id: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
     failed_stage: str | None = None
     error: str | None = None
@@ -61,8 +64,10 @@ def run_refresh(
     assets = list(defs.assets or [])
     checks = list(defs.asset_checks or [])
     graph = defs.resolve_asset_graph()
-    result = RefreshResult(success=True)
-    for stage in STAGES:
+    started = datetime.now(timezone.utc)
+    result = RefreshResult(success=True, refresh_id=new_refresh_id(started))
+    tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat()}
+    for stage in REFRESH_STAGES:
         selection = dg.AssetSelection.groups(stage)
         if not selection.resolve(graph):
             continue
@@ -74,7 +79,7 @@ def run_refresh(
             selection=selection,
             resources=build_resources(warehouse),
             instance=instance,
-            tags={"ruralcare/stage": stage},
+            tags={**tags, "ruralcare/stage": stage},
             raise_on_error=False,
             # The CLI shows stages itself; Dagster's own console log only for errors.
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
@@ -84,6 +89,9 @@ def run_refresh(
             result.success = False
             result.failed_stage = stage
             result.error = _first_failure(run)
+            with warehouse.connect() as con:
+                record_refresh(con, result.refresh_id, started=started, status="failed",
+                               error=f"{stage}: {result.error}")
             if on_stage:
                 on_stage(stage, "failed")
             return result

@@ -25,3 +25,38 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture()
 def warehouse_dir(tmp_path: Path) -> Path:
     return tmp_path / "warehouse"
+
+
+DEFAULT_SEED = 20221231
+
+
+@pytest.fixture(scope="session")
+def generated_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generator's default district output (18 months), made once per test session."""
+    from pipelines.generate import generate
+
+    out = tmp_path_factory.mktemp("generated")
+    generate(out, seed=DEFAULT_SEED)
+    return out
+
+
+@pytest.fixture(scope="session")
+def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One full refresh of a copy of the generated inbox; returns its Settings.
+
+    The copy keeps `generated_sources` pristine: a refresh moves rejected files aside.
+    """
+    import shutil
+
+    from pipelines.refresh import run_refresh
+    from pipelines.resources import WarehouseResource
+
+    root = tmp_path_factory.mktemp("refreshed")
+    inbox = root / "inbox"
+    for folder in ("towns", "registries"):
+        shutil.copytree(generated_sources / folder, inbox / folder, symlinks=True)
+    warehouse = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(root / "warehouse"),
+                                  work_db=str(root / "warehouse" / "work.duckdb"))
+    result = run_refresh(warehouse)
+    assert result.success, f"refresh failed in {result.failed_stage}: {result.error}"
+    return warehouse.settings()

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from pipelines.contract import create_raw_tables
 from pipelines.resources import WarehouseResource
 from pipelines.transform.dbt_run import dbt_args_for, exported_env
 from pipelines.transform.project import DBT_PROJECT
@@ -17,6 +18,7 @@ from pipelines.transform.translator import RuralcareDbtTranslator
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     settings = warehouse.settings()
-    settings.ensure_warehouse_dir()
+    with warehouse.connect() as con:
+        create_raw_tables(con)  # dbt's sources exist even before the first file arrives
     with exported_env(settings.dbt_env()):
         yield from dbt.cli(dbt_args_for("build", settings), context=context).stream()

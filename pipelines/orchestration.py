@@ -1,0 +1,85 @@
+"""The nightly refresh job, its schedule, the inbox sensor and the failure recorder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.publish.refresh_log import record_refresh
+from pipelines.resources import WarehouseResource
+
+REFRESH_STAGES = ("ingest", "transform", "quality", "publish")
+INBOX_FOLDERS = ("towns", "registries")
+
+nightly_refresh = dg.define_asset_job(
+    name="nightly_refresh",
+    selection=dg.AssetSelection.groups(*REFRESH_STAGES),
+    description="Ingest new files, build the dbt models, run the quality checks, publish the analyst copy.",
+    # DuckDB lock contention or a file still being copied in: wait and try the step again.
+    op_retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+)
+
+nightly_refresh_schedule = dg.ScheduleDefinition(
+    name="nightly_refresh_schedule",
+    job=nightly_refresh,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+def inbox_fingerprints(sources_dir: Path) -> set[str]:
+    """One short fingerprint per file waiting in the inbox (path, size, modification time)."""
+    found = set()
+    for folder in INBOX_FOLDERS:
+        root = sources_dir / folder
+        if not root.is_dir():
+            continue
+        for path in root.rglob("*"):
+            if path.name.startswith((".", "~$")) or path.is_symlink() or not path.is_file():
+                continue
+            stat = path.stat()
+            key = f"{path.relative_to(sources_dir)}|{stat.st_size}|{stat.st_mtime_ns}"
+            found.add(hashlib.sha1(key.encode("utf-8")).hexdigest()[:16])
+    return found
+
+
+@dg.sensor(
+    name="inbox_sensor",
+    job=nightly_refresh,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts a refresh when new or changed files land in the inbox (each file triggers once).",
+)
+def inbox_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    current = inbox_fingerprints(warehouse.settings().sources_dir)
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    new = sorted(current - seen)
+    if not new:
+        return dg.SkipReason("no new files in the inbox")
+    context.update_cursor(json.dumps(sorted(seen | current)))
+    run_key = hashlib.sha1("".join(new).encode("ascii")).hexdigest()[:16]
+    return dg.RunRequest(run_key=run_key, tags={"ruralcare/trigger": f"{len(new)} new file(s)"})
+
+
+@dg.run_failure_sensor(
+    name="record_failed_refresh",
+    monitored_jobs=[nightly_refresh],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Writes a failed nightly refresh into meta.refresh of the working database.",
+)
+def record_failed_refresh(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
+    run = context.dagster_run
+    stats = context.instance.get_run_stats(run.run_id)
+    started = datetime.fromtimestamp(stats.start_time or 0, tz=timezone.utc)
+    with warehouse.connect() as con:
+        record_refresh(con, run.run_id, started=started, status="failed", error=context.failure_event.message)
+
+
+ORCHESTRATION_JOBS = [nightly_refresh]
+ORCHESTRATION_SCHEDULES = [nightly_refresh_schedule]
+ORCHESTRATION_SENSORS = [inbox_sensor, record_failed_refresh]

@@ -1,0 +1,140 @@
+"""The analyst copy: de-identified tables written to a new file, then renamed over the old one.
+
+Analysts hold `ruralcare.duckdb` open read-only at any time. We never open that file: the
+copy is built beside it under a temporary name and swapped in with one atomic rename, so an
+open reader keeps the old file and a crash before the rename leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.publish.refresh_log import sql_literal
+
+PUBLISHED_SCHEMAS = ("marts", "quality", "meta")
+
+# Columns that would carry a person's identity; none may reach the analyst copy.
+FORBIDDEN_COLUMN = re.compile(
+    r"(^|_)(id_number|id_raw|person_name|elder_name|helper_name|trainee_name|phone|helper_phone)(_raw)?$"
+)
+# A full resident ID (18 characters) or a mainland mobile number, anywhere in a text value.
+FULL_ID_OR_PHONE = r"(\d{17}[\dXx])|((^|\D)1[3-9]\d{9}($|\D))"
+
+
+class PrivacyViolation(RuntimeError):
+    """A table about to be published holds a full ID number, a name or a phone number."""
+
+
+@dataclass(frozen=True)
+class PublishSummary:
+    path: Path
+    tables: int
+    rows: int
+
+
+def temp_path_for(published: Path, refresh_id: str) -> Path:
+    return published.with_name(f".{published.name}.{refresh_id}.tmp")
+
+
+def remove_stale_temp_files(published: Path) -> None:
+    """Leftovers of a refresh that died before its rename; never the published file itself."""
+    for leftover in published.parent.glob(f".{published.name}.*.tmp*"):
+        leftover.unlink(missing_ok=True)
+
+
+def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refresh_id: str) -> PublishSummary:
+    """Copy the published schemas of the working database into a new file and swap it in."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(published)
+    temp = temp_path_for(published, refresh_id)
+    tables = _publishable_tables(work)
+    work.execute(f"ATTACH '{temp}' AS analyst_copy")
+    rows = 0
+    try:
+        for schema in sorted({schema for schema, _ in tables}):
+            work.execute(f"CREATE SCHEMA analyst_copy.{schema}")
+        for schema, table in tables:
+            work.execute(f'CREATE TABLE analyst_copy.{schema}."{table}" AS SELECT * FROM {schema}."{table}"')
+            rows += work.execute(f'SELECT count(*) FROM analyst_copy.{schema}."{table}"').fetchone()[0]
+            _copy_comments(work, schema, table)
+        _check_values(work, tables)
+        work.execute("CHECKPOINT analyst_copy")
+    except BaseException:
+        work.execute("DETACH analyst_copy")
+        for leftover in temp.parent.glob(f"{temp.name}*"):
+            leftover.unlink(missing_ok=True)
+        raise
+    work.execute("DETACH analyst_copy")
+    os.chmod(temp, 0o644)
+    _fsync(temp)
+    os.replace(temp, published)
+    _fsync(published.parent)
+    return PublishSummary(path=published, tables=len(tables), rows=rows)
+
+
+def _publishable_tables(work: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
+    return work.execute(
+        f"""
+        select schema_name, table_name from duckdb_tables()
+        where database_name = current_database() and schema_name in ({placeholders})
+        union all
+        select schema_name, view_name from duckdb_views()
+        where database_name = current_database() and schema_name in ({placeholders}) and not internal
+        order by 1, 2
+        """,
+        [*PUBLISHED_SCHEMAS, *PUBLISHED_SCHEMAS],
+    ).fetchall()
+
+
+def _copy_comments(work: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """dbt's column descriptions travel with the tables, so analysts see them in their tools."""
+    comment = work.execute(
+        "select comment from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if comment and comment[0]:
+        work.execute(f'COMMENT ON TABLE analyst_copy.{schema}."{table}" IS {sql_literal(comment[0])}')
+    for column, text in work.execute(
+        "select column_name, comment from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? and comment is not null",
+        [schema, table],
+    ).fetchall():
+        work.execute(f'COMMENT ON COLUMN analyst_copy.{schema}."{table}"."{column}" IS {sql_literal(text)}')
+
+
+def _check_values(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) -> None:
+    for schema, table in tables:
+        columns = work.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = 'analyst_copy' "
+            "and schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+        for column, data_type in columns:
+            if FORBIDDEN_COLUMN.search(column):
+                raise PrivacyViolation(f"{schema}.{table}.{column} would publish personal data")
+            if data_type != "VARCHAR":
+                continue
+            hit = work.execute(
+                f'select count(*) from analyst_copy.{schema}."{table}" '
+                f'where regexp_matches("{column}", ?)',
+                [FULL_ID_OR_PHONE],
+            ).fetchone()[0]
+            if hit:
+                raise PrivacyViolation(
+                    f"{schema}.{table}.{column} holds {hit} value(s) that look like a full ID or phone number"
+                )
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -17,6 +17,7 @@ import duckdb
 from pipelines.publish.refresh_log import sql_literal
 
 PUBLISHED_SCHEMAS = ("marts", "quality", "meta")
+ANALYST_STORAGE_VERSION = "v1.0.0"
 
 # Columns that would carry a person's identity; none may reach the analyst copy.
 FORBIDDEN_COLUMN = re.compile(
@@ -53,7 +54,9 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
     remove_stale_temp_files(published)
     temp = temp_path_for(published, refresh_id)
     tables = _publishable_tables(work)
-    work.execute(f"ATTACH '{temp}' AS analyst_copy")
+    # An older storage format, so analysts' tools (duckdb shell, DBeaver/Metabase drivers) that
+    # bundle an earlier DuckDB can still open the file.
+    work.execute(f"ATTACH '{temp}' AS analyst_copy (STORAGE_VERSION '{ANALYST_STORAGE_VERSION}')")
     rows = 0
     try:
         for schema in sorted({schema for schema, _ in tables}):

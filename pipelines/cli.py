@@ -131,6 +131,42 @@ def _print_where(settings: Settings) -> None:
     console.print("  Orchestrator UI: ruralcare ui  (http://127.0.0.1:3000)")
 
 
+def _month(value: str | None):
+    """YYYY-MM → the month's first day (click callback)."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        year, month = value.split("-")
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a month; write it as YYYY-MM, e.g. 2022-06") from None
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the 11 towns' workbooks into.")
+@click.option("--month", callback=lambda _c, _p, v: _month(v), help="Report month YYYY-MM (default: last month).")
+@click.option("--from-month", callback=lambda _c, _p, v: _month(v),
+              help="Pre-fill from each town's last loaded workbook up to this month YYYY-MM.")
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+def templates(out: Path, month, from_month, warehouse: Path | None) -> None:
+    """Blank town workbooks with drop-down lists, one per town."""
+    from pipelines.templates import default_month, write_templates
+
+    settings = _warehouse(None, warehouse, None).settings()
+    try:
+        paths = write_templates(out, month or default_month(), divisions_file=settings.divisions_file,
+                                from_month=from_month, work_db=settings.work_db)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/]")
+        sys.exit(1)
+    console.print(f"[green]Wrote {len(paths)} town workbooks[/] to {out}")
+    for path in paths:
+        console.print(f"  {path.name}")
+
+
 @main.command()
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:

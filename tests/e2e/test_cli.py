@@ -16,7 +16,7 @@ def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 def test_help_lists_the_working_commands() -> None:
     done = run("--help")
     assert done.returncode == 0
-    for command in ("demo", "refresh", "ui", "docs"):
+    for command in ("demo", "refresh", "ui", "docs", "generate", "templates"):
         assert command in done.stdout
 
 
@@ -24,3 +24,17 @@ def test_refresh_rejects_a_missing_divisions_file(tmp_path: Path) -> None:
     done = run("refresh", "--warehouse", str(tmp_path), "--divisions", str(tmp_path / "nope.csv"))
     assert done.returncode == 2
     assert "nope.csv" in done.stderr
+
+
+def test_templates_writes_one_workbook_per_town(tmp_path: Path) -> None:
+    done = run("templates", "--out", str(tmp_path), "--month", "2022-06")
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
+    assert len(names) == 11
+    assert "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx" in names
+
+
+def test_templates_explains_a_bad_month(tmp_path: Path) -> None:
+    done = run("templates", "--out", str(tmp_path), "--month", "2022-13")
+    assert done.returncode == 2
+    assert "YYYY-MM" in done.stderr

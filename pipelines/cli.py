@@ -101,34 +101,46 @@ def generate(out: Path, seed: int, months: str, scale: str, clean: bool) -> None
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the demo's sources and warehouse (default: the repo's sources/inbox and warehouse/).")
 def demo(out: Path | None) -> None:
-    """Build the warehouse and show where everything is."""
+    """Generate sample sources, refresh, write the latest month's report; print where everything is."""
+    from pipelines.generate import generate as generate_sources
+
     sources = (out / "sources") if out else None
     warehouse = (out / "warehouse") if out else None
     resource = _warehouse(sources, warehouse, None)
     settings = resource.settings()
+    with console.status(f"generating sample sources into {settings.sources_dir}…"):
+        generate_sources(settings.sources_dir)
+    console.print(f"[green]✓[/] sample sources (18 months, 11 towns) in {settings.sources_dir}")
     if not _refresh(resource):
         sys.exit(1)
+    from pipelines.report.data import report_months
+
+    latest = report_months(settings.published_db)[-1]
+    console.print(f"\n[bold]Monthly report {latest:%Y年%-m月}[/]")
+    _write_report(settings, latest, None)
     _print_where(settings)
 
 
 def _print_where(settings: Settings) -> None:
     import duckdb
 
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    con = duckdb.connect(str(settings.published_db), read_only=True)
     try:
-        towns = con.sql("select count(*) from marts.dim_town where is_rural_scope").fetchone()[0]
-        villages = con.sql(
-            "select count(*) from marts.dim_village where is_rural_scope and level = 'village'"
-        ).fetchone()[0]
+        files = dict(con.sql("select status, count(*) from quality.files group by status").fetchall())
+        findings = con.sql("select count(*) from quality.findings").fetchone()[0]
     finally:
         con.close()
-    console.print(f"\n[bold green]Warehouse ready[/]: {settings.work_db}")
-    console.print(f"  {towns} towns and {villages} villages in the programme's scope.")
-    console.print("  Query it read-only, for example:")
-    console.print(f"    duckdb -readonly {settings.work_db} \"select * from marts.dim_town where is_rural_scope\"")
-    console.print(f"    {sys.executable} -c \"import duckdb; print(duckdb.connect('{settings.work_db}', read_only=True)"
-                  ".sql('select * from marts.dim_village limit 5'))\"")
-    console.print("  Orchestrator UI: ruralcare ui  (http://127.0.0.1:3000)")
+    shell = Path(sys.executable).parent / "duckdb"
+    console.print(f"\n[bold green]Done.[/] Files: {files}; data-quality findings: {findings}.")
+    console.print(f"  inbox            {settings.sources_dir}  (rejected files: {settings.rejected_dir})")
+    console.print(f"  analyst database {settings.published_db}  (de-identified, open it read-only)")
+    console.print(f"  working database {settings.work_db}  (personal data, pipeline only)")
+    console.print("  Query it, for example:")
+    console.print(f"    {shell} -readonly {settings.published_db} "
+                  "\"select town_name, value, target, status, rank from marts.kpi_town_monthly "
+                  "where kpi_id = 'K10_village_coverage' and month = (select max(month) from marts.kpi_town_monthly) "
+                  "order by rank\"")
+    console.print("  More queries: docs/analysts.md.   Orchestrator UI: ruralcare ui  (http://127.0.0.1:3000)")
 
 
 def _month(value: str | None):
@@ -142,6 +154,38 @@ def _month(value: str | None):
         return date(int(year), int(month), 1)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a month; write it as YYYY-MM, e.g. 2022-06") from None
+
+
+@main.command()
+@click.option("--month", required=True, callback=lambda _c, _p, v: _month(v), help="Report month YYYY-MM.")
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the files (default: reports/out/YYYY-MM beside the warehouse folder).")
+@click.option("--format", "formats", default="html,pdf,xlsx", show_default=True,
+              help="Comma-separated: html, pdf, xlsx.")
+def report(month, warehouse: Path | None, out: Path | None, formats: str) -> None:
+    """Write the monthly progress report (进展通报) from the published database."""
+    settings = _warehouse(None, warehouse, None).settings()
+    _write_report(settings, month, out, formats)
+
+
+def _write_report(settings: Settings, month, out: Path | None, formats: str = "html,pdf,xlsx") -> dict:
+    from pipelines.report import parse_formats, write_report
+    from pipelines.report.assets import report_dir
+
+    if not settings.published_db.exists():
+        console.print(f"[red]No published database at {settings.published_db}[/]: run `ruralcare refresh` first.")
+        sys.exit(1)
+    try:
+        chosen = parse_formats(formats)
+        with console.status(f"writing the {month:%Y-%m} report…"):
+            written = write_report(settings.published_db, month, out or report_dir(settings, month), chosen)
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        sys.exit(2)
+    for fmt, path in written.items():
+        console.print(f"  {fmt:<4} {path}")
+    return written
 
 
 @main.command()

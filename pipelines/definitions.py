@@ -2,15 +2,18 @@
 
 import dagster as dg
 
+from pipelines.ingest.assets import INGEST_ASSETS, INGEST_CHECKS
 from pipelines.orchestration import ORCHESTRATION_JOBS, ORCHESTRATION_SCHEDULES, ORCHESTRATION_SENSORS
 from pipelines.publish.assets import analyst_database
+from pipelines.report.assets import REPORT_ASSETS, REPORT_JOBS, REPORT_SCHEDULES
 from pipelines.resources import build_resources
 from pipelines.transform.assets import dbt_models
 
 defs = dg.Definitions(
-    assets=[dbt_models, analyst_database],
-    jobs=ORCHESTRATION_JOBS,
-    schedules=ORCHESTRATION_SCHEDULES,
+    assets=[*INGEST_ASSETS, dbt_models, analyst_database, *REPORT_ASSETS],
+    asset_checks=INGEST_CHECKS,
+    jobs=[*ORCHESTRATION_JOBS, *REPORT_JOBS],
+    schedules=[*ORCHESTRATION_SCHEDULES, *REPORT_SCHEDULES],
     sensors=ORCHESTRATION_SENSORS,
     resources=build_resources(),
 )

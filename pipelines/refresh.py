@@ -58,6 +58,9 @@ def run_refresh(
     on_stage: Callable[[str, str], None] | None = None,
 ) -> RefreshResult:
     """Materialise every stage that has assets, in order. on_stage(stage, 'start'|'done'|'failed')."""
+    from pipelines.transform.project import ensure_manifest_current
+
+    ensure_manifest_current()
     from pipelines.definitions import defs
 
     instance = instance or dagster_instance()
@@ -73,7 +76,7 @@ def run_refresh(
             continue
         if on_stage:
             on_stage(stage, "start")
-        started = time.perf_counter()
+        stage_started = time.perf_counter()
         run = dg.materialize(
             [*assets, *checks],
             selection=selection,
@@ -84,7 +87,7 @@ def run_refresh(
             # The CLI shows stages itself; Dagster's own console log only for errors.
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
-        result.stage_seconds[stage] = time.perf_counter() - started
+        result.stage_seconds[stage] = time.perf_counter() - stage_started
         if not run.success:
             result.success = False
             result.failed_stage = stage
@@ -101,7 +104,11 @@ def run_refresh(
 
 
 def _first_failure(run: dg.ExecuteInProcessResult) -> str:
+    """The root cause of the first failed step, not Dagster's wrapper around it."""
     for event in run.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            return event.step_failure_data.error.message.strip()
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            return error.message.strip()
     return "the run failed"

@@ -7,6 +7,7 @@ resolved when a run uses them, never at import time.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,12 +41,24 @@ class WarehouseResource(dg.ConfigurableResource):
         """The single writer connection to the working database (mode 0600)."""
         settings = self.settings()
         settings.ensure_warehouse_dir()
-        con = duckdb.connect(str(settings.work_db))
+        con = _connect_when_free(settings.work_db)
         try:
             yield con
         finally:
             con.close()
             settings.work_db.chmod(0o600)
+
+
+def _connect_when_free(path: Path, patience_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """DuckDB admits one process per file: a dbt process that is still exiting holds it briefly."""
+    deadline = time.monotonic() + patience_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def build_resources(warehouse: WarehouseResource | None = None) -> dict[str, dg.ConfigurableResource]:

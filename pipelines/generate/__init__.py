@@ -1,0 +1,169 @@
+"""Synthetic sources for ruralcare: `generate()` writes towns/, registries/ and answer_key/.
+
+The programme is modelled first (`model.py`), then rendered into the files towns and
+district systems send (`render.py`, `registries.py`), with the variations of inputs.md
+and — unless `clean` — the planted problems of quality.md (`plants.py`). The answer key
+is computed from the model, never by running the pipeline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..settings import BUILTIN_DIVISIONS, CONTRACT_FILE, SEEDS_DIR
+
+Progress = Callable[[str, int, int], None]
+
+
+def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..2022-12", scale: str = "district",
+             clean: bool = False, progress: Progress | None = None) -> dict:
+    """Write synthetic sources and their answer key under `out_dir`; return a summary."""
+    from .answer_key import INGEST_RULES, write_answer_key, write_truth
+    from .build import Run, generate_odd_files, generate_registries, generate_workbooks
+    from .contract import load_contract
+    from .divisions import load_towns
+    from .model import build_programme, parse_months
+    from .render import RULE_IDS, layer_of
+
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    if scale != "district":
+        raise ValueError(f"scale {scale!r} is not available: this generator writes the district scale only")
+    for sub in ("towns", "registries", "answer_key"):
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+    month_list = parse_months(months)
+    towns = load_towns(BUILTIN_DIVISIONS)
+    sheets, registries = load_contract(CONTRACT_FILE)
+    prog = build_programme(seed, month_list, towns, SEEDS_DIR)
+    run = Run(out_dir, seed, clean, prog, sheets, registries)
+    key_dir = out_dir / "answer_key"
+    # registries render in a second process (spawned: polars' threads do not survive a fork)
+    # while this one renders the workbooks; it rebuilds the same model from the seed
+    registry_job = _start(_registries_job, out_dir, seed, months, clean)
+    generate_workbooks(run, progress)
+    _merge(run, _join(registry_job))
+    generate_odd_files(run)
+    if not clean:
+        _natural_findings(run)
+    planted = {}
+    for f in run.recorder.findings:
+        planted[f["rule_id"]] = planted.get(f["rule_id"], 0) + 1
+    rules = [{"rule_id": r, "layer": layer_of(r), "exhaustive": r[:4] in INGEST_RULES, "planted": planted.get(r, 0)}
+             for r in RULE_IDS]
+    write_truth(key_dir / "truth", run.truth, sheets, registries, run.files, run.sheet_rows)
+    write_answer_key(key_dir, run.files, run.sheet_rows, run.recorder.findings, run.recorder.manifest, rules)
+    _write_answer_kpis(key_dir)
+    counts: dict[str, int] = {}
+    for f in run.files:
+        key = f"{f['kind']}:{f['expected_status']}"
+        counts[key] = counts.get(key, 0) + 1
+    return {"files": counts, "findings": len(run.recorder.findings), "people": len(prog.people),
+            "plants_not_applied": sorted(run.lost_plants),
+            "elapsed_seconds": round(time.perf_counter() - started, 2), "out_dir": str(out_dir)}
+
+
+def _registries_job(out_dir: Path, seed: int, months: str, clean: bool) -> tuple[list, list, dict]:
+    from .answer_key import write_registry_truth
+    from .build import Run, generate_registries
+    from .contract import load_contract
+    from .divisions import load_towns
+    from .model import build_programme, parse_months
+
+    sheets, registries = load_contract(CONTRACT_FILE)
+    prog = build_programme(seed, parse_months(months), load_towns(BUILTIN_DIVISIONS), SEEDS_DIR)
+    run = Run(out_dir, seed, clean, prog, sheets, registries)
+    generate_registries(run, None)
+    write_registry_truth(out_dir / "answer_key" / "truth", run.truth, registries)
+    return run.files, run.recorder.findings + _unpaired_key_examples(run), run.recorder.manifest
+
+
+def _run_and_send(sender, target, args) -> None:
+    try:
+        sender.send(("ok", target(*args)))
+    except BaseException as error:  # reported to the parent, which raises
+        import traceback
+
+        sender.send(("error", f"{error!r}\n{traceback.format_exc()}"))
+    finally:
+        sender.close()
+
+
+def _start(target, *args):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_run_and_send, args=(sender, target, args), daemon=True)
+    process.start()
+    sender.close()
+    return process, receiver
+
+
+def _join(job):
+    process, receiver = job
+    try:
+        status, payload = receiver.recv()
+    except EOFError as error:
+        raise RuntimeError("registry generation process died") from error
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"registry generation failed: {payload}")
+    return payload
+
+
+def _merge(run, result) -> None:
+    files, findings, manifest = result
+    run.files.extend(files)
+    run.recorder.findings.extend(findings)
+    for name, places in manifest.items():
+        run.recorder.manifest.setdefault(name, []).extend(places)
+
+
+def _unpaired_key_examples(run) -> list[dict]:
+    """Five key-group persons with no pairing row in the last month (DQ06 occurs naturally: not exhaustive)."""
+    if run.clean:
+        return []
+    prog = run.prog
+    last = prog.months[-1]
+    export = prog.elderly_export_for(last)
+    paired = {r["id_number"] for town in prog.towns for r in prog.pairing_rows(town, last)}
+    rows_by_id = {r["id_number"]: r for r in run.truth.get("registry_elderly", []) if r["export_date"] == export}
+    out = []
+    for person in prog.people:
+        if len(out) >= 5:
+            break
+        if prog.is_key(person, last) and person.id_number not in paired and person.id_number in rows_by_id:
+            row = rows_by_id[person.id_number]
+            out.append({"rule_id": "DQ06_key_person_unpaired", "layer": "sql", "town_code": person.town.code,
+                        "month": run.month_label(last), "source_file": row["file_id"], "sheet": None,
+                        "row_number": row["row_number"], "column_name": "公民身份号码"})
+    return out
+
+
+def _natural_findings(run) -> None:
+    """Towns far from their registry's key-group count in the first month (DQ25: examples, not exhaustive)."""
+    prog = run.prog
+    first = prog.months[0]
+    for town in prog.towns[:3]:
+        key_total = sum(1 for p in prog.people_by_town[town.code] if prog.is_key(p, first))
+        key_paired = sum(1 for p in prog.pairing_people(town, first) if prog.is_key(p, first))
+        if key_total and abs(key_paired - key_total) / key_total > 0.5:
+            wb = next((f for f in run.files if f["town_code"] == town.code and f["kind"] == "town_workbook"
+                       and f["expected_status"] == "loaded" and f["month"] and f["month"].year * 12 + f["month"].month - 1 == first), None)
+            if wb:
+                run.recorder.finding("DQ25", town.code, run.month_label(first), wb["relative_path"])
+
+
+def _write_answer_kpis(key_dir: Path) -> None:
+    """KPIs of the answer key, when the answer-key module is present (written by its own engineer)."""
+    if importlib.util.find_spec(f"{__name__}.answer_kpis") is None:
+        return
+    from .answer_kpis import compute_answer_kpis
+
+    kpis, town_rank = compute_answer_kpis(key_dir / "truth", BUILTIN_DIVISIONS, SEEDS_DIR)
+    kpis.write_csv(key_dir / "kpis.csv")
+    town_rank.write_csv(key_dir / "town_rank.csv")

@@ -23,8 +23,9 @@ ANALYST_STORAGE_VERSION = "v1.0.0"
 FORBIDDEN_COLUMN = re.compile(
     r"(^|_)(id_number|id_raw|person_name|elder_name|helper_name|trainee_name|phone|helper_phone)(_raw)?$"
 )
-# A full resident ID (18 characters) or a mainland mobile number, anywhere in a text value.
-FULL_ID_OR_PHONE = r"(\d{17}[\dXx])|((^|\D)1[3-9]\d{9}($|\D))"
+# A full resident ID (18 characters) or a mainland mobile number standing on its own in a text
+# value (not inside a longer run of letters and digits such as a person_key hash).
+FULL_ID_OR_PHONE = r"(^|[^0-9A-Za-z])(\d{17}[\dXx]|1[3-9]\d{9})([^0-9A-Za-z]|$)"
 
 
 class PrivacyViolation(RuntimeError):

@@ -1,0 +1,18 @@
+{#- Facility, point and project names as inputs.md matches them: full-width characters folded
+    to half-width (ＡＢ１ → AB1, （ → (, the ideographic space → a space), then all white space removed. -#}
+{% macro normalise_name(expr) -%}
+    regexp_replace(translate({{ expr }}, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ '), '\s', '', 'g')
+{%- endmacro %}
+
+{#- A name with the town's full official name dropped from its start (大湾镇红竹敬老院 → 红竹敬老院). -#}
+{% macro strip_town_prefix(name_expr, town_name_expr) -%}
+    case when {{ town_name_expr }} is not null and left({{ name_expr }}, length({{ town_name_expr }})) = {{ town_name_expr }}
+         then substr({{ name_expr }}, length({{ town_name_expr }}) + 1) else {{ name_expr }} end
+{%- endmacro %}
+
+{#- True when a cell held something that is not an empty marker but did not parse (a DQ11 cell):
+    such a cell counts in a KPI's denominator and fails its condition (inputs.md). -#}
+{% macro is_unreadable(value_expr, raw_expr) -%}
+    ({{ value_expr }} is null and {{ raw_expr }} is not null
+     and trim({{ raw_expr }}) not in ('', '—', '-', '/', '暂无', 'NULL', 'null', '－', '——', '无'))
+{%- endmacro %}

@@ -1,0 +1,129 @@
+-- People in KPIs per month (kpis.md): every person with a valid ID on an active row of the
+-- elderly database, the 特困 or the 低保 register whose registry town is a programme town,
+-- aged 60 or more at the month's last day. A person belongs to the town and village of the
+-- elderly-database row first, then 特困, then 低保. Group flags exactly as domain.md.
+with scoped_rows as (
+    select r.*
+    from {{ ref('int_registry_rows_monthly') }} as r
+    inner join {{ ref('int_scope_towns') }} as t on t.town_code = r.town_code
+),
+
+home_row as (
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by month, person_key
+                order by case registry when 'elderly' then 1 when 'tekun' then 2 else 3 end
+            ) as priority
+        from scoped_rows
+    ) as ranked
+    where priority = 1
+),
+
+registry_flags as (
+    select
+        month,
+        person_key,
+        max(case when registry = 'elderly' then 1 else 0 end) = 1 as in_elderly_database,
+        max(case when registry = 'tekun' and support_mode = '分散供养' then 1 else 0 end) = 1 as is_dispersed_tekun,
+        max(case when registry = 'tekun' and support_mode = '集中供养' then 1 else 0 end) = 1 as is_centralised_tekun,
+        max(case when registry = 'dibao' and assistance_category in ('低保', '低保边缘') then 1 else 0 end) = 1
+            as is_low_income,
+        max(case when registry = 'elderly' and is_family_planning_special and ability_level >= 1 then 1 else 0 end) = 1
+            as is_disabled_family_planning_special,
+        max(case when registry = 'elderly' and living_situation = '独居' then 1 else 0 end) = 1 as lives_alone,
+        max(case when registry = 'elderly' and is_left_behind then 1 else 0 end) = 1 as is_left_behind,
+        max(case when registry = 'elderly' and has_smart_device then 1 else 0 end) = 1 as has_smart_device
+    from {{ ref('int_registry_rows_monthly') }}
+    group by month, person_key
+),
+
+aged as (
+    select
+        h.month,
+        m.month_end,
+        h.person_key,
+        h.town_code,
+        h.village_code,
+        {{ age_at(birth_date_from_id('h.id_number'), 'm.month_end') }} as age
+    from home_row as h
+    inner join {{ ref('int_months') }} as m on m.month = h.month
+),
+
+grouped as (
+    select
+        a.*,
+        f.in_elderly_database,
+        f.is_dispersed_tekun,
+        f.is_centralised_tekun,
+        f.is_low_income,
+        f.is_disabled_family_planning_special,
+        f.lives_alone,
+        f.is_left_behind,
+        f.has_smart_device,
+        a.age >= {{ high_age() }} as is_high_age,
+        f.is_dispersed_tekun or f.is_low_income or f.is_disabled_family_planning_special as is_key_group
+    from aged as a
+    inner join registry_flags as f on f.month = a.month and f.person_key = a.person_key
+    where a.age >= {{ older_person_age() }}
+),
+
+pairing_rows as (
+    select es.town_code, es.month, p.person_key, p.pairing_mode, p.visits_this_month
+    from {{ ref('int_effective_sheets') }} as es
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
+    where es.sheet_kind = 'pairings' and p.person_key is not null
+),
+
+pairing as (
+    select
+        town_code,
+        month,
+        person_key,
+        max(case when pairing_mode = '一对一' then 1 else 0 end) = 1 as is_paired_one_to_one,
+        max(case when pairing_mode in ('一对一', '网格化') then 1 else 0 end) = 1 as is_paired,
+        max(case when visits_this_month >= 1 then 1 else 0 end) = 1 as is_visited
+    from pairing_rows
+    group by town_code, month, person_key
+),
+
+contracts as (
+    select e.month, d.person_key
+    from {{ ref('int_effective_registries') }} as e
+    inner join {{ ref('int_months') }} as m on m.month = e.month
+    inner join {{ ref('stg_registry__family_doctor') }} as d on d.file_id = e.file_id
+    where e.registry = 'family_doctor'
+        and d.person_key is not null
+        and d.contract_status = '有效'
+        and d.contract_date <= m.month_end
+    group by e.month, d.person_key
+)
+
+select
+    g.month,
+    g.person_key,
+    g.town_code,
+    g.village_code,
+    g.age,
+    g.in_elderly_database,
+    g.is_dispersed_tekun,
+    g.is_centralised_tekun,
+    g.is_low_income,
+    g.is_disabled_family_planning_special,
+    g.is_high_age,
+    g.lives_alone,
+    g.is_left_behind,
+    g.is_key_group,
+    not g.is_key_group and (g.is_high_age or g.lives_alone or g.is_left_behind) as is_grid_group,
+    g.is_key_group or g.is_high_age or g.lives_alone as is_device_group,
+    g.has_smart_device,
+    coalesce(p.is_paired_one_to_one, false) as is_paired_one_to_one,
+    coalesce(p.is_paired, false) as is_paired,
+    coalesce(p.is_visited, false) as is_visited,
+    c.person_key is not null as has_family_doctor_contract
+from grouped as g
+left join pairing as p
+    on p.town_code = g.town_code and p.month = g.month and p.person_key = g.person_key
+left join contracts as c on c.month = g.month and c.person_key = g.person_key

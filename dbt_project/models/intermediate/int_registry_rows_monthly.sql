@@ -1,0 +1,44 @@
+-- The registry rows in force per month (each registry's latest export on or before the
+-- month's last day), with valid IDs only, one row per person and registry (the first row).
+-- 特困 and 低保 keep active persons only; every elderly-database row is active.
+{% set registries = [
+    ('elderly', 'stg_registry__elderly', "true"),
+    ('tekun', 'stg_registry__tekun', "r.person_status = '正常'"),
+    ('dibao', 'stg_registry__dibao', "r.person_status = '正常'"),
+] %}
+with
+{% for registry, model, active in registries %}
+{{ registry }}_rows as (
+    select
+        e.month,
+        '{{ registry }}' as registry,
+        r.person_key,
+        r.id_number,
+        r.town_code,
+        r.village_code,
+        r.row_number,
+        {% if registry == 'elderly' %}r.living_situation, r.is_left_behind, r.ability_level,
+        r.is_family_planning_special, r.has_smart_device,{% else %}cast(null as varchar) as living_situation,
+        cast(null as boolean) as is_left_behind, cast(null as bigint) as ability_level,
+        cast(null as boolean) as is_family_planning_special, cast(null as boolean) as has_smart_device,{% endif %}
+        {% if registry == 'tekun' %}r.support_mode,{% else %}cast(null as varchar) as support_mode,{% endif %}
+        {% if registry == 'dibao' %}r.assistance_category{% else %}cast(null as varchar) as assistance_category{% endif %}
+    from {{ ref('int_effective_registries') }} as e
+    inner join {{ ref(model) }} as r on r.file_id = e.file_id
+    where e.registry = '{{ registry }}' and r.person_key is not null and {{ active }}
+){% if not loop.last %},{% endif %}
+{% endfor %}
+
+select *
+from (
+    select
+        *,
+        row_number() over (partition by month, registry, person_key order by row_number) as occurrence
+    from (
+        {% for registry, model, active in registries %}
+        select * from {{ registry }}_rows
+        {% if not loop.last %}union all{% endif %}
+        {% endfor %}
+    ) as all_rows
+) as ranked
+where occurrence = 1

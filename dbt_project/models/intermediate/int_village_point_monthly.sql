@@ -1,0 +1,81 @@
+-- Every administrative village (村) of a programme town per month, described by the
+-- 互助养老点 sheet in force: its main row (the first row that is not a sub-point), the
+-- assistants on any of its rows, and whether it is covered and meets the "three ones".
+-- Only months where the town has a version of the sheet appear.
+with sheets as (
+    select town_code, month, file_id, is_stale
+    from {{ ref('int_effective_sheets') }}
+    where sheet_kind = 'village_points' and file_id is not null
+),
+
+village_rows as (
+    select s.month, s.is_stale, p.*
+    from sheets as s
+    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
+    where p.village_level = 'village' and p.village_code is not null
+),
+
+main_rows as (
+    select *
+    from (
+        select
+            *,
+            row_number() over (partition by town_code, month, village_code order by row_number) as occurrence
+        from village_rows
+        where not is_sub_point
+    ) as ranked
+    where occurrence = 1
+),
+
+any_row as (
+    select town_code, month, village_code, max(assistants) as max_assistants, count(*) as row_count
+    from village_rows
+    group by town_code, month, village_code
+),
+
+villages as (
+    select
+        s.town_code,
+        s.month,
+        s.is_stale,
+        v.village_code,
+        v.village_name,
+        m.setup_mode,
+        m.merge_into_village_code,
+        m.point_name,
+        m.build_status,
+        m.area_m2,
+        m.assistants,
+        m.has_elderly_association,
+        m.volunteer_teams,
+        m.equipment_subsidy_yuan,
+        m.row_number as main_row_number,
+        coalesce(a.row_count, 0) as row_count,
+        coalesce(a.max_assistants, 0) as max_assistants_any_row,
+        coalesce(m.setup_mode in {{ own_point_modes() }} and m.build_status in {{ built_statuses() }}, false)
+            as has_built_own_point
+    from sheets as s
+    inner join {{ ref('dim_village') }} as v on v.town_code = s.town_code and v.level = 'village'
+    left join main_rows as m
+        on m.town_code = s.town_code and m.month = s.month and m.village_code = v.village_code
+    left join any_row as a
+        on a.town_code = s.town_code and a.month = s.month and a.village_code = v.village_code
+)
+
+select
+    v.*,
+    coalesce(v.setup_mode = '单独设立' and v.has_built_own_point, false) as has_built_standalone_point,
+    v.row_count > 0 as is_reported,
+    coalesce(
+        v.has_built_own_point
+        or (v.setup_mode = '合并设置' and host.has_built_own_point)
+        or v.setup_mode in {{ no_point_needed_modes() }},
+        false
+    ) as is_covered,
+    coalesce(
+        v.has_elderly_association and v.max_assistants_any_row >= 1 and v.volunteer_teams >= 1,
+        false
+    ) as meets_three_ones
+from villages as v
+left join villages as host
+    on host.town_code = v.town_code and host.month = v.month and host.village_code = v.merge_into_village_code

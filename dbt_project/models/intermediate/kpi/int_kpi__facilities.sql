@@ -1,0 +1,112 @@
+-- K01-K08 and K27-K29, per town and month, from the 机构设施 sheet in force.
+-- numerator/denominator are null when the town has no version of the sheet yet.
+with sheet as (
+    select
+        tm.town_code,
+        tm.month,
+        es.file_id is not null as has_sheet,
+        es.is_stale
+    from {{ ref('int_town_months') }} as tm
+    inner join {{ ref('int_effective_sheets') }} as es
+        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'facilities'
+),
+
+facilities as (
+    select
+        f.*,
+        f.facility_type = '失能特困人员集中照护中心' and f.is_built as is_built_care_centre,
+        f.facility_type = '镇养老服务中心' and f.is_built as is_built_town_centre,
+        p.build_mode as plan_build_mode,
+        p.facility_type as plan_facility_type
+    from {{ ref('int_facility_monthly') }} as f
+    left join {{ ref('int_plan_projects') }} as p on p.project_id = f.project_id
+),
+
+per_town as (
+    select
+        town_code,
+        month,
+        sum(case when is_built_care_centre then 1 else 0 end) as care_centres_built,
+        sum(case when is_built_care_centre then nursing_beds end) as care_centre_nursing_beds,
+        sum(case when is_built_care_centre then beds end) as care_centre_beds,
+        sum(case when plan_build_mode = '改造升级' and is_built then 1 else 0 end) as upgrades_built,
+        sum(case when plan_build_mode = '新建' and plan_facility_type = '敬老院' and is_built then 1 else 0 end)
+            as new_homes_built,
+        max(case when is_built_town_centre then 1 else 0 end) as has_built_centre,
+        sum(case when is_built_town_centre and area_m2 >= min_area_m2 then 1 else 0 end) as centres_area_ok,
+        sum(case when is_built_town_centre then 1 else 0 end) as centres_built,
+        sum(case when is_built_town_centre and is_socialised and has_operator then 1 else 0 end)
+            as centres_institution_run,
+        sum(case when is_operating_home then 1 else 0 end) as operating_homes,
+        sum(case when is_operating_home and is_socialised then 1 else 0 end) as homes_socialised,
+        sum(case when is_operating_home and has_clinic then 1 else 0 end) as homes_with_clinic,
+        sum(case when is_operating_home and is_legal_person_registered and is_filed then 1 else 0 end)
+            as homes_registered,
+        sum(case when plan_build_mode = '撤并' and build_status = '已撤并' then 1 else 0 end) as homes_merged_away
+    from facilities
+    group by town_code, month
+),
+
+measures as (
+    select
+        s.town_code,
+        s.month,
+        s.is_stale,
+        s.has_sheet,
+        coalesce(t.care_centres_built, 0) as care_centres_built,
+        t.care_centre_nursing_beds,
+        t.care_centre_beds,
+        coalesce(t.upgrades_built, 0) as upgrades_built,
+        coalesce(t.new_homes_built, 0) as new_homes_built,
+        coalesce(t.has_built_centre, 0) as has_built_centre,
+        coalesce(t.centres_area_ok, 0) as centres_area_ok,
+        coalesce(t.centres_built, 0) as centres_built,
+        coalesce(t.centres_institution_run, 0) as centres_institution_run,
+        coalesce(t.operating_homes, 0) as operating_homes,
+        coalesce(t.homes_socialised, 0) as homes_socialised,
+        coalesce(t.homes_with_clinic, 0) as homes_with_clinic,
+        coalesce(t.homes_registered, 0) as homes_registered,
+        coalesce(t.homes_merged_away, 0) as homes_merged_away
+    from sheet as s
+    left join per_town as t on t.town_code = s.town_code and t.month = s.month
+),
+
+long as (
+    select town_code, month, is_stale, has_sheet, 'K01_care_centres_built' as kpi_id,
+        care_centres_built as numerator, null as denominator from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K02_care_centre_nursing_bed_share',
+        coalesce(care_centre_nursing_beds, 0), coalesce(care_centre_beds, 0) from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K03_nursing_home_upgrades', upgrades_built, null from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K04_nursing_home_new_builds', new_homes_built, null from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K05_town_centre_coverage', has_built_centre, null from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K06_centre_area_compliance', centres_area_ok, centres_built
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K07_centre_institution_run', centres_institution_run, centres_built
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K08_nursing_home_socialised_rate', homes_socialised, operating_homes
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K27_nursing_home_clinic_rate', homes_with_clinic, operating_homes
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K28_nursing_home_registration_rate', homes_registered, operating_homes
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K29_consolidation_completed', homes_merged_away, null from measures
+)
+
+select
+    town_code,
+    month,
+    kpi_id,
+    cast(case when has_sheet then numerator end as double) as numerator,
+    cast(case when has_sheet then denominator end as double) as denominator,
+    is_stale
+from long

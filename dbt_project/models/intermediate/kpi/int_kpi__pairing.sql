@@ -1,0 +1,51 @@
+-- K14-K16, per town and month: the town's key-group and grid-group people (registries at the
+-- month) against the 结对扶老 sheet in force for the town.
+with sheet as (
+    select tm.town_code, tm.month, es.file_id is not null as has_sheet, es.is_stale
+    from {{ ref('int_town_months') }} as tm
+    inner join {{ ref('int_effective_sheets') }} as es
+        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'pairings'
+),
+
+per_town as (
+    select
+        town_code,
+        month,
+        sum(case when is_key_group and is_paired_one_to_one then 1 else 0 end) as key_paired_one_to_one,
+        sum(case when is_key_group then 1 else 0 end) as key_group,
+        sum(case when is_grid_group and is_paired then 1 else 0 end) as grid_paired,
+        sum(case when is_grid_group then 1 else 0 end) as grid_group,
+        sum(case when is_key_group and is_visited then 1 else 0 end) as key_visited
+    from {{ ref('int_person_monthly') }}
+    group by town_code, month
+),
+
+measures as (
+    select
+        s.*,
+        coalesce(p.key_paired_one_to_one, 0) as key_paired_one_to_one,
+        coalesce(p.key_group, 0) as key_group,
+        coalesce(p.grid_paired, 0) as grid_paired,
+        coalesce(p.grid_group, 0) as grid_group,
+        coalesce(p.key_visited, 0) as key_visited
+    from sheet as s
+    left join per_town as p on p.town_code = s.town_code and p.month = s.month
+),
+
+long as (
+    select town_code, month, is_stale, has_sheet, 'K14_one_to_one_pairing' as kpi_id,
+        key_paired_one_to_one as numerator, key_group as denominator from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K15_grid_pairing', grid_paired, grid_group from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K16_key_group_visit_rate', key_visited, key_group from measures
+)
+
+select
+    town_code,
+    month,
+    kpi_id,
+    cast(case when has_sheet then numerator end as double) as numerator,
+    cast(case when has_sheet then denominator end as double) as denominator,
+    is_stale
+from long

@@ -1,0 +1,99 @@
+-- K17-K19, per town and for the district, per month: distinct ID numbers over the 培训情况
+-- rows in force with a valid 培训日期 on or before the month's last day (distinct across
+-- towns for the district). K19: trained caregivers with a caregiver row certified and numbered.
+with sheet as (
+    select tm.town_code, tm.month, tm.month_end, es.file_id, es.file_id is not null as has_sheet, es.is_stale
+    from {{ ref('int_town_months') }} as tm
+    inner join {{ ref('int_effective_sheets') }} as es
+        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'trainings'
+),
+
+counted_rows as (
+    select
+        s.town_code,
+        s.month,
+        t.person_key,
+        t.training_category,
+        coalesce(t.is_certified and trim(t.certificate_no) <> '', false) as is_certified_with_number
+    from sheet as s
+    inner join {{ ref('stg_towns__trainings') }} as t on t.file_id = s.file_id
+    where t.person_key is not null and t.training_date <= s.month_end
+),
+
+people as (
+    select
+        town_code,
+        month,
+        person_key,
+        max(case when training_category = '院长/主管' then 1 else 0 end) as is_manager,
+        max(case when training_category = '养老护理员' then 1 else 0 end) as is_caregiver,
+        max(case when training_category = '养老护理员' and is_certified_with_number then 1 else 0 end)
+            as is_certified_caregiver
+    from counted_rows
+    group by town_code, month, person_key
+),
+
+town_counts as (
+    select
+        s.town_code,
+        s.month,
+        s.has_sheet,
+        s.is_stale,
+        coalesce(sum(p.is_manager), 0) as managers,
+        coalesce(sum(p.is_caregiver), 0) as caregivers,
+        coalesce(sum(p.is_certified_caregiver), 0) as certified_caregivers
+    from sheet as s
+    left join people as p on p.town_code = s.town_code and p.month = s.month
+    group by s.town_code, s.month, s.has_sheet, s.is_stale
+),
+
+district_people as (
+    select
+        month,
+        person_key,
+        max(is_manager) as is_manager,
+        max(is_caregiver) as is_caregiver,
+        max(is_certified_caregiver) as is_certified_caregiver
+    from people
+    group by month, person_key
+),
+
+district_counts as (
+    select
+        s.month,
+        max(case when s.has_sheet then 1 else 0 end) = 1 as has_sheet,
+        max(case when s.is_stale then 1 else 0 end) = 1 as is_stale,
+        (select coalesce(sum(d.is_manager), 0) from district_people as d where d.month = s.month) as managers,
+        (select coalesce(sum(d.is_caregiver), 0) from district_people as d where d.month = s.month) as caregivers,
+        (select coalesce(sum(d.is_certified_caregiver), 0) from district_people as d where d.month = s.month)
+            as certified_caregivers
+    from sheet as s
+    group by s.month
+),
+
+measures as (
+    select town_code as scope_code, month, has_sheet, is_stale, managers, caregivers, certified_caregivers
+    from town_counts
+    union all
+    select '{{ var("district_code") }}', month, has_sheet, is_stale, managers, caregivers, certified_caregivers
+    from district_counts
+),
+
+long as (
+    select scope_code, month, is_stale, has_sheet, 'K17_manager_training' as kpi_id,
+        managers as numerator, null as denominator from measures
+    union all
+    select scope_code, month, is_stale, has_sheet, 'K18_caregiver_training', caregivers, null from measures
+    union all
+    select scope_code, month, is_stale, has_sheet, 'K19_caregiver_certification', certified_caregivers, caregivers
+    from measures
+)
+
+select
+    scope_code,
+    month,
+    kpi_id,
+    cast(case when has_sheet then numerator end as double) as numerator,
+    cast(case when has_sheet then denominator end as double) as denominator,
+    is_stale
+from long

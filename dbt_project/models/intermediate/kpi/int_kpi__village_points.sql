@@ -1,0 +1,91 @@
+-- K09-K13 and K25, per town and month, from the 互助养老点 sheet in force.
+-- K09, K11, K12 count villages' main rows; K13 takes assistants from any of the village's
+-- rows; K25 takes every point and sub-point row on its own; 社区 rows count nowhere.
+with sheet as (
+    select
+        tm.town_code,
+        tm.month,
+        tm.village_count,
+        es.file_id,
+        es.file_id is not null as has_sheet,
+        es.is_stale
+    from {{ ref('int_town_months') }} as tm
+    inner join {{ ref('int_effective_sheets') }} as es
+        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'village_points'
+),
+
+per_town as (
+    select
+        town_code,
+        month,
+        sum(case when has_built_own_point then 1 else 0 end) as points_built,
+        sum(case when is_covered then 1 else 0 end) as villages_covered,
+        sum(case when has_built_standalone_point and area_m2 >= {{ point_min_area_m2() }} then 1 else 0 end)
+            as standalone_area_ok,
+        sum(case when has_built_standalone_point then 1 else 0 end) as standalone_built,
+        sum(case when has_built_own_point and assistants >= 1 then 1 else 0 end) as points_staffed,
+        sum(case when meets_three_ones then 1 else 0 end) as villages_three_ones
+    from {{ ref('int_village_point_monthly') }}
+    group by town_code, month
+),
+
+subsidy_rows as (
+    select
+        s.town_code,
+        s.month,
+        sum(case when p.equipment_subsidy_yuan <= {{ point_equipment_cap_yuan() }} then 1 else 0 end) as rows_within_cap,
+        count(*) as rows_with_subsidy
+    from sheet as s
+    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
+    where coalesce(p.village_level, '') <> 'community'
+        and (p.equipment_subsidy_yuan > 0 or {{ is_unreadable('p.equipment_subsidy_yuan', 'p.equipment_subsidy_text') }})
+    group by s.town_code, s.month
+),
+
+measures as (
+    select
+        s.town_code,
+        s.month,
+        s.is_stale,
+        s.has_sheet,
+        s.village_count,
+        coalesce(t.points_built, 0) as points_built,
+        coalesce(t.villages_covered, 0) as villages_covered,
+        coalesce(t.standalone_area_ok, 0) as standalone_area_ok,
+        coalesce(t.standalone_built, 0) as standalone_built,
+        coalesce(t.points_staffed, 0) as points_staffed,
+        coalesce(t.villages_three_ones, 0) as villages_three_ones,
+        coalesce(r.rows_within_cap, 0) as rows_within_cap,
+        coalesce(r.rows_with_subsidy, 0) as rows_with_subsidy
+    from sheet as s
+    left join per_town as t on t.town_code = s.town_code and t.month = s.month
+    left join subsidy_rows as r on r.town_code = s.town_code and r.month = s.month
+),
+
+long as (
+    select town_code, month, is_stale, has_sheet, 'K09_village_points_built' as kpi_id,
+        points_built as numerator, null as denominator from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K10_village_coverage', villages_covered, village_count from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K11_point_area_compliance', standalone_area_ok, standalone_built
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K12_point_assistant_staffing', points_staffed, points_built
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K13_village_three_ones', villages_three_ones, village_count
+    from measures
+    union all
+    select town_code, month, is_stale, has_sheet, 'K25_point_subsidy_compliance', rows_within_cap, rows_with_subsidy
+    from measures
+)
+
+select
+    town_code,
+    month,
+    kpi_id,
+    cast(case when has_sheet then numerator end as double) as numerator,
+    cast(case when has_sheet then denominator end as double) as denominator,
+    is_stale
+from long

@@ -1,0 +1,11 @@
+-- The KPI catalogue (kpis.md).
+select
+    kpi_id,
+    kpi_no,
+    name_zh,
+    kind,
+    measure,
+    unit,
+    feeding_sheet,
+    definition_zh
+from {{ ref('kpi_catalogue') }}

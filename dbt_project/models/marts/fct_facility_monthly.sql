@@ -1,0 +1,27 @@
+-- Each facility's state per month as the town's 机构设施 sheet in force reports it.
+select
+    facility_key,
+    town_code,
+    month,
+    project_id,
+    facility_type,
+    build_mode,
+    build_status,
+    is_built,
+    is_operating_home,
+    area_m2,
+    min_area_m2,
+    beds,
+    nursing_beds,
+    residents,
+    tekun_residents,
+    operation_mode,
+    is_socialised,
+    has_operator,
+    is_legal_person_registered,
+    is_filed,
+    has_clinic,
+    completion_date,
+    source_month,
+    is_stale as stale
+from {{ ref('int_facility_monthly') }}

@@ -1,0 +1,26 @@
+-- People in the KPIs per month, de-identified: the person key (HMAC of the ID), town,
+-- village, age band, group flags and what the programme reached them with. No name, ID or phone.
+select
+    person_key,
+    month,
+    town_code,
+    village_code,
+    case
+        when age >= 90 then '90+'
+        when age >= 80 then '80-89'
+        when age >= 70 then '70-79'
+        else '60-69'
+    end as age_band,
+    is_key_group,
+    is_grid_group,
+    is_device_group,
+    is_high_age,
+    lives_alone,
+    is_left_behind,
+    in_elderly_database,
+    is_paired_one_to_one,
+    is_paired,
+    is_visited,
+    has_smart_device,
+    has_family_doctor_contract
+from {{ ref('int_person_monthly') }}

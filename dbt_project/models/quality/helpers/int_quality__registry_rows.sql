@@ -1,0 +1,20 @@
+{{ config(schema='intermediate') }}
+-- Every person row of the registries in force per month (elderly database, 特困, 低保), any
+-- status, valid IDs only: the base of the cross-registry rules (DQ04, DQ05, DQ07).
+{% set registries = [('elderly', 'registry_elderly'), ('tekun', 'registry_tekun'), ('dibao', 'registry_dibao')] %}
+{% for registry, table in registries %}
+select
+    e.month,
+    '{{ registry }}' as registry,
+    r.file_id,
+    cast(r.row_number as integer) as row_number,
+    cast(date_trunc('month', r.export_date) as date) as export_month,
+    r.person_key,
+    r.id_number,
+    r.town_code,
+    {% if registry == 'elderly' %}'正常'{% else %}r.person_status{% endif %} as person_status
+from {{ ref('int_effective_registries') }} as e
+inner join {{ source('raw', table) }} as r on r.file_id = e.file_id
+where e.registry = '{{ registry }}' and r.person_key is not null
+{% if not loop.last %}union all{% endif %}
+{% endfor %}

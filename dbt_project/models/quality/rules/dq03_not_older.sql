@@ -1,0 +1,45 @@
+-- DQ03_not_older: a person in the elderly database (at its export's month end) or in a
+-- pairing sheet (at the report month's end) who is under 60, age from the ID's birth date.
+with pairing_rows as (
+    select
+        s.town_code,
+        s.month,
+        s.file_id,
+        s.sheet_name as sheet,
+        p.row_number,
+        '身份证号' as column_name,
+        p.id_number,
+        {{ age_at(birth_date_from_id('p.id_number'), month_end('s.month')) }} as age
+    from {{ ref('int_quality__own_sheets') }} as s
+    inner join {{ source('raw', 'town_pairings') }} as p on p.file_id = s.file_id
+    where s.sheet_kind = 'pairings' and p.id_number is not null
+),
+
+elderly_rows as (
+    select
+        r.town_code,
+        cast(date_trunc('month', r.export_date) as date) as month,
+        r.file_id,
+        cast(null as varchar) as sheet,
+        r.row_number,
+        '公民身份号码' as column_name,
+        r.id_number,
+        {{ age_at(birth_date_from_id('r.id_number'), month_end('r.export_date')) }} as age
+    from {{ source('raw', 'registry_elderly') }} as r
+    inner join {{ ref('stg_ingest__files') }} as f on f.file_id = r.file_id and f.file_status = 'loaded'
+    where r.id_number is not null
+),
+
+found as (
+    select
+        town_code, month, file_id, sheet, row_number, column_name,
+        {{ quality_mask_id('id_number') }} as value,
+        '按身份证号计算，此人' || {{ quality_month_zh('month') }} || '末为' || cast(age as varchar) || '周岁，未满60周岁'
+            as what_zh,
+        'by the ID number this person is ' || cast(age as varchar) || ' at the end of '
+            || {{ quality_month_en('month') }} || ', under 60' as what_en
+    from (select * from pairing_rows union all select * from elderly_rows) as rows_checked
+    where age < {{ older_person_age() }}
+)
+
+{{ quality_findings('DQ03_not_older') }}

@@ -1,0 +1,32 @@
+-- DQ07_pairing_inactive_person: a pairing row for a person whose 特困 or 低保 row in force for
+-- the month has the status 终止 or 注销.
+with ended as (
+    select
+        month,
+        person_key,
+        min(case registry when 'tekun' then '特困人员名册' else '低保对象名册' end) as register_zh,
+        min(case registry when 'tekun' then 'the 特困 register' else 'the 低保 register' end) as register_en,
+        min(person_status) as person_status
+    from {{ ref('int_quality__registry_rows') }}
+    where registry in ('tekun', 'dibao') and person_status in ('终止', '注销')
+    group by month, person_key
+),
+
+found as (
+    select
+        s.town_code,
+        s.month,
+        s.file_id,
+        s.sheet_name as sheet,
+        p.row_number,
+        '身份证号' as column_name,
+        {{ quality_mask_id('p.id_number') }} as value,
+        '此人在' || e.register_zh || '中的人员状态为「' || e.person_status || '」' as what_zh,
+        'this person''s status in ' || e.register_en || ' is ' || e.person_status as what_en
+    from {{ ref('int_quality__own_sheets') }} as s
+    inner join {{ source('raw', 'town_pairings') }} as p on p.file_id = s.file_id
+    inner join ended as e on e.month = s.month and e.person_key = p.person_key
+    where s.sheet_kind = 'pairings'
+)
+
+{{ quality_findings('DQ07_pairing_inactive_person') }}

@@ -1,0 +1,58 @@
+-- The list each town must act on (DQ06): key-group persons of the town with no 一对一 row
+-- in its 结对扶老 sheet in force for the month, pointed to by their registry row, masked.
+with unpaired as (
+    select month, person_key, town_code, village_code, age
+    from {{ ref('int_person_monthly') }}
+    where is_key_group and not is_paired_one_to_one
+),
+
+-- The person's own registry row: the elderly database first, then 特困, then 低保, in their town.
+home_row as (
+    select *
+    from (
+        select
+            u.*,
+            r.registry,
+            r.row_number,
+            e.file_id,
+            row_number() over (
+                partition by u.month, u.person_key
+                order by case r.registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, r.row_number
+            ) as priority
+        from unpaired as u
+        inner join {{ ref('int_registry_rows_monthly') }} as r
+            on r.month = u.month and r.person_key = u.person_key and r.town_code = u.town_code
+        inner join {{ ref('int_effective_registries') }} as e on e.month = r.month and e.registry = r.registry
+    ) as ranked
+    where priority = 1
+),
+
+named as (
+    select
+        h.*,
+        coalesce(el.id_number, tk.id_number, db.id_number) as id_number,
+        coalesce(el.person_name, tk.person_name, db.person_name) as person_name
+    from home_row as h
+    left join {{ source('raw', 'registry_elderly') }} as el
+        on h.registry = 'elderly' and el.file_id = h.file_id and el.row_number = h.row_number
+    left join {{ source('raw', 'registry_tekun') }} as tk
+        on h.registry = 'tekun' and tk.file_id = h.file_id and tk.row_number = h.row_number
+    left join {{ source('raw', 'registry_dibao') }} as db
+        on h.registry = 'dibao' and db.file_id = h.file_id and db.row_number = h.row_number
+)
+
+select
+    n.month,
+    n.town_code,
+    n.village_code,
+    v.short_name as village_name,
+    n.age,
+    {{ quality_mask_id('n.id_number') }} as id_masked,
+    {{ quality_mask_name('n.person_name') }} as name_masked,
+    n.registry,
+    n.file_id,
+    f.file_name as source_file,
+    cast(n.row_number as integer) as row_number
+from named as n
+left join {{ ref('dim_village') }} as v on v.village_code = n.village_code
+left join {{ ref('stg_ingest__files') }} as f on f.file_id = n.file_id

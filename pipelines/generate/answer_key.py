@@ -1,0 +1,105 @@
+"""The answer key: what the loader must report and produce, computed from the model."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import polars as pl
+
+from .contract import SheetContract
+
+INGEST_RULES = ("DQ01", "DQ02", "DQ08", "DQ09", "DQ10", "DQ11", "DQ12", "DQ14", "DQ19", "DQ21")
+POLARS_TYPES = {
+    "text": pl.Utf8, "phone": pl.Utf8, "category": pl.Utf8, "village": pl.Utf8, "categories": pl.List(pl.Utf8),
+    "integer": pl.Int64, "teams": pl.Int64, "ability": pl.Int64, "number": pl.Float64, "area": pl.Float64,
+    "money": pl.Float64, "yesno": pl.Boolean, "date": pl.Date,
+}
+
+
+def table_schema(contract: SheetContract, registry: bool) -> dict[str, pl.DataType]:
+    if registry:
+        schema: dict[str, pl.DataType] = {"file_id": pl.Utf8, "row_number": pl.Int64, "export_date": pl.Date}
+    else:
+        schema = {"file_id": pl.Utf8, "sheet_name": pl.Utf8, "row_number": pl.Int64, "town_code": pl.Utf8,
+                  "month": pl.Date}
+    for column in contract.columns:
+        if column.type == "id":
+            schema.update(id_number=pl.Utf8, id_valid=pl.Boolean, id_legacy15=pl.Boolean)
+        else:
+            schema[column.field] = POLARS_TYPES[column.type]
+        if column.type == "village" and not registry:
+            schema[f"{column.field}_code"] = pl.Utf8
+            if column.field == "village_name":
+                schema["village_level"] = pl.Utf8
+    if registry and any(c.field == "town_name" for c in contract.columns):
+        schema.update(town_code=pl.Utf8, village_name_code=pl.Utf8, village_level=pl.Utf8)
+    return schema
+
+
+def write_truth(truth_dir: Path, truth: dict[str, list[dict]], sheets: dict[str, SheetContract],
+                registries: dict[str, SheetContract], files: list[dict], sheet_rows: list[dict]) -> None:
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    for kind, contract in sheets.items():
+        schema = table_schema(contract, registry=False)
+        frame(truth.get(f"town_{kind}", []), schema).write_parquet(truth_dir / f"town_{kind}.parquet")
+    file_schema = {"file_id": pl.Utf8, "file_name": pl.Utf8, "relative_path": pl.Utf8, "sha256": pl.Utf8,
+                   "kind": pl.Utf8, "registry": pl.Utf8, "town_code": pl.Utf8, "month": pl.Date,
+                   "export_date": pl.Date, "submission_date": pl.Date, "modified_at": pl.Datetime("us"),
+                   "status": pl.Utf8, "reason": pl.Utf8, "rows": pl.Int64}
+    file_rows = [{**f, "file_id": f["relative_path"], "status": f["expected_status"]} for f in files]
+    pl.DataFrame({k: [r.get(k) for r in file_rows] for k in file_schema}, schema=file_schema).write_parquet(
+        truth_dir / "files.parquet")
+    sheet_schema = {"file_id": pl.Utf8, "sheet_kind": pl.Utf8, "sheet_name": pl.Utf8, "status": pl.Utf8,
+                    "reason": pl.Utf8, "header_row": pl.Int64, "rows": pl.Int64}
+    srows = [{**s, "file_id": s["relative_path"], "status": s["expected_status"]} for s in sheet_rows]
+    pl.DataFrame({k: [r.get(k) for r in srows] for k in sheet_schema}, schema=sheet_schema).write_parquet(
+        truth_dir / "sheets.parquet")
+
+
+def write_registry_truth(truth_dir: Path, truth: dict[str, list[dict]],
+                         registries: dict[str, SheetContract]) -> None:
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    for registry, contract in registries.items():
+        schema = table_schema(contract, registry=True)
+        frame(truth.get(f"registry_{registry}", []), schema).write_parquet(truth_dir / f"registry_{registry}.parquet")
+
+
+def frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.from_dicts(rows, schema=schema)
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if row.get(h) is None else _text(row.get(h)) for h in header])
+
+
+def _text(value) -> str:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def write_answer_key(key_dir: Path, files: list[dict], sheet_rows: list[dict], findings: list[dict],
+                     manifest: dict, rules: list[dict]) -> None:
+    key_dir.mkdir(parents=True, exist_ok=True)
+    file_rows = [{**f, "month": f["month"].strftime("%Y-%m") if f["month"] else None} for f in files]
+    write_csv(key_dir / "files.csv", ["relative_path", "kind", "registry", "town_code", "month", "export_date",
+                                      "expected_status", "reason", "submission_date", "sha256"], file_rows)
+    write_csv(key_dir / "sheets.csv", ["relative_path", "sheet_name", "sheet_kind", "expected_status", "reason",
+                                       "header_row", "rows"], sheet_rows)
+    ordered = sorted(findings, key=lambda f: (f["rule_id"], f["source_file"] or "", f["sheet"] or "",
+                                              f["row_number"] or 0, f["column_name"] or "", f["month"] or ""))
+    write_csv(key_dir / "findings.csv", ["rule_id", "layer", "town_code", "month", "source_file", "sheet",
+                                         "row_number", "column_name"], ordered)
+    write_csv(key_dir / "rules.csv", ["rule_id", "layer", "exhaustive", "planted"], rules)
+    (key_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True),
+                                           encoding="utf-8")

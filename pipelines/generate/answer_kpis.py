@@ -1,0 +1,291 @@
+"""The answer key of the 30 KPIs (kpis.md), computed in Polars from the generator's truth tables.
+
+`compute_answer_kpis` returns (kpis, town_rank): one KPI row per scope (every town in scope
+and the district 500112), month (from the earliest report month of any loaded workbook to
+the latest) and KPI of the catalogue, and the towns' overall ranking per month. It is
+written independently of the dbt KPI models so that each checks the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.generate.answer_key_kpis import measures as m
+from pipelines.generate.answer_key_kpis.inputs import (
+    DISTRICT_CODE,
+    Plan,
+    Scope,
+    load_plan,
+    load_scope,
+    load_truth_tables,
+    month_grid,
+)
+from pipelines.generate.answer_key_kpis.people import exports_in_force, loaded_rows, older_persons
+from pipelines.generate.answer_key_kpis.targets import rank_towns, targets_frame, traffic_light
+from pipelines.generate.answer_key_kpis.workbooks import (
+    effective_workbooks,
+    on_time_submissions,
+    report_month_range,
+    sheets_in_force,
+    workbook_sent,
+)
+
+KEYS = ["town_code", "month"]
+
+KPI_COLUMNS = {
+    "scope_code": pl.String,
+    "month": pl.Date,
+    "kpi_id": pl.String,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "value": pl.Float64,
+    "target": pl.Float64,
+    "due_date": pl.Date,
+    "expected": pl.Float64,
+    "status": pl.String,
+    "stale": pl.Boolean,
+    "rank": pl.Int64,
+}
+TOWN_RANK_COLUMNS = {
+    "town_code": pl.String,
+    "month": pl.Date,
+    "mean_rank": pl.Float64,
+    "overall_rank": pl.Int64,
+}
+
+
+def compute_answer_kpis(truth_dir: Path, divisions_file: Path, seeds_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    tables = load_truth_tables(truth_dir)
+    scope = load_scope(divisions_file)
+    plan = load_plan(seeds_dir)
+    month_range = report_month_range(tables["files"])
+    if month_range is None:
+        return pl.DataFrame(schema=KPI_COLUMNS), pl.DataFrame(schema=TOWN_RANK_COLUMNS)
+    months = month_grid(*month_range)
+    town_codes = scope.town_codes
+
+    measures = _town_measures(tables, scope, plan, months)
+    count_kpis = plan.catalogue.filter(pl.col("measure") == "count")["kpi_id"].to_list()
+    district = _district_measures(measures.town_rows, measures.district_trainings, count_kpis)
+    stale = _stale_flags(measures.in_force, measures.sent)
+    rows = pl.concat(
+        [
+            measures.town_rows.rename({"town_code": "scope_code"}),
+            district,
+        ],
+        how="vertical_relaxed",
+    )
+    grid = (
+        plan.catalogue.select("kpi_id")
+        .join(pl.DataFrame({"scope_code": [*town_codes, DISTRICT_CODE]}, schema={"scope_code": pl.String}), how="cross")
+        .join(months.select("month"), how="cross")
+    )
+    targets = targets_frame(plan, [*town_codes, DISTRICT_CODE], months)
+    kpis = (
+        grid.join(rows, on=["scope_code", "month", "kpi_id"], how="left")
+        .join(targets, on=["scope_code", "month", "kpi_id"], how="left")
+        .join(stale, on=["scope_code", "month", "kpi_id"], how="left")
+        .with_columns(
+            denominator=pl.when(pl.col("measure") == "rate").then(pl.col("denominator")),
+            value=pl.when(pl.col("measure") == "count")
+            .then(pl.col("numerator"))
+            .when(pl.col("denominator") > 0)
+            .then(pl.col("numerator") / pl.col("denominator")),
+            stale=pl.col("stale").fill_null(False),
+        )
+    )
+    kpis = kpis.with_columns(
+        status=pl.Series(
+            [
+                traffic_light(kind, value, target, expected, final)
+                for kind, value, target, expected, final in kpis.select(
+                    "kind", "value", "target", "expected", "final_value"
+                ).iter_rows()
+            ],
+            dtype=pl.String,
+        )
+    )
+    ranks, town_rank = rank_towns(kpis.filter(pl.col("scope_code") != DISTRICT_CODE))
+    kpis = kpis.join(ranks, on=["scope_code", "month", "kpi_id"], how="left")
+    scope_order = {code: i for i, code in enumerate([*town_codes, DISTRICT_CODE])}
+    kpis = (
+        kpis.with_columns(scope_order=pl.col("scope_code").replace_strict(scope_order, return_dtype=pl.Int64))
+        .sort("scope_order", "month", "kpi_id")
+        .select([pl.col(name).cast(dtype) for name, dtype in KPI_COLUMNS.items()])
+    )
+    return kpis, town_rank.select([pl.col(name).cast(dtype) for name, dtype in TOWN_RANK_COLUMNS.items()])
+
+
+@dataclass(frozen=True)
+class _Measures:
+    town_rows: pl.DataFrame  # town_code, month, kpi_id, numerator, denominator
+    district_trainings: pl.DataFrame  # K17–K19 of the district (distinct across towns)
+    in_force: pl.DataFrame  # sheets_in_force()
+    sent: pl.DataFrame  # workbook_sent()
+
+
+def _town_measures(tables: dict[str, pl.DataFrame], scope: Scope, plan: Plan, months: pl.DataFrame) -> _Measures:
+    town_codes = scope.town_codes
+    files = tables["files"]
+    effective = effective_workbooks(files, town_codes)
+    in_force = sheets_in_force(effective, tables["sheets"], town_codes, months)
+    sent = workbook_sent(effective, town_codes, months)
+    towns = scope.towns
+
+    def in_force_rows(kind: str) -> pl.DataFrame:
+        return m.rows_in_force(tables[f"town_{kind}"], in_force, kind, months)
+
+    # Registries: each month's latest export on or before its last day.
+    registries = ("elderly", "tekun", "dibao", "family_doctor")
+    registry_rows = {r: loaded_rows(tables[f"registry_{r}"], files) for r in registries}
+    served = {r: exports_in_force(registry_rows[r], months) for r in registries}
+    persons = older_persons(
+        registry_rows["elderly"], registry_rows["tekun"], registry_rows["dibao"], served, months, town_codes
+    )
+
+    town_months = sent.select(KEYS)
+    facilities_base = m.available(in_force, ("facilities",))
+    funds_base = m.available(in_force, ("funds",))
+    facilities_and_funds = m.available(in_force, ("facilities", "funds"))
+    projects = m.keyed_projects(plan.projects, towns)
+
+    facilities = m.facility_rows(in_force_rows("facilities"), towns)
+    facility = m.facility_measures(facilities, projects, facilities_base)
+    funds = m.funds_measures(facilities, in_force_rows("funds"), projects, towns, facilities_and_funds, funds_base)
+    tekun_base = facilities_base.join(served["tekun"].select("month"), on="month", how="semi")
+    allowances = m.resident_allowances(registry_rows["tekun"], served["tekun"], facilities, towns, tekun_base)
+    running = facilities_and_funds.join(funds, on=KEYS, how="left").join(allowances, on=KEYS, how="full", coalesce=True)
+
+    points_base = m.available(in_force, ("village_points",))
+    points = m.village_point_measures(in_force_rows("village_points"), scope.villages, points_base)
+
+    people_months = pl.concat([served[r].select("month") for r in ("elderly", "tekun", "dibao")]).unique()
+    pairings_base = m.available(in_force, ("pairings",)).join(people_months, on="month", how="semi")
+    pairings = m.pairing_measures(in_force_rows("pairings"), persons, pairings_base)
+
+    trainings_base = m.available(in_force, ("trainings",))
+    counted_trainings = m.counted_trainings(in_force_rows("trainings"))
+    trainings = m.training_measures(counted_trainings, trainings_base)
+    district_trainings = m.district_training_measures(counted_trainings, trainings_base)
+
+    elderly_base = town_months.join(served["elderly"].select("month"), on="month", how="semi")
+    contract_base = elderly_base.join(served["family_doctor"].select("month"), on="month", how="semi")
+    elderly_rows = registry_rows["elderly"].filter(pl.col("town_code").is_in(town_codes))
+    registry_kpis = m.registry_measures(
+        persons, elderly_rows, registry_rows["family_doctor"], served, elderly_base, contract_base
+    )
+
+    submissions = on_time_submissions(files, town_codes, months).select(
+        *KEYS, on_time=pl.col("on_time").cast(pl.Int64), one=pl.lit(1, pl.Int64)
+    )
+
+    town_rows = pl.concat(
+        [
+            m.long_rows(
+                facility,
+                {
+                    "K01_care_centres_built": ("care_centres", None),
+                    "K02_care_centre_nursing_bed_share": ("care_nursing_beds", "care_beds"),
+                    "K03_nursing_home_upgrades": ("upgrades", None),
+                    "K04_nursing_home_new_builds": ("new_homes", None),
+                    "K05_town_centre_coverage": ("town_has_centre", None),
+                    "K06_centre_area_compliance": ("centres_large_enough", "centres"),
+                    "K07_centre_institution_run": ("centres_institution_run", "centres"),
+                    "K08_nursing_home_socialised_rate": ("homes_socialised", "homes"),
+                    "K27_nursing_home_clinic_rate": ("homes_with_clinic", "homes"),
+                    "K28_nursing_home_registration_rate": ("homes_registered", "homes"),
+                    "K29_consolidation_completed": ("consolidated", None),
+                },
+            ),
+            m.long_rows(
+                facilities_and_funds.join(facility, on=KEYS, how="left").join(funds, on=KEYS, how="left"),
+                {"K23_city_subsidy_received": ("city_award", "award_due")},
+            ),
+            m.long_rows(
+                funds_base.join(funds, on=KEYS, how="left"),
+                {"K24_district_topup_compliance": ("topup_ok", "topup_centres")},
+            ),
+            m.long_rows(running, {"K26_running_fund_ratio": ("running_funds", "allowance_due")}),
+            m.long_rows(
+                points,
+                {
+                    "K09_village_points_built": ("points_built", None),
+                    "K10_village_coverage": ("villages_covered", "villages"),
+                    "K11_point_area_compliance": ("standalone_large_enough", "standalone_built"),
+                    "K12_point_assistant_staffing": ("points_staffed", "points_built"),
+                    "K13_village_three_ones": ("villages_three_ones", "villages"),
+                    "K25_point_subsidy_compliance": ("subsidies_within_cap", "subsidised_rows"),
+                },
+            ),
+            m.long_rows(
+                pairings,
+                {
+                    "K14_one_to_one_pairing": ("key_paired", "key_persons"),
+                    "K15_grid_pairing": ("grid_paired", "grid_persons"),
+                    "K16_key_group_visit_rate": ("key_visited", "key_persons"),
+                },
+            ),
+            m.long_rows(trainings, m.TRAINING_MEASURES),
+            m.long_rows(
+                registry_kpis,
+                {
+                    "K20_family_doctor_contract_rate": ("db_contracted", "db_persons"),
+                    "K21_elderly_database_completeness": ("db_rows_complete", "db_rows"),
+                    "K22_smart_device_coverage": ("device_equipped", "device_persons"),
+                },
+            ),
+            m.long_rows(submissions, {"K30_submission_rate": ("on_time", "one")}),
+        ]
+    ).filter(pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null())
+    return _Measures(town_rows, m.long_rows(district_trainings, m.TRAINING_MEASURES), in_force, sent)
+
+
+def _district_measures(
+    town_rows: pl.DataFrame, district_trainings: pl.DataFrame, count_kpis: list[str]
+) -> pl.DataFrame:
+    """District numerators and denominators: sums over the towns with a value, K17–K19 distinct across towns."""
+    complete = town_rows.filter(
+        pl.col("numerator").is_not_null() & (pl.col("denominator").is_not_null() | pl.col("kpi_id").is_in(count_kpis))
+    )
+    summed = (
+        complete.filter(~pl.col("kpi_id").is_in(m.TRAINING_KPIS))
+        .group_by("month", "kpi_id")
+        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+    )
+    return pl.concat(
+        [
+            summed.with_columns(scope_code=pl.lit(DISTRICT_CODE)),
+            district_trainings.drop("town_code").with_columns(scope_code=pl.lit(DISTRICT_CODE)),
+        ],
+        how="diagonal_relaxed",
+    ).select("scope_code", "month", "kpi_id", "numerator", "denominator")
+
+
+def _stale_flags(in_force: pl.DataFrame, sent: pl.DataFrame) -> pl.DataFrame:
+    """scope_code, month, kpi_id, stale: a town without its own workbook, or a KPI fed by a sheet not sent for M.
+
+    The district is stale when any town is.
+    """
+    sheet_sent = {
+        (town, month, kind): was_sent
+        for town, month, kind, was_sent in in_force.select("town_code", "month", "sheet_kind", "sent").iter_rows()
+    }
+    records = []
+    for town, month, workbook in sent.select("town_code", "month", "sent").iter_rows():
+        for kpi_id, kinds in m.FEEDING_SHEETS.items():
+            stale = not workbook or not all(sheet_sent[(town, month, kind)] for kind in kinds)
+            records.append((town, month, kpi_id, stale))
+    towns = pl.DataFrame(
+        records,
+        schema={"scope_code": pl.String, "month": pl.Date, "kpi_id": pl.String, "stale": pl.Boolean},
+        orient="row",
+    )
+    district = (
+        towns.group_by("month", "kpi_id")
+        .agg(pl.col("stale").any())
+        .with_columns(scope_code=pl.lit(DISTRICT_CODE))
+    )
+    return pl.concat([towns, district.select(towns.columns)])

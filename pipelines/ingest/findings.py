@@ -1,0 +1,108 @@
+"""Findings of the ingest layer: masking personal values and wording the messages.
+
+Every message says which file, sheet, row and column, what was found and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import polars as pl
+
+from pipelines.contract import FINDINGS_COLUMNS
+from pipelines.ingest.parse import polars_schema
+from pipelines.ingest.suites import SEVERITY
+
+
+def mask_id(value: str) -> str:
+    """500112********1234 (first 6 + last 4), after removing clerks' wrappers (`'`, `="…"`)."""
+    text = "".join(value.split()).lstrip("'=\"").rstrip('"')
+    return text[:6] + "********" + text[-4:] if len(text) > 10 else "*" * len(text)
+
+
+def mask_name(value: str) -> str:
+    """张* / 欧阳** (compound surnames keep two characters)."""
+    text = value.strip()
+    surname = 2 if len(text) >= 4 or text[:2] in COMPOUND_SURNAMES else 1
+    return text[:surname] + "*" * max(len(text) - surname, 1)
+
+
+def mask_phone(value: str) -> str:
+    """138****1234."""
+    text = value.strip()
+    return text[:3] + "****" + text[-4:] if len(text) >= 8 else "*" * len(text)
+
+
+COMPOUND_SURNAMES = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒", "夏侯"}
+_MASKS = {"id": mask_id, "name": mask_name, "phone": mask_phone}
+
+
+def mask(value: str | None, personal: str | None) -> str | None:
+    if value is None or personal is None:
+        return value
+    return _MASKS[personal](value)
+
+
+@dataclass(frozen=True)
+class Location:
+    file_id: str
+    source_file: str
+    town_code: str | None
+    month: date | None
+    sheet: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    town_code: str | None
+    month: date | None
+    file_id: str
+    source_file: str
+    sheet: str | None
+    row_number: int | None
+    column_name: str | None
+    value: str | None
+    message_zh: str
+    message_en: str
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.rule_id]
+
+
+def describe(
+    source_file: str, sheet: str | None, row: int | None, column: str | None, value: str | None,
+    what_zh: str, what_en: str,
+) -> tuple[str, str]:
+    """(message_zh, message_en): where, what was found, what to do."""
+    where_zh = f"文件「{source_file}」"
+    where_en = f"File '{source_file}'"
+    if sheet:
+        where_zh += f"工作表「{sheet}」"
+        where_en += f", sheet '{sheet}'"
+    if row is not None:
+        where_zh += f"第{row}行"
+        where_en += f", row {row}"
+    if column:
+        where_zh += f"「{column}」列"
+        where_en += f", column '{column}'"
+    if value is not None:
+        where_zh += f"的值「{value}」"
+        where_en += f": value '{value}'"
+    return f"{where_zh}{what_zh}", f"{where_en} {what_en}"
+
+
+def file_finding(rule_id: str, location: Location, what_zh: str, what_en: str, column: str | None = None) -> Finding:
+    zh, en = describe(location.source_file, location.sheet, None, column, None, "：" + what_zh, "— " + what_en)
+    return Finding(rule_id, location.town_code, location.month, location.file_id, location.source_file,
+                   location.sheet, None, column, None, zh, en)
+
+
+def findings_frame(findings: list[Finding], refresh_id: str) -> pl.DataFrame:
+    schema = polars_schema(FINDINGS_COLUMNS)
+    rows = [{**asdict(f), "severity": f.severity, "refresh_id": refresh_id} for f in findings]
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame(rows, schema_overrides=schema).select(list(schema))

@@ -1,0 +1,139 @@
+"""The inbox: which files to look at, their fingerprints, and why a file cannot be read.
+
+Lock files, hidden dot-files and symbolic links are never opened. File names that are not
+valid UTF-8 are decoded as GB18030.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+REGISTRY_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xls", ".xlsm"}
+INBOX_FOLDERS = {"towns": "town_workbook", "registries": "registry"}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+# reason code -> (Chinese, English): what happened and what to do.
+REASONS = {
+    "zero_bytes": ("文件为空（0 字节），请重新导出并报送", "the file is empty (0 bytes); export it again and resend it"),
+    "not_workbook": ("不是可读取的 Excel 工作簿（内容与扩展名不符），请用 Excel 另存为 .xlsx 后报送",
+                     "not a readable Excel workbook (content does not match the extension); save it as .xlsx in Excel and resend it"),
+    "encrypted": ("工作簿设置了打开密码，无法读取，请取消密码后重新报送",
+                  "the workbook is password-protected; remove the password and resend it"),
+    "corrupt": ("文件已损坏，无法打开，请重新保存后报送", "the file is damaged and cannot be opened; save it again and resend it"),
+    "town_unresolved": ("无法识别填报镇街，请在封面填写「填报单位：××镇」或按模板命名文件",
+                        "the town cannot be determined; fill in 填报单位 on the cover or name the file as the template does"),
+    "month_unresolved": ("无法识别报表月份，请在封面填写「报表月份：2022年6月」或按模板命名文件",
+                         "the report month cannot be determined; fill in 报表月份 on the cover or name the file as the template does"),
+    "cover_conflict": ("封面填写的镇街或月份与文件名不一致，请核对后重新报送",
+                       "the town or month on the cover disagrees with the file name; correct one of them and resend"),
+    "no_known_sheet": ("没有可识别的工作表（机构设施、互助养老点、结对扶老、培训情况、资金情况），请使用模板",
+                       "no recognised sheet (机构设施, 互助养老点, 结对扶老, 培训情况, 资金情况); use the template"),
+    "bad_registry_name": ("名册文件名无法识别（应为「名册名称_YYYYMMDD.csv」），请按规范命名后重新导出",
+                          "the registry file name is not recognised (expected <名册>_<YYYYMMDD>.csv); rename it and resend"),
+    "registry_header": ("名册缺少必需的列或没有表头，请按规范重新导出", "the registry lacks a required column or its header; export it again"),
+    "duplicate": ("与已收到的文件内容完全相同，未重复导入", "identical to a file already received; not loaded again"),
+    "superseded": ("同一镇街同月份有更新的报送，本文件已被替代", "a later submission for the same town and month replaces this file"),
+}
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    relative_path: str  # decoded, posix, under the inbox
+    file_name: str
+    kind: str  # town_workbook | registry | unknown
+    sha256: str
+    file_id: str
+    size: int
+    modified_at: datetime  # UTC, naive
+
+    @property
+    def modified_date_shanghai(self) -> date:
+        return self.modified_at.replace(tzinfo=timezone.utc).astimezone(SHANGHAI).date()
+
+
+def decode_name(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030", errors="replace")
+
+
+def is_skipped(name: str) -> bool:
+    """Office lock files (`~$…`, `.~lock…#`) and hidden dot-files."""
+    return name.startswith("~$") or name.startswith(".")
+
+
+def file_id_for(relative_path: str, sha256: str) -> str:
+    return hashlib.sha256(relative_path.encode("utf-8") + b"\0" + sha256.encode("ascii")).hexdigest()[:16]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discover(sources_dir: Path) -> list[InboxFile]:
+    """Every file to consider under towns/ and registries/, in a stable order."""
+    found = []
+    root = os.fsencode(sources_dir)
+    for folder, kind in INBOX_FOLDERS.items():
+        base = os.path.join(root, folder.encode())
+        if not os.path.isdir(base):
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(b"."))
+            for raw_name in sorted(filenames):
+                full = os.path.join(dirpath, raw_name)
+                name = decode_name(raw_name)
+                if is_skipped(name) or os.path.islink(full) or not os.path.isfile(full):
+                    continue
+                relative = "/".join(decode_name(p) for p in os.path.relpath(full, root).split(os.sep.encode()))
+                stat = os.stat(full)
+                sha = sha256_of(Path(os.fsdecode(full)))
+                found.append(InboxFile(
+                    path=Path(os.fsdecode(full)), relative_path=relative, file_name=name, kind=kind,
+                    sha256=sha, file_id=file_id_for(relative, sha), size=stat.st_size,
+                    modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
+                ))
+    return found
+
+
+def unreadable_reason(path: Path, size: int) -> str | None:
+    """Why a workbook cannot be opened (zero_bytes, encrypted, corrupt, not_workbook), else None."""
+    if size == 0:
+        return "zero_bytes"
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    if magic == _OLE_MAGIC:
+        return "encrypted" if _is_encrypted(path) else None
+    if magic[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if archive.testzip() is not None or "[Content_Types].xml" not in archive.namelist():
+                    return "corrupt"
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return "corrupt"
+        return None
+    return "not_workbook"
+
+
+def _is_encrypted(path: Path) -> bool:
+    import msoffcrypto
+
+    try:
+        with path.open("rb") as handle:
+            return bool(msoffcrypto.OfficeFile(handle).is_encrypted())
+    except Exception:  # not an Office container msoffcrypto knows: calamine decides
+        return False

@@ -1,0 +1,135 @@
+"""Typed raw-layer rows from cell text: one frame of `<field>_raw` strings in, contract columns out.
+
+Shared by town sheets and registry chunks. Besides the contract columns the result carries
+helper columns for the validation suites (dropped before storing):
+`_given_<field>` (the cell holds something other than an empty marker), `_as_of`
+(the date nothing may be after) and `_id_destroyed`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.contract import Column, Contract, SourceSpec, raw_columns
+from pipelines.ingest import values
+from pipelines.ingest.divisions import Divisions
+from pipelines.ingest.idnumber import with_id_columns
+from pipelines.ingest.person_key import person_keys
+
+HELPER_PREFIX = "_"
+
+
+def unit_multiplier(column: Column, header_unit: str | None) -> float:
+    """Yuan per unit of a money column: the header's unit, else the column's default."""
+    unit = header_unit or column.default_unit or "元"
+    return 10000.0 if unit == "万元" else 1.0
+
+
+def _typed(column: Column, raw: pl.Expr, contract: Contract, multiplier: float) -> pl.Expr:
+    kind = column.type
+    if kind in ("text", "phone", "village", "id"):
+        return values.text(raw, contract)
+    if kind in ("number", "area"):
+        return values.number(raw)
+    if kind == "money":
+        return values.number(raw, multiplier)
+    if kind == "integer":
+        return values.integer(raw, contract)
+    if kind == "teams":
+        return values.teams(raw, contract)
+    if kind == "yesno":
+        return values.yes_no(raw, contract)
+    if kind == "date":
+        return values.date(raw)
+    if kind == "category":
+        return values.category(raw, column, contract)
+    if kind == "categories":
+        return values.categories(raw, column, contract)
+    if kind == "ability":
+        return values.ability(raw, contract)
+    raise ValueError(f"unknown column type {kind!r}")
+
+
+def _given(column: Column, raw: pl.Expr, contract: Contract) -> pl.Expr:
+    """A cell that holds a value: not blank, not an empty marker (`无` counts as given in yes/no and counts)."""
+    empties = list(contract.words["empty"])
+    if column.type not in ("yesno", "teams", "integer"):
+        empties += contract.words["empty_but_no_in_yesno_and_counts"]
+    return ~values.is_empty(raw, empties)
+
+
+def parse_rows(
+    frame: pl.DataFrame,
+    source: SourceSpec,
+    contract: Contract,
+    divisions: Divisions,
+    pii_key: bytes,
+    header_units: dict[str, str | None] | None = None,
+) -> pl.DataFrame:
+    """Parse `<field>_raw` columns into the raw table's columns (+ validation helpers).
+
+    `frame` holds the lineage columns, `town_code` (registries: resolved here from
+    `town_name_raw`), `_as_of` and one `<field>_raw` per field (null when the column is absent).
+    """
+    header_units = header_units or {}
+    for column in source.columns:
+        if f"{column.field}_raw" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(f"{column.field}_raw"))
+    typed = []
+    for column in source.columns:
+        raw = pl.col(f"{column.field}_raw")
+        multiplier = unit_multiplier(column, header_units.get(column.field))
+        typed.append(_typed(column, raw, contract, multiplier).alias(column.field))
+        typed.append(_given(column, raw, contract).alias(f"_given_{column.field}"))
+    # Lazily, so common sub-expressions (the squeezed cell text) are computed once.
+    frame = frame.lazy().with_columns(typed).collect()
+
+    if source.is_registry and "town_name" in frame.columns:
+        lookup = divisions.town_lookup()
+        frame = frame.with_columns(_town_key=values.squeezed(pl.col("town_name"))).join(
+            lookup.rename({"spelling": "_town_key", "town_code": "_resolved_town"}), on="_town_key", how="left"
+        )
+        frame = frame.with_columns(town_code=pl.col("_resolved_town")).drop("_town_key", "_resolved_town")
+
+    for column in source.columns:
+        if column.type == "village":
+            frame = divisions.match_villages(frame, "town_code", column.field)
+            frame = frame.with_columns(
+                pl.coalesce(pl.col(f"{column.field}__name"), pl.col(column.field)).alias(column.field),
+                pl.col(f"{column.field}__code").alias(f"{column.field}_code"),
+            )
+            if column.field == "village_name":
+                frame = frame.with_columns(pl.col(f"{column.field}__level").alias("village_level"))
+            frame = frame.drop(f"{column.field}__code", f"{column.field}__level", f"{column.field}__name")
+        if column.type == "id":
+            frame = with_id_columns(frame.drop(column.field), f"{column.field}_raw", "_as_of")
+            if column.field != "id_number":
+                frame = frame.rename({"id_number": column.field})
+            frame = frame.with_columns(person_keys(pii_key, frame[column.field]))
+
+    wanted = raw_columns(source)
+    helpers = [c for c in frame.columns if c.startswith(HELPER_PREFIX)]
+    return frame.select(
+        *[pl.col(name).cast(_polars_type(dtype)) for name, dtype in wanted],
+        *helpers,
+    )
+
+
+_POLARS_TYPES = {
+    "VARCHAR": pl.String,
+    "BIGINT": pl.Int64,
+    "INTEGER": pl.Int32,
+    "DOUBLE": pl.Float64,
+    "BOOLEAN": pl.Boolean,
+    "DATE": pl.Date,
+    "TIMESTAMP": pl.Datetime("us"),
+    "VARCHAR[]": pl.List(pl.String),
+}
+
+
+def _polars_type(duckdb_type: str) -> pl.DataType:
+    return _POLARS_TYPES[duckdb_type]
+
+
+def polars_schema(columns: list[tuple[str, str]]) -> dict[str, pl.DataType]:
+    return {name: _polars_type(dtype) for name, dtype in columns}

@@ -1,0 +1,287 @@
+"""Per-source expectation suites (Great Expectations), one per sheet kind and registry.
+
+The suites are built from sheets.yaml and kept as reviewable JSON under
+`pipelines/ingest/suites/` (regenerate with `python -m pipelines.ingest.suites` after
+changing the contract; a unit test keeps the files in step). Each expectation's `meta`
+names the quality rule it reports, the column, whether a failing cell is set to null
+(unreadable / out of range: DQ11) and the message template.
+
+Validation runs on pandas frames in an ephemeral context (GX's SQL datasource is not used).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.contract import Column, Contract, SourceSpec, load_contract
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+
+SEVERITY = {
+    "DQ01_id_invalid": "error",
+    "DQ02_id_legacy15": "info",
+    "DQ08_unknown_village": "error",
+    "DQ09_file_rejected": "error",
+    "DQ10_sheet_rejected": "error",
+    "DQ11_bad_value": "error",
+    "DQ12_beds_inconsistent": "error",
+    "DQ14_dates_inconsistent": "error",
+    "DQ19_duplicate_row": "warning",
+    "DQ21_certificate_missing": "warning",
+}
+
+TYPE_NAMES = {
+    "integer": ("整数", "a whole number"),
+    "teams": ("整数或是/否", "a whole number or yes/no"),
+    "number": ("数值", "a number"),
+    "area": ("面积数值（平方米）", "an area in m²"),
+    "money": ("金额数值", "an amount of money"),
+    "yesno": ("是/否", "yes/no"),
+    "date": ("日期（如 2022-06-30）", "a date (e.g. 2022-06-30)"),
+    "category": ("下拉选项之一", "one of the listed values"),
+    "categories": ("列出的类别（用、分隔）", "listed categories (separated by 、)"),
+    "ability": ("能力等级 0–4", "an ability level 0–4"),
+}
+DEFAULT_MAX = {"area": 100_000, "money": 100_000_000}
+WORKBOOK_FLOOR_DATE = "2000-01-01"
+BIRTH_FLOOR_DATE = "1900-01-01"
+BUILT = ["已建成", "已运营"]
+
+# Keys of a row that must not repeat within one sheet (DQ19), by sheet kind.
+DUPLICATE_KEYS = {
+    "facilities": ("facility_name",),
+    "village_points": ("village_name",),
+    "pairings": ("id_number",),
+    "trainings": ("id_number", "training_category", "training_date"),
+}
+
+
+def _given(field: str) -> str:
+    return f"_given_{field} == True"
+
+
+def _expectation(kind: str, rule: str, spec: Column | None, nulls_cell: bool, zh: str, en: str, **kwargs) -> dict:
+    meta = {
+        "rule_id": rule,
+        "severity": SEVERITY[rule],
+        "field": spec.field if spec else None,
+        "column_name": spec.header if spec else None,
+        "nulls_cell": nulls_cell,
+        "message_zh": zh,
+        "message_en": en,
+    }
+    if "row_condition" in kwargs:
+        kwargs["condition_parser"] = "pandas"
+    return {"type": kind, "kwargs": kwargs, "meta": meta}
+
+
+def _column_expectations(source: SourceSpec, column: Column) -> list[dict]:
+    field, kind = column.field, column.type
+    out: list[dict] = []
+    if kind in TYPE_NAMES:
+        zh_type, en_type = TYPE_NAMES[kind]
+        out.append(_expectation(
+            "expect_column_values_to_not_be_null", "DQ11_bad_value", column, True,
+            f"无法识别为{zh_type}，请改为{zh_type}", f"cannot be read as {en_type}; enter {en_type}",
+            column=field, row_condition=_given(field),
+        ))
+    if kind == "category":
+        allowed = list(column.values)
+        out.append(_expectation(
+            "expect_column_values_to_be_in_set", "DQ11_bad_value", column, True,
+            "不是允许的选项，请从下拉选项中选择：" + "、".join(allowed),
+            "is not an allowed value; choose one of: " + ", ".join(allowed),
+            column=field, value_set=allowed,
+        ))
+    if kind in ("integer", "teams", "number", "area", "money"):
+        maximum = column.max if column.max is not None else DEFAULT_MAX.get(kind)
+        bounds = f"0–{maximum:g}" if maximum is not None else "≥ 0"
+        out.append(_expectation(
+            "expect_column_values_to_be_between", "DQ11_bad_value", column, True,
+            f"超出合理范围（{bounds}），请核实", f"is out of range ({bounds}); please check",
+            column=field, min_value=0, max_value=maximum,
+        ))
+    if kind == "date":
+        floor = BIRTH_FLOOR_DATE if field == "birth_date" else WORKBOOK_FLOOR_DATE
+        out.append(_expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b", "DQ11_bad_value", column, True,
+            f"日期早于 {floor}，请核实", f"is a date before {floor}; please check",
+            column_A=field, column_B="_floor_date", or_equal=True, ignore_row_if="either_value_is_missing",
+        ))
+        if column.not_after_month_end or source.is_registry:
+            zh, en = (("晚于导出日期，请核实", "is after the export date; please check") if source.is_registry
+                      else ("晚于报表月份月末，请核实", "is after the end of the report month; please check"))
+            out.append(_expectation(
+                "expect_column_pair_values_a_to_be_greater_than_b", "DQ11_bad_value", column, True, zh, en,
+                column_A="_as_of", column_B=field, or_equal=True, ignore_row_if="either_value_is_missing",
+            ))
+    if kind == "id":
+        out.append(_expectation(
+            "expect_column_values_to_be_in_set", "DQ01_id_invalid", column, False,
+            "身份证号码无效（位数、出生日期或校验位错误，或已被显示为科学计数法），请按身份证原件重新录入（单元格设为文本格式）",
+            "invalid ID number (length, birth date or check character wrong, or shown in scientific notation); "
+            "re-enter it from the ID card with the cell formatted as text",
+            column="id_valid", value_set=[True], row_condition=_given(field),
+        ))
+        out.append(_expectation(
+            "expect_column_values_to_be_in_set", "DQ02_id_legacy15", column, False,
+            "15位旧身份证号码，已自动转换为18位，请更新为18位号码",
+            "15-digit legacy ID number converted to 18 digits; please update it to the 18-digit number",
+            column="id_legacy15", value_set=[False], row_condition=_given(field),
+        ))
+    if kind == "village":
+        out.append(_expectation(
+            "expect_column_values_to_not_be_null", "DQ08_unknown_village", column, False,
+            "不是本镇街的村（社区）名称，请按区划名称填写", "matches no village or community of this town; use the official name",
+            column=f"{field}_code", row_condition=_given(field),
+        ))
+    if source.is_registry and field == "town_name":
+        out.append(_expectation(
+            "expect_column_values_to_not_be_null", "DQ11_bad_value", column, False,
+            "不是已知的镇街名称，请核实", "is not a known town name; please check",
+            column="town_code", row_condition=_given(field),
+        ))
+    return out
+
+
+def _sheet_rules(source: SourceSpec) -> list[dict]:
+    out: list[dict] = []
+    if source.kind == "facilities":
+        beds = source.column("beds")
+        for field in ("nursing_beds", "residents"):
+            column = source.column(field)
+            out.append(_expectation(
+                "expect_column_pair_values_a_to_be_greater_than_b", "DQ12_beds_inconsistent", column, False,
+                f"{column.header}大于床位数，请核实", f"{column.header} is greater than the beds ({beds.header}); please check",
+                column_A="beds", column_B=field, or_equal=True, ignore_row_if="either_value_is_missing",
+            ))
+    if source.kind == "facilities":
+        completion = source.column("completion_date")
+        out.append(_expectation(
+            "expect_column_values_to_not_be_null", "DQ14_dates_inconsistent", completion, False,
+            "已建成（已运营）但未填建成日期，请补填", "built or operating but no completion date; please fill it in",
+            column="completion_date", row_condition=f"build_status in {BUILT!r}",
+        ))
+        out.append(_expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b", "DQ14_dates_inconsistent", completion, False,
+            "建成日期晚于报表月份，请核实", "completion date is after the report month; please check",
+            column_A="_as_of", column_B="completion_date", or_equal=True, ignore_row_if="either_value_is_missing",
+        ))
+        out.append(_expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b", "DQ14_dates_inconsistent", completion, False,
+            "建成日期早于开工日期，请核实", "completion date is before the start date; please check",
+            column_A="completion_date", column_B="start_date", or_equal=True, ignore_row_if="either_value_is_missing",
+        ))
+    if source.kind in DUPLICATE_KEYS:
+        column = source.column(DUPLICATE_KEYS[source.kind][0])
+        out.append(_expectation(
+            "expect_column_values_to_be_between", "DQ19_duplicate_row", column, False,
+            "与本表前面的行重复，只计第一行，请删除重复行", "repeats an earlier row of this sheet (only the first counts); delete the duplicate",
+            column="_occurrence", max_value=1,
+        ))
+    if source.kind == "trainings":
+        out.append(_expectation(
+            "expect_column_values_to_not_be_null", "DQ21_certificate_missing", source.column("certificate_no"), False,
+            "已取证但未填证书编号，请补填", "certified but no certificate number; please fill it in",
+            column="certificate_no", row_condition="certified == True",
+        ))
+    if source.is_registry:
+        out.append(_expectation(
+            "expect_column_values_to_be_in_set", "DQ11_bad_value", None, False,
+            "该行字段数与表头不一致（已补齐或截断），请核对导出", "the row has a different number of fields than the header (padded or cut); check the export",
+            column="_field_count_ok", value_set=[True],
+        ))
+    return out
+
+
+def build_suite(source: SourceSpec) -> dict:
+    expectations = [e for column in source.columns for e in _column_expectations(source, column)]
+    return {"name": source.table, "source": source.name, "expectations": [*expectations, *_sheet_rules(source)]}
+
+
+def build_suites(contract: Contract) -> dict[str, dict]:
+    return {source.table: build_suite(source) for source in contract.sources}
+
+
+def suite_file(table: str) -> Path:
+    return SUITES_DIR / f"{table}.json"
+
+
+def load_suite(table: str) -> dict:
+    return json.loads(suite_file(table).read_text(encoding="utf-8"))
+
+
+def write_suites(contract: Contract) -> None:
+    SUITES_DIR.mkdir(exist_ok=True)
+    for table, suite in build_suites(contract).items():
+        suite_file(table).write_text(json.dumps(suite, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed expectation: which rows (positions in the validated frame) and what it means."""
+
+    meta: dict
+    rows: list[int]
+
+
+class SuiteRunner:
+    """Runs the repository's suites on pandas frames in one ephemeral GX context."""
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self._gx = gx
+        self._context = gx.get_context(mode="ephemeral")
+        self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._datasource = self._context.data_sources.add_pandas("ingest")
+        self._batches: dict[str, object] = {}
+        self._suites: dict[str, object] = {}
+
+    def _suite(self, table: str):
+        if table not in self._suites:
+            import great_expectations.expectations as gxe
+
+            definition = load_suite(table)
+            suite = self._gx.ExpectationSuite(name=definition["name"])
+            for item in definition["expectations"]:
+                cls = getattr(gxe, "".join(p.capitalize() for p in item["type"].split("_")))
+                suite.add_expectation(cls(**item["kwargs"], meta=item["meta"]))
+            self._suites[table] = self._context.suites.add(suite)
+            asset = self._datasource.add_dataframe_asset(table)
+            self._batches[table] = asset.add_batch_definition_whole_dataframe(table)
+        return self._suites[table]
+
+    def validate(self, table: str, frame: pd.DataFrame) -> list[Failure]:
+        """Failures of the table's suite on `frame` (positions are frame row positions)."""
+        if frame.empty:
+            return []
+        suite = self._suite(table)
+        frame = frame.reset_index(drop=True)
+        batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        failures = []
+        for item in result.results:
+            if item.success:
+                continue
+            meta = dict(item.expectation_config.meta or {})
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                raise RuntimeError(f"expectation failed to run on {table}: {item.exception_info}")
+            rows = [int(i) for i in item.result.get("unexpected_index_list") or []]
+            failures.append(Failure(meta=meta, rows=rows))
+        return failures
+
+
+if __name__ == "__main__":
+    write_suites(load_contract())
+    print(f"suites written to {SUITES_DIR}")

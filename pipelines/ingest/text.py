@@ -1,0 +1,161 @@
+"""Scalar text helpers: headers, town names, months and dates as clerks type them.
+
+Pure functions; the column-wise value parsers live in `values.py`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date, timedelta
+
+_SPACE = re.compile(r"\s+")
+_BRACKETED_TAIL = re.compile(r"\(([^()]*)\)$")
+
+
+def half_width(text: str) -> str:
+    """Full-width letters, digits and brackets to ASCII (NFKC), e.g. `（㎡）` -> `(m2)`."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def squeeze(text: str) -> str:
+    """Half-width, with every white space and line break removed."""
+    return _SPACE.sub("", half_width(text))
+
+
+def normalize_header(text: str, units: dict[str, str]) -> tuple[str, str | None]:
+    """A header cell as (name, unit): `建筑面积\\n（㎡）` -> (`建筑面积`, `m2`), `金额(万元)` -> (`金额`, `万元`).
+
+    A bracketed tail is dropped only when it is a known unit: `村（社区）` keeps its brackets.
+    """
+    name = squeeze(text)
+    normalized_units = {squeeze(k): v for k, v in units.items()}
+    match = _BRACKETED_TAIL.search(name)
+    if match and match.group(1) in normalized_units:
+        return name[: match.start()], normalized_units[match.group(1)]
+    return name, None
+
+
+def header_unit_suffix(name: str, units: dict[str, str]) -> tuple[str, str | None]:
+    """A unit written without brackets (`建筑面积m2`, `金额万元`): split it off."""
+    for unit in sorted((squeeze(k) for k in units), key=len, reverse=True):
+        if name.endswith(unit) and len(name) > len(unit):
+            return name[: -len(unit)], {squeeze(k): v for k, v in units.items()}[unit]
+    return name, None
+
+
+# --- towns -----------------------------------------------------------------------------
+
+_TOWN_GOVERNMENT = re.compile(r"(人民政府|政府|办事处)$")
+_TOWN_LEVEL = re.compile(r"(街道|镇|乡)$")
+
+
+def town_base(name: str) -> str:
+    """统景镇人民政府 / 统景镇 / 统景 -> 统景; 王家街道办事处 -> 王家."""
+    text = _TOWN_GOVERNMENT.sub("", squeeze(name))
+    return _TOWN_LEVEL.sub("", text)
+
+
+def resolve_town(text: str, towns: dict[str, str]) -> str | None:
+    """Town code for a cell or registry value naming a town (any of its forms); None if none.
+
+    `towns` maps code -> official name.
+    """
+    value = squeeze(text)
+    if not value:
+        return None
+    if value in towns:
+        return value
+    base = town_base(value)
+    matches = [code for code, name in towns.items() if town_base(name) == base]
+    return matches[0] if len(matches) == 1 else None
+
+
+def find_town_in_name(file_name: str, towns: dict[str, str]) -> str | None:
+    """The town a file name mentions (longest name wins); None if none or ambiguous."""
+    name = squeeze(file_name)
+    found: dict[str, int] = {}
+    for code, official in towns.items():
+        for form in (official, town_base(official)):
+            if form and form in name:
+                found[code] = max(found.get(code, 0), len(form))
+    if not found:
+        return None
+    best = max(found.values())
+    winners = [code for code, length in found.items() if length == best]
+    return winners[0] if len(winners) == 1 else None
+
+
+# --- months and dates ------------------------------------------------------------------
+
+_MONTH_IN_TEXT = re.compile(r"(?<!\d)(20\d{2})\s*(?:年|[-._/])?\s*(0?[1-9]|1[0-2])(?!\d)\s*月?")
+_MONTH_EXACT = re.compile(r"^(\d{4})(?:年|[-._/])?(\d{1,2})月?(?:份)?$")
+
+
+def find_month(text: str) -> date | None:
+    """First report month in a file name or cover value (2022年6月, 202206, 2022-06, 2022.6, 2022_06).
+
+    Returns the first day of the month.
+    """
+    value = half_width(text)
+    exact = _MONTH_EXACT.match(squeeze(value))
+    if exact:
+        return _month(int(exact.group(1)), int(exact.group(2)))
+    match = _MONTH_IN_TEXT.search(value)
+    if not match:
+        return None
+    return _month(int(match.group(1)), int(match.group(2)))
+
+
+def _month(year: int, month: int) -> date | None:
+    return date(year, month, 1) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
+
+
+def month_end(month: date) -> date:
+    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
+
+
+_DATE_FULL = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T?\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def parse_cover_date(text: str) -> date | None:
+    """A 填报日期 value (the full-date forms of inputs.md); None when unreadable."""
+    value = squeeze(text)
+    timed = _DATE_TIME.match(value)
+    if timed:
+        value = timed.group(1)
+    if re.fullmatch(r"\d{5}(\.0+)?", value):  # an Excel serial day number
+        return date(1899, 12, 30) + timedelta(days=int(float(value)))
+    match = _DATE_FULL.match(value) or _DATE_COMPACT.match(value)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+# --- cover fields ----------------------------------------------------------------------
+
+
+def cover_value(cells: list[str | None], index: int, labels: list[str]) -> str | None:
+    """The value of a cover field `label：value` in cell `index`, or the next non-empty cell.
+
+    Returns None when the cell is not one of `labels`; "" when the label has no value.
+    """
+    text = squeeze(cells[index] or "")
+    for label in sorted(labels, key=len, reverse=True):
+        if not text.startswith(label):
+            continue
+        rest = text[len(label) :]
+        if rest and rest[0] not in ":：":
+            continue
+        value = rest.lstrip(":：")
+        if value:
+            return value
+        following = [c for c in cells[index + 1 :] if c is not None and squeeze(c)]
+        return squeeze(following[0]) if following else ""
+    return None

@@ -1,0 +1,170 @@
+"""Everything the report shows, read from the published (de-identified) database.
+
+Only the mart contracts of outputs.md are read; findings are read as counts by town and rule,
+so no person-level row ever leaves the database for the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.report.fmt import add_months, fmt_month
+
+DISTRICT_CODE = "500112"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    kpi_id: str
+    name_zh: str
+    kind: str
+    unit: str | None
+    definition_zh: str | None
+
+
+@dataclass(frozen=True)
+class Town:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The town's workbooks for the month as quality.files records them."""
+
+    town_code: str
+    accepted_files: int
+    rejected_files: int
+    first_submission: date | None
+
+
+@dataclass
+class ReportData:
+    month: date
+    kpis: list[Kpi]
+    towns: list[Town]
+    # (month, kpi_id) → row of marts.kpi_district_monthly, every month up to the report month
+    district: dict[tuple[date, str], dict]
+    # (town_code, kpi_id) → row of marts.kpi_town_monthly for the report month
+    town: dict[tuple[str, str], dict]
+    # town_code → row of marts.town_rank_monthly for the report month
+    ranks: dict[str, dict]
+    # dim_project rows with the month's reported status, built, overdue, area and beds
+    projects: list[dict]
+    # (town_code or None, rule_id, severity) → number of findings in the month
+    finding_counts: dict[tuple[str | None, str, str], int] | None
+    submissions: dict[str, Submission] | None
+    refreshed_at: datetime | None = None
+    months: list[date] = field(default_factory=list)
+
+    @property
+    def previous_month(self) -> date:
+        return add_months(self.month, -1)
+
+    def kpi(self, kpi_id: str) -> Kpi | None:
+        return next((k for k in self.kpis if k.kpi_id == kpi_id), None)
+
+    def district_row(self, kpi_id: str, month: date | None = None) -> dict | None:
+        return self.district.get((month or self.month, kpi_id))
+
+    def town_row(self, town_code: str, kpi_id: str) -> dict | None:
+        return self.town.get((town_code, kpi_id))
+
+    def stale_towns(self) -> list[Town]:
+        """Towns that sent no workbook for the month (their rows are carried forward)."""
+        return [t for t in self.towns
+                if any(row["stale"] for (code, _), row in self.town.items() if code == t.code)]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    result = con.execute(sql, params or [])
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, values)) for values in result.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0] > 0
+
+
+def report_months(published_db: Path) -> list[date]:
+    """The months the published database has KPIs for, oldest first."""
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        return [r[0] for r in con.execute(
+            "select distinct month from marts.kpi_district_monthly order by month").fetchall()]
+
+
+def load_report_data(published_db: Path, month: date) -> ReportData:
+    if not published_db.exists():
+        raise FileNotFoundError(f"published database {published_db} does not exist: run `ruralcare refresh` first")
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        months = [r[0] for r in con.execute(
+            "select distinct month from marts.kpi_district_monthly order by month").fetchall()]
+        if month not in months:
+            span = f"{fmt_month(months[0])}至{fmt_month(months[-1])}" if months else "无"
+            raise ValueError(f"{published_db} has no KPIs for {month:%Y-%m} (months available: {span})")
+        kpis = [Kpi(**r) for r in _rows(
+            con, "select kpi_id, name_zh, kind, unit, definition_zh from marts.dim_kpi order by kpi_id")]
+        towns = [Town(r["town_code"], r["town_name"]) for r in _rows(
+            con, "select distinct town_code, town_name from marts.kpi_town_monthly order by town_code")]
+        district = {(r["month"], r["kpi_id"]): r for r in _rows(
+            con, "select * from marts.kpi_district_monthly where month <= ? order by month, kpi_id", [month])}
+        town = {(r["town_code"], r["kpi_id"]): r for r in _rows(
+            con, "select * from marts.kpi_town_monthly where month = ?", [month])}
+        ranks = {r["town_code"]: r for r in _rows(
+            con, "select town_code, mean_rank, overall_rank from marts.town_rank_monthly where month = ?",
+            [month])}
+        projects = _rows(con, """
+            select p.project_id, p.town_code, p.town_name, p.facility_name, p.facility_type,
+                   p.build_mode, p.min_area_m2, p.due_date,
+                   f.reported_status, coalesce(f.built, false) as built,
+                   coalesce(f.overdue, false) as overdue,
+                   fac.area_m2, fac.beds, fac.nursing_beds
+            from marts.dim_project as p
+            left join marts.fct_project_monthly as f
+                on f.project_id = p.project_id and f.month = ?
+            left join (
+                select project_id, max(area_m2) as area_m2, max(beds) as beds,
+                       max(nursing_beds) as nursing_beds
+                from marts.fct_facility_monthly
+                where month = ? and project_id is not null
+                group by project_id
+            ) as fac on fac.project_id = p.project_id
+            order by p.project_id
+        """, [month, month])
+        finding_counts = None
+        if _has_table(con, "quality", "findings"):
+            finding_counts = {
+                (r["town_code"], r["rule_id"], r["severity"]): r["n"]
+                for r in _rows(con, """
+                    select town_code, rule_id, severity, count(*) as n
+                    from quality.findings where month = ?
+                    group by all""", [month])
+            }
+        submissions = None
+        if _has_table(con, "quality", "files"):
+            submissions = {
+                r["town_code"]: Submission(r["town_code"], r["accepted"], r["rejected"], r["first_submission"])
+                for r in _rows(con, """
+                    select town_code,
+                           count(*) filter (where status in ('loaded', 'superseded')) as accepted,
+                           count(*) filter (where status = 'rejected') as rejected,
+                           min(submission_date) filter (where status in ('loaded', 'superseded'))
+                               as first_submission
+                    from quality.files
+                    where kind = 'town_workbook' and month = ? and town_code is not null
+                    group by town_code""", [month])
+            }
+        refreshed_at = None
+        if _has_table(con, "meta", "refresh"):
+            refreshed_at = con.execute(
+                "select max(finished) from meta.refresh").fetchone()[0]
+    return ReportData(month=month, kpis=kpis, towns=towns, district=district, town=town, ranks=ranks,
+                      projects=projects, finding_counts=finding_counts, submissions=submissions,
+                      refreshed_at=refreshed_at, months=months)

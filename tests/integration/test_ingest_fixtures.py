@@ -1,0 +1,260 @@
+"""run_ingest on small hand-made inboxes: one fixture per rejection kind, duplicates,
+re-submissions, registry encodings, and idempotent re-runs."""
+
+import os
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import xlsxwriter
+import xlwt
+
+from pipelines.ingest import run_ingest
+from pipelines.settings import Settings
+
+TOWN_FILE = "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx"
+FACILITY_HEADER = ["设施名称", "设施类型", "建设状态", "床位数", "护理型床位数", "建成日期"]
+FACILITY_ROW = ["统景镇养老服务中心", "镇养老服务中心", "已运营", "50", "40", "2022-05-01"]
+TEKUN_HEADER = "姓名,公民身份号码,性别,出生日期,镇街,村社区,供养方式,生活自理能力,供养机构,年基本生活标准（元）,人员状态"
+TEKUN_ROW = '张*,="11010519491231002X",女,1949-12-31,统景镇,前锋村,集中供养,具备生活自理能力,红竹敬老院,"12,000",正常'
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list]], mtime: datetime | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    book.close()
+    if mtime:
+        os.utime(path, (mtime.timestamp(), mtime.timestamp()))
+    return path
+
+
+def facilities(*rows, cover=None) -> dict[str, list[list]]:
+    sheets = {"封面": cover} if cover else {}
+    return {**sheets, "机构设施": [FACILITY_HEADER, *(rows or [FACILITY_ROW])]}
+
+
+@pytest.fixture()
+def inbox(tmp_path, monkeypatch):
+    monkeypatch.setenv("RURALCARE_PII_KEY", "test-key")
+    sources = tmp_path / "inbox"
+    (sources / "towns").mkdir(parents=True)
+    (sources / "registries").mkdir()
+    return sources
+
+
+def refresh(sources: Path, refresh_id: str = "r1"):
+    settings = Settings.from_env(sources_dir=sources, warehouse_dir=sources.parent / "warehouse")
+    settings.warehouse_dir.mkdir(exist_ok=True)
+    con = duckdb.connect(str(settings.work_db))
+    try:
+        summary = run_ingest(settings, con, refresh_id)
+        files = {r[0]: r[1:] for r in con.execute(
+            "SELECT relative_path, status, reason_en, town_code, month FROM raw.files").fetchall()}
+        findings = con.execute(
+            "SELECT rule_id, sheet, row_number, column_name FROM raw.ingest_findings ORDER BY ALL").fetchall()
+        return summary, files, findings, settings
+    finally:
+        con.close()
+
+
+def status_of(summary, name):
+    return next((status, reason) for path, status, reason in summary.files if path.endswith(name))
+
+
+def test_a_clean_workbook_loads_with_lineage(inbox):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities())
+    summary, files, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert files[f"towns/{TOWN_FILE}"][2:] == ("500112133", date(2022, 6, 1))
+    assert findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    row = con.execute("SELECT sheet_name, row_number, refresh_id, facility_type, beds, completion_date "
+                      "FROM raw.town_facilities").fetchall()
+    assert row == [("机构设施", 2, "r1", "镇养老服务中心", 50, date(2022, 5, 1))]
+    parquet = list((settings.raw_dir / "town_facilities").glob("*.parquet"))
+    assert len(parquet) == 1
+
+
+def _encrypted(path: Path, tmp_path: Path) -> None:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = write_workbook(tmp_path / "plain.xlsx", facilities())
+    with plain.open("rb") as source, path.open("wb") as target:
+        OOXMLFile(source).encrypt("secret", target)
+
+
+def _corrupt_zip(path: Path, tmp_path: Path) -> None:
+    data = write_workbook(tmp_path / "whole.xlsx", facilities()).read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+REJECTIONS = [
+    ("zero_bytes", TOWN_FILE, lambda p, t: p.write_bytes(b"")),
+    ("not_workbook", TOWN_FILE, lambda p, t: p.write_text("这不是工作簿", encoding="utf-8")),
+    ("encrypted", TOWN_FILE, _encrypted),
+    ("corrupt", TOWN_FILE, _corrupt_zip),
+    ("town_unresolved", "2022年06月_进度表.xlsx", lambda p, t: write_workbook(p, facilities())),
+    ("month_unresolved", "统景镇_进度表.xlsx", lambda p, t: write_workbook(p, facilities())),
+    ("cover_conflict", TOWN_FILE,
+     lambda p, t: write_workbook(p, facilities(cover=[["填报单位：大湾镇"], ["报表月份：2022年6月"]]))),
+    ("no_known_sheet", TOWN_FILE, lambda p, t: write_workbook(p, {"Sheet1": [["随便", "写写"]]})),
+]
+
+
+@pytest.mark.parametrize("reason, name, make", REJECTIONS, ids=[r[0] for r in REJECTIONS])
+def test_rejected_workbooks_are_recorded_and_set_aside(inbox, tmp_path, reason, name, make):
+    make(inbox / "towns" / name, tmp_path)
+    summary, files, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("rejected", reason)
+    assert files[f"towns/{name}"][0] == "rejected" and files[f"towns/{name}"][1]
+    assert [f[0] for f in findings] == ["DQ09_file_rejected"]
+    assert not (inbox / "towns" / name).exists()
+    assert (settings.rejected_dir / "towns" / name).exists()
+    assert (settings.rejected_dir / "towns" / f"{name}.reason.txt").read_text(encoding="utf-8")
+
+
+def test_a_sheet_missing_a_required_column_is_rejected_alone(inbox):
+    sheets = {
+        "机构设施": [["设施类型", "床位数"], ["敬老院", "10"]],  # no 设施名称
+        "结对扶老": [["老人姓名", "身份证号"], ["张*", "11010519491231002X"]],
+    }
+    write_workbook(inbox / "towns" / TOWN_FILE, sheets)
+    summary, files, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert findings == [("DQ10_sheet_rejected", "机构设施", None, "设施名称")]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT sheet_kind, status FROM raw.sheets ORDER BY 1").fetchall() == [
+        ("facilities", "rejected"), ("pairings", "loaded")]
+    assert con.execute("SELECT count(*) FROM raw.town_pairings").fetchone() == (1,)
+
+
+def test_two_visible_sheets_of_one_kind_are_both_rejected_and_hidden_sheets_ignored(inbox):
+    path = inbox / "towns" / TOWN_FILE
+    book = xlsxwriter.Workbook(str(path))
+    for name in ("机构设施", "设施台账", "机构设施（4月备份）"):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, FACILITY_HEADER)
+        sheet.write_row(1, 0, FACILITY_ROW)
+        if "备份" in name:
+            sheet.hide()
+    book.close()
+    summary, files, findings, _ = refresh(inbox)
+    assert [(f[0], f[1]) for f in findings] == [("DQ10_sheet_rejected", "机构设施"), ("DQ10_sheet_rejected", "设施台账")]
+
+
+def test_duplicates_resubmissions_and_idempotent_reruns(inbox, tmp_path):
+    early, late = datetime(2022, 7, 3, 10), datetime(2022, 7, 4, 10)
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities(), mtime=early)
+    shutil.copy2(inbox / "towns" / TOWN_FILE, inbox / "towns" / "统景镇_2022年06月_副本.xlsx")
+    os.utime(inbox / "towns" / "统景镇_2022年06月_副本.xlsx", (late.timestamp(), late.timestamp()))
+    summary, files, _, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert status_of(summary, "统景镇_2022年06月_副本.xlsx") == ("duplicate", "duplicate")
+
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    before = con.execute("SELECT * FROM raw.town_facilities ORDER BY ALL").fetchall()
+    con.close()
+    summary, files_again, _, _ = refresh(inbox, "r2")
+    assert summary.files == [] and files_again == files
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT * FROM raw.town_facilities ORDER BY ALL").fetchall() == before
+    con.close()
+
+    # A re-submission with a later 填报日期 supersedes the loaded one.
+    resubmitted = ["统景镇养老服务中心", "镇养老服务中心", "已运营", "60", "50", "2022-05-01"]
+    write_workbook(inbox / "towns" / "统景镇2022年6月（更正）.xlsx",
+                   facilities(resubmitted, cover=[["填报日期：2022年7月5日"]]), mtime=early)
+    summary, files, _, _ = refresh(inbox, "r3")
+    assert status_of(summary, "统景镇2022年6月（更正）.xlsx") == ("loaded", None)
+    assert files[f"towns/{TOWN_FILE}"][0] == "superseded"
+
+
+TEKUN = "特困人员名册_20220630.csv"
+
+
+@pytest.mark.parametrize("encoding, separator", [
+    ("gb18030", ","), ("utf-8", ","), ("utf-8-sig", ","), ("utf-16", "\t"),
+])
+def test_registry_encodings(inbox, encoding, separator):
+    text = "\n".join([TEKUN_HEADER, TEKUN_ROW]).replace(",", separator) if separator != "," else \
+        "\n".join([TEKUN_HEADER, TEKUN_ROW])
+    if separator == "\t":
+        text = "\n".join([TEKUN_HEADER.replace(",", "\t"), TEKUN_ROW.replace('"12,000"', "12000").replace(",", "\t")])
+    (inbox / "registries" / TEKUN).write_bytes(text.encode(encoding))
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TEKUN) == ("loaded", None)
+    assert findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, town_code, village_name_code, id_valid, annual_allowance_yuan, "
+                       "support_mode, self_care FROM raw.registry_tekun").fetchall() == [
+        (2, "500112133", "500112133201", True, 12000.0, "集中供养", "具备")]
+
+
+def test_registry_ragged_rows_nul_bytes_and_destroyed_ids(inbox):
+    lines = [TEKUN_HEADER, TEKUN_ROW.replace("张*", "张\x00*"), "李*,5.00112E+17,男,1949-12-31,统景镇,前锋村,分散供养",
+             TEKUN_ROW + ",多余"]
+    (inbox / "registries" / TEKUN).write_bytes("\n".join(lines).encode("gb18030"))
+    summary, _, findings, settings = refresh(inbox)
+    assert findings == [
+        ("DQ01_id_invalid", None, 3, "公民身份号码"),
+        ("DQ11_bad_value", None, 3, None),
+        ("DQ11_bad_value", None, 4, None),
+    ]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT person_name FROM raw.registry_tekun ORDER BY row_number").fetchall()[0] == ("张*",)
+
+
+def test_registry_as_xls_workbook(inbox):
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    for c, value in enumerate(["公民身份号码", "签约日期", "签约机构", "签约状态"]):
+        sheet.write(0, c, value)
+    for c, value in enumerate(["11010519491231002X", "2022-03-01", "统景镇卫生院", "有效"]):
+        sheet.write(1, c, value)
+    book.save(str(inbox / "registries" / "家庭医生签约_20220630.xls"))
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, "家庭医生签约_20220630.xls") == ("loaded", None)
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT contract_date, contract_status FROM raw.registry_family_doctor").fetchall() == [
+        (date(2022, 3, 1), "有效")]
+
+
+@pytest.mark.parametrize("name", ["名单_20220630.csv", "特困人员名册.csv"])
+def test_registry_without_known_prefix_or_date_is_rejected(inbox, name):
+    (inbox / "registries" / name).write_text(TEKUN_HEADER + "\n", encoding="utf-8")
+    summary, _, findings, _ = refresh(inbox)
+    assert status_of(summary, name) == ("rejected", "bad_registry_name")
+    assert [f[0] for f in findings] == ["DQ09_file_rejected"]
+
+
+def test_lock_files_dot_files_and_symlinks_are_never_opened(inbox, tmp_path):
+    (inbox / "towns" / f"~${TOWN_FILE}").write_bytes(b"lock")
+    (inbox / "towns" / ".hidden.xlsx").write_bytes(b"x")
+    outside = write_workbook(tmp_path / "outside.xlsx", facilities())
+    (inbox / "towns" / "link.xlsx").symlink_to(outside)
+    summary, files, findings, _ = refresh(inbox)
+    assert summary.files == [] and files == {} and findings == []
+
+
+def test_an_empty_inbox_creates_every_raw_table(inbox):
+    from pipelines.contract import raw_tables
+
+    _, _, _, settings = refresh(inbox)
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='raw'").fetchall()}
+    assert tables == set(raw_tables())
+
+
+def test_the_same_unreadable_bytes_twice_are_both_rejected_not_duplicates(inbox):
+    for name in ("名册导出_20220301.csv", "特困人员名册.csv"):
+        (inbox / "registries" / name).write_text(TEKUN_HEADER + "\n", encoding="utf-8")
+    summary, _, _, _ = refresh(inbox)
+    assert sorted(status for _, status, _ in summary.files) == ["rejected", "rejected"]

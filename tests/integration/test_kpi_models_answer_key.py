@@ -1,0 +1,140 @@
+"""End to end: generate the district's sources, ingest them, `dbt build`, and compare every
+KPI row (every town, the district, every month) and the overall ranking with the generator's
+answer key, which is computed independently from the programme model (kpis.md)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.generate import generate
+from pipelines.ingest import run_ingest
+from pipelines.settings import DBT_PROJECT_DIR, Settings
+
+pytestmark = pytest.mark.slow
+
+DISTRICT = "500112"
+NUMERIC = ("numerator", "denominator", "value", "target", "expected")
+EXACT = ("due_date", "status", "stale", "rank")
+
+
+def run_dbt_build(work_db: Path, scratch: Path) -> subprocess.CompletedProcess:
+    """`dbt build` (models, data tests, unit tests) against work_db; target and logs in scratch."""
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "RURALCARE_WORK_DB": str(work_db), "DO_NOT_TRACK": "1"}
+    return subprocess.run(
+        [str(dbt), "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")],
+        env=env, capture_output=True, text=True, check=False,
+    )
+
+
+def _number(text: str | None) -> float | None:
+    return None if text in (None, "") else float(text)
+
+
+def _key_row(row: dict) -> dict:
+    return {
+        "numerator": _number(row["numerator"]),
+        "denominator": _number(row["denominator"]),
+        "value": _number(row["value"]),
+        "target": _number(row["target"]),
+        "expected": _number(row["expected"]),
+        "due_date": row["due_date"] or None,
+        "status": row["status"],
+        "stale": row["stale"].strip().lower() in ("true", "1"),
+        "rank": int(float(row["rank"])) if row.get("rank") not in (None, "") else None,
+    }
+
+
+def differences(ours: dict, key: dict) -> list[str]:
+    """The fields where a KPI row of the models differs from the answer key's."""
+    out = []
+    for field in NUMERIC:
+        a, b = ours[field], key[field]
+        if (a is None) != (b is None) or (a is not None and not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)):
+            out.append(f"{field}: models {a} vs key {b}")
+    for field in EXACT:
+        if ours[field] != key[field]:
+            out.append(f"{field}: models {ours[field]} vs key {key[field]}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("kpi_answer_key")
+    sources = scratch / "sources"
+    generate(sources)
+    settings = Settings.from_env(sources_dir=sources, warehouse_dir=scratch / "warehouse",
+                                 pii_key_file=scratch / "pii.key")
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.work_db))
+    run_ingest(settings, con, "kpi-test")
+    con.close()
+    started = time.perf_counter()
+    result = run_dbt_build(settings.work_db, scratch)
+    seconds = time.perf_counter() - started
+    print(f"dbt build on the generated district: {seconds:.1f} s")
+    assert result.returncode == 0, result.stdout[-6000:]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    yield con, sources / "answer_key"
+    con.close()
+
+
+def our_kpis(con) -> dict[tuple[str, str, str], dict]:
+    rows = con.execute(
+        """
+        select town_code, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, rank
+        from marts.kpi_town_monthly
+        union all
+        select '500112', month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, null
+        from marts.kpi_district_monthly
+        """
+    ).fetchall()
+    out = {}
+    for scope, month, kpi, num, den, value, target, due, expected, status, stale, rank in rows:
+        out[(scope, month.isoformat(), kpi)] = {
+            "numerator": num, "denominator": den, "value": value, "target": target, "expected": expected,
+            "due_date": due.isoformat() if isinstance(due, dt.date) else None,
+            "status": status, "stale": stale, "rank": rank,
+        }
+    return out
+
+
+def test_every_kpi_row_equals_the_answer_key(built):
+    con, answer_key = built
+    with (answer_key / "kpis.csv").open(encoding="utf-8") as handle:
+        key = {(r["scope_code"], r["month"][:7] + "-01", r["kpi_id"]): _key_row(r) for r in csv.DictReader(handle)}
+    ours = our_kpis(con)
+    mismatches = []
+    for row_key in sorted(set(key) | set(ours)):
+        if row_key not in ours or row_key not in key:
+            mismatches.append(f"{row_key}: {'missing in models' if row_key not in ours else 'not in answer key'}")
+            continue
+        mismatches += [f"{row_key} {d}" for d in differences(ours[row_key], key[row_key])]
+    print(f"{len(key)} answer-key rows, {len(mismatches)} mismatches")
+    print("\n".join(mismatches[:200]))
+    assert not mismatches
+
+
+def test_overall_town_ranking_equals_the_answer_key(built):
+    con, answer_key = built
+    with (answer_key / "town_rank.csv").open(encoding="utf-8") as handle:
+        key = {(r["town_code"], r["month"][:7] + "-01"): (float(r["mean_rank"]), int(float(r["overall_rank"])))
+               for r in csv.DictReader(handle)}
+    ours = {(t, m.isoformat()): (mean, rank) for t, m, mean, rank in con.execute(
+        "select town_code, month, mean_rank, overall_rank from marts.town_rank_monthly").fetchall()}
+    mismatches = [f"{k}: models {ours.get(k)} vs key {key.get(k)}" for k in sorted(set(key) | set(ours))
+                  if k not in ours or k not in key or ours[k][1] != key[k][1]
+                  or not math.isclose(ours[k][0], key[k][0], abs_tol=1e-9)]
+    print("\n".join(mismatches[:100]))
+    assert not mismatches

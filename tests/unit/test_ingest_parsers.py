@@ -1,0 +1,289 @@
+"""Table-driven tests of the ingest parsers with the forms clerks really type."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from pipelines.contract import load_contract
+from pipelines.ingest import values
+from pipelines.ingest.divisions import Divisions
+from pipelines.ingest.findings import mask_id, mask_name, mask_phone
+from pipelines.ingest.idnumber import check_char, with_id_columns
+from pipelines.ingest.registry import detect_encoding, parse_registry_name, split_fields
+from pipelines.ingest.suites import build_suites, load_suite
+from pipelines.ingest.text import (
+    cover_value, find_month, find_town_in_name, normalize_header, parse_cover_date, resolve_town,
+)
+from pipelines.ingest.workbook import SheetCells, data_rows, find_header, is_footer, sheet_kind
+from pipelines.settings import BUILTIN_DIVISIONS
+
+CONTRACT = load_contract()
+TOWNS = Divisions.load(BUILTIN_DIVISIONS).in_scope_towns
+
+
+def parse(expr_builder, cells):
+    frame = pl.DataFrame({"raw": cells}, schema={"raw": pl.String})
+    return frame.select(expr_builder(pl.col("raw")).alias("out"))["out"].to_list()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx", date(2022, 6, 1)),
+    ("统景镇2022年6月进度表.xlsx", date(2022, 6, 1)),
+    ("统景_202206.xlsx", date(2022, 6, 1)),
+    ("2022-06 统景镇.xls", date(2022, 6, 1)),
+    ("统景镇 2022.6.xlsx", date(2022, 6, 1)),
+    ("统景镇_2022_06.xlsm", date(2022, 6, 1)),
+    ("2022年12月", date(2022, 12, 1)),
+    ("统景镇进度表.xlsx", None),
+    ("统景镇20220630.xlsx", None),
+])
+def test_find_month(text, expected):
+    assert find_month(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("统景镇", "500112133"), ("统景", "500112133"), ("统景镇人民政府", "500112133"),
+    ("王家街道办事处", "500112018"), ("王家", "500112018"), ("王家街道", "500112018"),
+    (" 洛碛镇 ", "500112144"), ("双龙湖街道", None), ("某某镇", None),
+])
+def test_resolve_town(text, expected):
+    assert resolve_town(text, TOWNS) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx", "500112133"),
+    ("玉峰山2022年6月.xlsx", "500112129"),
+    ("王家街道办事处202206.xls", "500112018"),
+    ("2022年6月进度表.xlsx", None),
+])
+def test_find_town_in_name(name, expected):
+    assert find_town_in_name(name, TOWNS) == expected
+
+
+@pytest.mark.parametrize("cells, labels, expected", [
+    (["填报单位：统景镇"], ["填报单位"], "统景镇"),
+    (["填报单位:", None, "统景镇人民政府"], ["填报单位"], "统景镇人民政府"),
+    (["报表月份： 2022年6月"], ["报表月份", "月份"], "2022年6月"),
+    (["填报单位说明"], ["填报单位"], None),
+    (["设施名称"], ["填报单位"], None),
+])
+def test_cover_value(cells, labels, expected):
+    assert cover_value(cells, 0, labels) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2022年7月3日", date(2022, 7, 3)), ("2022-07-03", date(2022, 7, 3)), ("2022/7/3", date(2022, 7, 3)),
+    ("20220703", date(2022, 7, 3)), ("2022-07-03 00:00:00", date(2022, 7, 3)), ("2022.13.1", None), ("七月", None),
+])
+def test_parse_cover_date(text, expected):
+    assert parse_cover_date(text) == expected
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("建筑面积（㎡）", ("建筑面积", "m2")), ("建筑面积\n(m²)", ("建筑面积", "m2")), ("建筑 面积(平方米)", ("建筑面积", "m2")),
+    ("金额（万元）", ("金额", "万元")), ("金额(元)", ("金额", "元")), ("村（社区）", ("村(社区)", None)),
+    ("床位数（张）", ("床位数", "count")), ("设施名称", ("设施名称", None)),
+])
+def test_normalize_header(header, expected):
+    assert normalize_header(header, CONTRACT.words["units"]) == expected
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("1,200", 1200.0), ("1200㎡", 1200.0), ("1200平方米", 1200.0), ("１２００", 1200.0), ("1200.0", 1200.0),
+    (" 85.5 ", 85.5), ("约1200", None), ("1200-1500", None), ("待定", None), ("—", None), (None, None), ("-5", -5.0),
+])
+def test_number(cell, expected):
+    assert parse(values.number, [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, multiplier, expected", [
+    ("12", 10000.0, 120000.0), ("1.2", 10000.0, 12000.0), ("15000", 1.0, 15000.0), ("1.5万元", 1.0, 15000.0),
+])
+def test_money_units(cell, multiplier, expected):
+    assert parse(lambda e: values.number(e, multiplier), [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("12", 12), ("12.0", 12), ("1,200", 1200), ("无", 0), ("12.5", None), ("约10", None), ("", None),
+])
+def test_integer(cell, expected):
+    assert parse(lambda e: values.integer(e, CONTRACT), [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("是", True), ("否", False), ("有", True), ("无", False), ("√", True), ("×", False), ("✓", True), ("✗", False),
+    ("Y", True), ("n", False), ("1", True), ("0", False), ("已", True), ("未", False), ("true", True),
+    (" 是 ", True), ("可能", None), ("—", None), (None, None),
+])
+def test_yes_no(cell, expected):
+    assert parse(lambda e: values.yes_no(e, CONTRACT), [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [("2", 2), ("有", 1), ("无", 0), ("否", 0), ("两支", None)])
+def test_teams(cell, expected):
+    assert parse(lambda e: values.teams(e, CONTRACT), [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("2022-06-30 00:00:00", date(2022, 6, 30)), ("44742", date(2022, 6, 30)), ("44742.0", date(2022, 6, 30)),
+    ("2022-06-30", date(2022, 6, 30)), ("2022/6/30", date(2022, 6, 30)), ("2022.6.30", date(2022, 6, 30)),
+    ("2022年6月30日", date(2022, 6, 30)), ("20220630", date(2022, 6, 30)), ("2022年6月", date(2022, 6, 30)),
+    ("2022-06", date(2022, 6, 30)), ("2022年2月", date(2022, 2, 28)), ("2022.13.1", None), ("2022-02-30", None),
+    ("待定", None), ("#REF!", None), ("—", None),
+])
+def test_date(cell, expected):
+    assert parse(values.date, [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("养老服务中心", "镇养老服务中心"), ("镇（街道）养老服务中心", "镇养老服务中心"), ("农村敬老院", "敬老院"),
+    ("集中照护中心", "失能特困人员集中照护中心"), (" 敬老院 ", "敬老院"), ("福利院", "福利院"), ("/", None),
+])
+def test_category(cell, expected):
+    column = CONTRACT.sheets["facilities"].column("facility_type")
+    assert parse(lambda e: values.category(e, column, CONTRACT), [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("特困、低保", ["特困", "低保"]), ("高龄,独居", ["高龄", "独居"]), ("高龄，留守", ["高龄", "留守"]),
+    ("空巢/独居", ["空巢", "独居"]), ("计生特殊 高龄", ["计生特殊", "高龄"]), ("特困、外星人", None), ("", None),
+])
+def test_categories(cell, expected):
+    column = CONTRACT.sheets["pairings"].column("categories")
+    assert parse(lambda e: values.categories(e, column, CONTRACT), [cell]) == [expected]
+
+
+@pytest.mark.parametrize("cell, expected", [("0", 0), ("3", 3), ("重度失能", 3), ("2级", 2), ("5", None)])
+def test_ability(cell, expected):
+    assert parse(lambda e: values.ability(e, CONTRACT), [cell]) == [expected]
+
+
+def test_village_names_match_within_their_town():
+    divisions = Divisions.load(BUILTIN_DIVISIONS)
+    frame = pl.DataFrame({
+        "town_code": ["500112133"] * 6 + ["500112144"],
+        "v": ["前锋村", "前锋", "前锋村村民委员会", "前锋村委会", " 前 锋 村 ", "滨河社区", "前锋村"],
+    })
+    matched = divisions.match_villages(frame, "town_code", "v")
+    assert matched["v__code"].to_list() == ["500112133201"] * 5 + ["500112133003", None]
+    assert matched["v__level"].to_list()[:6] == ["village"] * 5 + ["community"]
+
+
+@pytest.mark.parametrize("raw, number, valid, legacy", [
+    ("11010519491231002X", "11010519491231002X", True, False),
+    ("11010519491231002x", "11010519491231002X", True, False),
+    ("'11010519491231002X", "11010519491231002X", True, False),
+    ('="11010519491231002X"', "11010519491231002X", True, False),
+    ("１１０１０５１９４９１２３１００２Ｘ", "11010519491231002X", True, False),
+    ("110105 1949 1231 002X", "11010519491231002X", True, False),
+    ("110105491231002", "11010519491231002X", True, True),
+    ("110105194912310021", None, False, False),  # wrong check character
+    ("110105194913310021", None, False, False),  # month 13
+    ("5.00112E+17", None, False, False),  # scientific notation: digits lost
+    ("11010519491231002", None, False, False),
+    (None, None, None, False),
+])
+def test_id_numbers(raw, number, valid, legacy):
+    frame = pl.DataFrame({"raw": [raw], "as_of": [date(2022, 6, 30)]}, schema={"raw": pl.String, "as_of": pl.Date})
+    row = with_id_columns(frame, "raw", "as_of").row(0, named=True)
+    assert (row["id_number"], row["id_valid"], row["id_legacy15"]) == (number, valid, legacy)
+
+
+def test_check_character_of_the_standard_example():
+    assert check_char("11010519491231002") == "X"
+
+
+def test_facilities_header_with_title_rows_and_two_row_header():
+    rows = [
+        ["统景镇养老机构设施台账", None, None, None],
+        ["填报单位：统景镇", None, "报表月份：2022年6月", None],
+        ["设施名称", "床位情况", None, "建筑面积（㎡）"],
+        [None, "床位数", "护理型\n床位数", None],
+        ["统景镇养老服务中心", "50", "40", "2,000"],
+        [None, None, None, None],
+        ["合计", "50", "40", None],
+        ["填表人：张*", None, None, None],
+    ]
+    source = CONTRACT.sheets["facilities"]
+    header = find_header(rows, source, CONTRACT)
+    assert (header.row_index, header.data_start) == (2, 4)
+    assert header.columns == {"facility_name": 0, "beds": 1, "nursing_beds": 2, "area_m2": 3}
+    assert header.units["area_m2"] == "m2"
+    frame = data_rows(SheetCells("机构设施", True, rows), header, source, CONTRACT)
+    assert frame["row_number"].to_list() == [5]
+
+
+def test_single_row_header_with_aliases_and_fill_down():
+    rows = [["村（社区）", "建设方式", "分点", "设备补助（万元）"], ["洛碛村", "独立设置", "否", "1"], [None, "单独设立", "是", "0.5"]]
+    source = CONTRACT.sheets["village_points"]
+    header = find_header(rows, source, CONTRACT)
+    assert header.columns == {"village_name": 0, "setup_mode": 1, "is_sub_point": 2, "equipment_subsidy_yuan": 3}
+    assert header.units["equipment_subsidy_yuan"] == "万元"
+    frame = data_rows(SheetCells("互助养老点", True, rows), header, source, CONTRACT)
+    assert frame["village_name_raw"].to_list() == ["洛碛村", "洛碛村"]
+
+
+def test_no_header_in_a_sheet_of_notes():
+    rows = [["填报说明"], ["1. 请按月报送"], ["2. 不要改列名"]]
+    assert find_header(rows, CONTRACT.sheets["facilities"], CONTRACT) is None
+
+
+@pytest.mark.parametrize("row, expected", [
+    (["合计", "10"], True), ([None, "总计"], True), (["填表人：李*"], True), (["联系电话：138****1234"], True),
+    (["注：数据截至月末"], True), (["红竹敬老院", "10"], False),
+])
+def test_footer_rows(row, expected):
+    assert is_footer(row, CONTRACT) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("机构设施", "facilities"), ("1.机构设施", "facilities"), ("表2 互助养老点", "village_points"),
+    ("村级互助养老点", "village_points"), ("互助养老点（4月备份）", "village_points"), ("结对帮扶", "pairings"),
+    ("培训台账", "trainings"), ("资金到位", "funds"), ("说明", None), ("Sheet1", None),
+])
+def test_sheet_kind(name, expected):
+    assert sheet_kind(name, CONTRACT) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("特困人员名册_20220630.csv", ("tekun", date(2022, 6, 30))),
+    ("农村老年人信息库_20221231.xlsx", ("elderly", date(2022, 12, 31))),
+    ("家庭医生签约_20220101.csv", ("family_doctor", date(2022, 1, 1))),
+    ("低保对象名册.csv", ("dibao", None)),
+    ("名单_20220630.csv", (None, date(2022, 6, 30))),
+])
+def test_registry_names(name, expected):
+    assert parse_registry_name(name, CONTRACT) == expected
+
+
+@pytest.mark.parametrize("head, codec, separator", [
+    ("姓名,公民身份号码\n".encode("gb18030"), "gb18030", ","),
+    ("姓名,公民身份号码\n".encode("utf-8"), "utf-8", ","),
+    (b"\xef\xbb\xbf" + "姓名,公民身份号码\n".encode("utf-8"), "utf-8", ","),
+    ("\ufeff姓名\t公民身份号码\n".encode("utf-16-le"), "utf-16-le", "\t"),
+])
+def test_detect_encoding(head, codec, separator):
+    encoding = detect_encoding(head)
+    assert (encoding.codec, encoding.separator) == (codec, separator)
+
+
+def test_split_fields_honours_quotes_and_excel_text_wrappers():
+    lines = pl.Series(['张*,="500112",统景镇', '"李,*","a""b",x', "a,b", "a,b,c,d"])
+    assert split_fields(lines, ",").to_list() == [
+        ["张*", '="500112"', "统景镇"], ["李,*", 'a"b', "x"], ["a", "b"], ["a", "b", "c", "d"],
+    ]
+
+
+@pytest.mark.parametrize("fn, value, expected", [
+    (mask_id, "11010519491231002X", "110105********002X"), (mask_id, "'11010519491231002X", "110105********002X"),
+    (mask_name, "张三", "张*"), (mask_name, "欧阳娜娜", "欧阳**"), (mask_name, "欧阳修", "欧阳*"),
+    (mask_phone, "13812341234", "138****1234"),
+])
+def test_masking(fn, value, expected):
+    assert fn(value) == expected
+
+
+def test_suite_files_are_in_step_with_the_contract():
+    for table, suite in build_suites(CONTRACT).items():
+        assert load_suite(table) == suite, f"regenerate suites: python -m pipelines.ingest.suites ({table})"

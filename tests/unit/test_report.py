@@ -1,0 +1,343 @@
+"""The monthly report (pipelines/report) on a small published database with the contract columns.
+
+Three towns, two months: 王家街道 on time and done, 玉峰山镇 late, 统景镇 missing (stale).
+"""
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+TOWNS = [("500112018", "王家街道"), ("500112129", "玉峰山镇"), ("500112133", "统景镇")]
+KPIS = [
+    ("K05_town_centre_coverage", "镇养老服务中心覆盖数", "progress", "个", "已建成镇养老服务中心的镇街数量"),
+    ("K09_village_points_built", "村级互助养老点建成数", "progress", "个", "已建成的互助点数量"),
+    ("K10_village_coverage", "村级互助养老服务覆盖率", "progress", "%", "覆盖的村 ÷ 行政村数"),
+    ("K14_one_to_one_pairing", "重点对象一对一结对率", "progress", "%", "结对的重点对象 ÷ 重点对象"),
+    ("K17_manager_training", "院长主管培训人数", "progress", "人", "培训的院长主管人数"),
+    ("K23_city_subsidy_received", "市级奖补到位率", "info", "%", "到位奖补 ÷ 应到位"),
+    ("K28_nursing_home_registration_rate", "敬老院法人登记备案率", "threshold", "%", "登记备案的敬老院 ÷ 敬老院"),
+    ("K30_submission_rate", "镇街按时报送率", "info", "%", "按时报送的镇街 ÷ 镇街数"),
+]
+MAY, JUNE = date(2022, 5, 1), date(2022, 6, 1)
+
+# (scope, month, kpi) → numerator, denominator, value, target, due, expected, status, stale, rank
+KPI_ROWS = [
+    # district, June
+    ("500112", JUNE, "K05_town_centre_coverage", 2, None, 2, 3, date(2022, 12, 31), 2.4, "green", True, None),
+    ("500112", JUNE, "K09_village_points_built", 7, None, 7, 12, date(2022, 12, 31), 9.5, "yellow", True, None),
+    ("500112", JUNE, "K10_village_coverage", 21, 30, 0.7, 1.0, date(2022, 12, 31), 0.8, "green", True, None),
+    ("500112", JUNE, "K14_one_to_one_pairing", 40, 100, 0.4, 1.0, date(2022, 12, 31), 0.8, "red", True, None),
+    ("500112", JUNE, "K17_manager_training", 12, None, 12, 10, date(2022, 12, 31), 6.7, "done", True, None),
+    ("500112", JUNE, "K23_city_subsidy_received", 1500000, 2000000, 0.75, None, None, None, "info", True, None),
+    ("500112", JUNE, "K28_nursing_home_registration_rate", 2, 3, 2 / 3, 1.0, None, None, "red", True, None),
+    ("500112", JUNE, "K30_submission_rate", 1, 3, 1 / 3, None, None, None, "info", False, None),
+    # district, May
+    ("500112", MAY, "K05_town_centre_coverage", 1, None, 1, 3, date(2022, 12, 31), 2.2, "red", False, None),
+    ("500112", MAY, "K09_village_points_built", 5, None, 5, 12, date(2022, 12, 31), 9.0, "yellow", False, None),
+    ("500112", MAY, "K10_village_coverage", 18, 30, 0.6, 1.0, date(2022, 12, 31), 0.75, "green", False, None),
+    ("500112", MAY, "K14_one_to_one_pairing", 40, 100, 0.4, 1.0, date(2022, 12, 31), 0.75, "red", False, None),
+    ("500112", MAY, "K17_manager_training", 8, None, 8, 10, date(2022, 12, 31), 6.0, "green", False, None),
+    ("500112", MAY, "K23_city_subsidy_received", 1000000, 1000000, 1.0, None, None, None, "info", False, None),
+    ("500112", MAY, "K28_nursing_home_registration_rate", 2, 2, 1.0, 1.0, None, None, "green", False, None),
+    ("500112", MAY, "K30_submission_rate", 3, 3, 1.0, None, None, None, "info", False, None),
+    # towns, June: 王家 on time and done, 玉峰山 late, 统景 missing (stale)
+    ("500112018", JUNE, "K05_town_centre_coverage", 1, None, 1, 1, date(2021, 12, 31), 1, "done", False, 1),
+    ("500112129", JUNE, "K05_town_centre_coverage", 1, None, 1, 1, date(2022, 12, 31), 0.5, "done", False, 2),
+    ("500112133", JUNE, "K05_town_centre_coverage", 0, None, 0, 1, date(2022, 12, 31), 0.5, "red", True, 3),
+    ("500112018", JUNE, "K09_village_points_built", 3, None, 3, 3, date(2022, 12, 31), 2.4, "done", False, 1),
+    ("500112129", JUNE, "K09_village_points_built", 3, None, 3, 5, date(2022, 12, 31), 4.0, "yellow", False, 2),
+    ("500112133", JUNE, "K09_village_points_built", 1, None, 1, 4, date(2022, 12, 31), 3.1, "red", True, 3),
+    ("500112018", JUNE, "K10_village_coverage", 8, 8, 1.0, 1.0, date(2022, 12, 31), 0.8, "done", False, 1),
+    ("500112129", JUNE, "K10_village_coverage", 8, 10, 0.8, 1.0, date(2022, 12, 31), 0.8, "green", False, 2),
+    ("500112133", JUNE, "K10_village_coverage", 5, 12, 5 / 12, 1.0, date(2022, 12, 31), 0.8, "red", True, 3),
+    ("500112018", JUNE, "K14_one_to_one_pairing", 20, 30, 2 / 3, 1.0, date(2022, 12, 31), 0.8, "green", False, 1),
+    ("500112129", JUNE, "K14_one_to_one_pairing", 15, 40, 0.375, 1.0, date(2022, 12, 31), 0.8, "red", False, 2),
+    ("500112133", JUNE, "K14_one_to_one_pairing", 5, 30, 1 / 6, 1.0, date(2022, 12, 31), 0.8, "red", True, 3),
+    ("500112018", JUNE, "K17_manager_training", 5, None, 5, None, None, None, "info", False, None),
+    ("500112129", JUNE, "K17_manager_training", 4, None, 4, None, None, None, "info", False, None),
+    ("500112133", JUNE, "K17_manager_training", 3, None, 3, None, None, None, "info", True, None),
+    ("500112018", JUNE, "K23_city_subsidy_received", 1000000, 1000000, 1.0, None, None, None, "info", False, None),
+    ("500112129", JUNE, "K23_city_subsidy_received", 500000, 1000000, 0.5, None, None, None, "info", False, None),
+    ("500112133", JUNE, "K23_city_subsidy_received", None, 0, None, None, None, None, "na", True, None),
+    ("500112018", JUNE, "K28_nursing_home_registration_rate", 1, 1, 1.0, 1.0, None, None, "green", False, None),
+    ("500112129", JUNE, "K28_nursing_home_registration_rate", 1, 1, 1.0, 1.0, None, None, "green", False, None),
+    ("500112133", JUNE, "K28_nursing_home_registration_rate", 0, 1, 0.0, 1.0, None, None, "red", True, None),
+    ("500112018", JUNE, "K30_submission_rate", 1, 1, 1.0, None, None, None, "info", False, None),
+    ("500112129", JUNE, "K30_submission_rate", 0, 1, 0.0, None, None, None, "info", False, None),
+    ("500112133", JUNE, "K30_submission_rate", 0, 1, 0.0, None, None, None, "info", True, None),
+]
+PROJECTS = [
+    ("C01", "500112018", "王家街道", "王家街道养老服务中心", "镇养老服务中心", "改建", "王家敬老院", 800, date(2021, 12, 31)),
+    ("C02", "500112129", "玉峰山镇", "玉峰山镇养老服务中心", "镇养老服务中心", "新建", "玉峰山镇敬老院", 2000, date(2022, 12, 31)),
+    ("C03", "500112133", "统景镇", "统景镇养老服务中心", "镇养老服务中心", "新建", "统景镇敬老院", 2000, date(2022, 5, 31)),
+    ("M03", "500112133", "统景镇", "黄印敬老院", "敬老院", "撤并", None, None, date(2022, 12, 31)),
+    ("H01", "500112018", "王家街道", "王家敬老院", "敬老院", "现有", None, None, None),
+]
+PROJECT_MONTHS = [  # project, reported status, built, overdue, area, beds
+    ("C01", "已运营", True, False, 1200.0, 60),
+    ("C02", "已建成", True, False, 2100.0, 120),
+    ("C03", "在建", False, True, None, None),
+    ("M03", "已运营", False, False, 300.0, 20),
+    ("H01", "已运营", False, False, 900.0, 50),
+]
+FINDINGS = [  # town, rule, severity, how many
+    ("500112018", "DQ11_bad_value", "error", 2),
+    ("500112129", "DQ06_key_person_unpaired", "warning", 25),
+    ("500112129", "DQ11_bad_value", "error", 1),
+    ("500112133", "DQ23_submission_missing", "warning", 1),
+    (None, "DQ09_file_rejected", "error", 1),
+]
+
+
+def build(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts; create schema quality; create schema meta")
+    con.execute("create table marts.dim_kpi (kpi_id varchar, name_zh varchar, kind varchar, unit varchar, definition_zh varchar)")
+    con.executemany("insert into marts.dim_kpi values (?, ?, ?, ?, ?)", KPIS)
+    con.execute("create table marts.dim_town (town_code varchar, town_name varchar, is_rural_scope boolean)")
+    con.executemany("insert into marts.dim_town values (?, ?, true)", TOWNS)
+    columns = "numerator double, denominator double, value double, target double, due_date date, expected double, status varchar, stale boolean"
+    con.execute(f"create table marts.kpi_town_monthly (town_code varchar, town_name varchar, month date, kpi_id varchar, {columns}, rank integer)")
+    con.execute(f"create table marts.kpi_district_monthly (month date, kpi_id varchar, {columns})")
+    names = dict(TOWNS)
+    for scope, month, kpi, *rest in KPI_ROWS:
+        if scope == "500112":
+            con.execute("insert into marts.kpi_district_monthly values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [month, kpi, *rest[:-1]])
+        else:
+            con.execute("insert into marts.kpi_town_monthly values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [scope, names[scope], month, kpi, *rest])
+    con.execute("create table marts.town_rank_monthly (town_code varchar, month date, mean_rank double, overall_rank integer)")
+    con.executemany("insert into marts.town_rank_monthly values (?, ?, ?, ?)",
+                    [("500112018", JUNE, 1.0, 1), ("500112129", JUNE, 2.0, 2), ("500112133", JUNE, 3.0, 3)])
+    con.execute("""create table marts.dim_project (project_id varchar, town_code varchar, town_name varchar, facility_name varchar,
+                   facility_type varchar, build_mode varchar, host_facility varchar, min_area_m2 integer, due_date date, merge_into varchar)""")
+    con.executemany("insert into marts.dim_project values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)", PROJECTS)
+    con.execute("create table marts.fct_project_monthly (project_id varchar, month date, reported_status varchar, built boolean, overdue boolean, stale boolean)")
+    con.execute("create table marts.fct_facility_monthly (project_id varchar, month date, area_m2 double, beds integer, nursing_beds integer)")
+    for project, status, built, overdue, area, beds in PROJECT_MONTHS:
+        con.execute("insert into marts.fct_project_monthly values (?, ?, ?, ?, ?, false)", [project, JUNE, status, built, overdue])
+        con.execute("insert into marts.fct_facility_monthly values (?, ?, ?, ?, null)", [project, JUNE, area, beds])
+    con.execute("""create table quality.findings (rule_id varchar, severity varchar, town_code varchar, month date, source_file varchar,
+                   sheet varchar, row_number integer, column_name varchar, value varchar, message_zh varchar, message_en varchar)""")
+    for town, rule, severity, n in FINDINGS:
+        for i in range(n):
+            # masked personal values, as published: they must never reach the report
+            con.execute("insert into quality.findings values (?, ?, ?, ?, 'f.xlsx', null, ?, '公民身份号码', "
+                        "'500112********1234', '张*：身份证号校验码错误', 'bad check digit')",
+                        [rule, severity, town, JUNE, i + 2])
+    con.execute("""create table quality.files (file_name varchar, kind varchar, town_code varchar, month date, status varchar,
+                   submission_date date)""")
+    con.executemany("insert into quality.files values (?, 'town_workbook', ?, ?, ?, ?)", [
+        ("王家_6月.xlsx", "500112018", JUNE, "loaded", date(2022, 7, 4)),
+        ("玉峰山_6月.xlsx", "500112129", JUNE, "loaded", date(2022, 7, 8)),
+        ("玉峰山_6月_坏.xlsx", "500112129", JUNE, "rejected", date(2022, 7, 3)),
+    ])
+    con.execute("create table meta.refresh (id varchar, started timestamp, finished timestamp, status varchar, files integer, rows bigint)")
+    con.close()
+    return path
+
+
+# ---------------------------------------------------------------- tests
+
+import openpyxl  # noqa: E402
+import pytest  # noqa: E402
+
+from pipelines.report import parse_formats, write_report  # noqa: E402
+from pipelines.report.content import build_report, bottom_towns, submission_state  # noqa: E402
+from pipelines.report.data import load_report_data  # noqa: E402
+from pipelines.report.fmt import (  # noqa: E402
+    fmt_change, fmt_count, fmt_percent, fmt_wan_yuan, parse_month, report_title, short_town,
+)
+from pipelines.report.xlsx import safe_text  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("report") / "ruralcare.duckdb")
+
+
+@pytest.fixture(scope="module")
+def report(published):
+    return build_report(load_report_data(published, JUNE))
+
+
+def texts(table) -> list[list[str]]:
+    return [[cell.text for cell in row] for row in table.rows]
+
+
+@pytest.mark.parametrize("value, shown", [
+    (None, "—"), (0.0, "0.0%"), (0.8534, "85.3%"), (1.0, "100.0%"), (2 / 3, "66.7%"), (1.2, "120.0%"),
+])
+def test_percentages_have_one_decimal(value, shown):
+    assert fmt_percent(value) == shown
+
+
+@pytest.mark.parametrize("value, shown", [(None, "—"), (7.0, "7"), (1200, "1,200"), (9.5, "9.5"), (2.44, "2.4")])
+def test_counts_are_whole_unless_fractional(value, shown):
+    assert fmt_count(value) == shown
+
+
+@pytest.mark.parametrize("yuan, shown", [
+    (1_000_000, "100万元"), (356_000, "35.6万元"), (123_456, "12.35万元"), (0, "0万元"), (None, "—"),
+    (15_000_000, "1,500万元"),
+])
+def test_money_reads_in_wan_yuan(yuan, shown):
+    assert fmt_wan_yuan(yuan) == shown
+
+
+@pytest.mark.parametrize("current, previous, unit, shown", [
+    (0.70, 0.60, "%", "+10.0个百分点"),
+    (2 / 3, 1.0, "%", "−33.3个百分点"),
+    (0.4, 0.4, "%", "持平"),
+    (7, 5, "个", "+2"),
+    (5, 7, "个", "−2"),
+    (7, 7, "个", "持平"),
+    (7, None, "个", "—"),
+])
+def test_change_since_last_month(current, previous, unit, shown):
+    assert fmt_change(current, previous, unit) == shown
+
+
+def test_month_title_and_parsing():
+    assert parse_month("2022-06") == JUNE
+    assert report_title(JUNE) == "渝北区农村养老服务全覆盖工作进展情况通报（2022年6月）"
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        parse_month("2022年6月")
+
+
+@pytest.mark.parametrize("name, short", [("王家街道", "王家"), ("玉峰山镇", "玉峰山"), ("镇", "镇")])
+def test_short_town_names_for_narrow_headers(name, short):
+    assert short_town(name) == short
+
+
+@pytest.mark.parametrize("row, state", [
+    ({"value": 1.0, "stale": False}, "on_time"),
+    ({"value": 0.0, "stale": False}, "late"),
+    ({"value": 0.0, "stale": True}, "missing"),
+    (None, "missing"),
+])
+def test_submission_state_from_the_towns_k30_row(row, state):
+    assert submission_state(row) == state
+
+
+@pytest.mark.parametrize("text, safe", [("=1+1", "'=1+1"), ("-2", "'-2"), ("@x", "'@x"), ("王家", "王家")])
+def test_excel_text_never_reads_as_a_formula(text, safe):
+    assert safe_text(text) == safe
+
+
+def test_formats_are_checked():
+    assert parse_formats("pdf, html,pdf") == ("pdf", "html")
+    with pytest.raises(ValueError, match="docx"):
+        parse_formats("html,docx")
+
+
+def test_unknown_month_names_the_months_available(published, tmp_path):
+    with pytest.raises(ValueError, match="2022年5月至2022年6月"):
+        write_report(published, date(2023, 1, 1), tmp_path, ("xlsx",))
+
+
+def test_overall_table_lists_kpis_with_a_target_progress_first(report):
+    rows = texts(report.overall)
+    names = [r[1] for r in rows]
+    assert names == ["镇养老服务中心覆盖数（个）", "村级互助养老点建成数（个）", "村级互助养老服务覆盖率",
+                     "重点对象一对一结对率", "院长主管培训人数（人）", "敬老院法人登记备案率"]
+    coverage = rows[2]
+    # value (stale district: ※), target, due date, 序时进度, completion, status, change
+    assert coverage[3:] == ["70.0%※", "100.0%※", "2022年12月31日", "80.0%※", "70.0%", "正常推进", "+10.0个百分点"]
+    assert rows[5][8] == "未达标" and report.overall.rows[5][8].status == "red"
+    assert rows[4][8] == "已完成" and report.overall.rows[4][8].status == "done"
+    assert any("※" in note for note in report.overall.notes)
+
+
+def test_monitoring_table_shows_money_in_wan_yuan(report):
+    rows = {r[1]: r for r in texts(report.monitoring)}
+    assert rows["市级奖补到位率"][2:] == ["75.0%※", "100.0%", "−25.0个百分点", "到位150万元 / 应到位200万元"]
+    assert rows["镇街按时报送率"][5] == "1 / 3"
+
+
+def test_town_table_is_in_rank_order_with_stale_towns_marked(report):
+    rows = texts(report.towns)
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    assert [r[1] for r in rows] == ["王家街道", "玉峰山镇", "统景镇※"]
+    assert rows[2][2] == "在建" and report.towns.rows[2][2].status == "red"
+    assert rows[1][3:5] == ["3", "5"] and report.towns.rows[1][3].status == "yellow"
+    assert [r[-1] for r in rows] == ["按时报送", "逾期报送", "未报送"]
+    assert any("统景镇本月未报送" in note for note in report.towns.notes)
+
+
+def test_bottom_towns_leave_out_those_that_have_completed(published):
+    data = load_report_data(published, JUNE)
+    assert [t.name for t, _ in bottom_towns(data, "K10_village_coverage")] == ["统景镇", "玉峰山镇"]
+    assert [t.name for t, _ in bottom_towns(data, "K14_one_to_one_pairing")] == ["统景镇", "玉峰山镇", "王家街道"]
+
+
+def test_problems_name_towns_projects_and_red_thresholds(report):
+    by_title = {g.title: g.items for g in report.problems}
+    assert by_title["（一）进度排名靠后的镇街"][0] == "镇养老服务中心覆盖数：统景镇0个（第3名，严重滞后）。"
+    assert by_title["（三）逾期未完成的重点项目"] == ["统景镇统景镇养老服务中心：计划2022年5月31日前完成，目前在建。"]
+    assert by_title["（四）未达标的约束性指标"] == ["敬老院法人登记备案率66.7%，低于标准100.0%；未达标镇街：统景镇。"]
+    assert by_title["（五）报送问题"] == ["统景镇本月未报送进度表，相关指标沿用此前数据。", "玉峰山镇逾期报送（晚于次月5日）。"]
+
+
+def test_projects_in_task_order_with_overdue_flags(report):
+    rows = texts(report.projects)
+    assert [r[0] for r in rows] == ["C01", "C02", "C03", "M03", "H01"]
+    assert rows[2][-1] == "逾期未完成" and report.projects.rows[2][-1].status == "red"
+    assert rows[0][-1] == "已完成"
+    assert rows[0][5] == "1,200"
+
+
+def test_data_quality_is_counts_by_town_and_rule(report):
+    rows = texts(report.submissions)
+    assert rows[1][:8] == ["玉峰山镇", "逾期报送", "2022年7月8日", "1", "1", "1", "25", "0"]
+    assert rows[-1][0] == "未识别镇街的文件" and rows[-1][5] == "1"
+    matrix = texts(report.findings_by_rule)
+    assert report.findings_by_rule.columns[3:] == ["王家", "玉峰山", "统景", "未识别", "合计"]
+    assert matrix[-1] == ["合计", "", "", "2", "26", "1", "1", "30"]
+
+
+def test_lead_paragraphs_read_as_a_bureau_writes(report):
+    text = "".join(report.summary)
+    assert "截至2022年6月30日" in text
+    assert "建成村级互助养老点7个（目标12个）" in text
+    assert "市级奖补资金到位150万元（到位率75.0%）" in text
+    assert "统景镇未报送" in text and "玉峰山镇逾期报送" in text
+
+
+@pytest.fixture(scope="module")
+def written(published, tmp_path_factory) -> dict[str, Path]:
+    return write_report(published, JUNE, tmp_path_factory.mktemp("out"), ("html", "xlsx"))
+
+
+def test_html_is_one_self_contained_file(written):
+    assert set(written) == {"html", "xlsx"}
+    html = written["html"].read_text(encoding="utf-8")
+    assert report_title(JUNE) in html
+    assert all(name in html for _, name in TOWNS)
+    # font and charts inline, nothing fetched
+    assert "@font-face" in html and "data:font/ttf;base64," in html and html.count("<svg") == 3
+    assert 'src="http' not in html and "url(http" not in html and "<link" not in html
+
+
+def test_xlsx_keeps_the_marts_numbers_with_status_colours(written):
+    book = openpyxl.load_workbook(written["xlsx"])
+    assert book.sheetnames[:4] == ["通报摘要", "总体进展", "监测指标", "分镇街进展"]
+    overall = book["总体进展"]
+    header = [c.value for c in overall[3]]
+    assert header[:4] == ["序号", "指标", "类别", "本月值"]
+    by_name = {row[1].value: row for row in overall.iter_rows(min_row=4) if row[1].value}
+    coverage = by_name["村级互助养老服务覆盖率"]
+    assert coverage[3].value == 0.7 and coverage[3].number_format == "0.0%"
+    assert by_name["敬老院法人登记备案率"][3].value == 2 / 3
+    assert by_name["村级互助养老点建成数（个）"][3].value == 7
+    assert by_name["敬老院法人登记备案率"][8].fill.fgColor.rgb.endswith("F6D2D2")
+    towns = book["分镇街进展"]
+    assert [r[1].value for r in towns.iter_rows(min_row=4, max_row=6)] == ["王家街道", "玉峰山镇", "统景镇※"]
+
+
+def test_no_person_level_values_leave_the_database(written):
+    html = written["html"].read_text(encoding="utf-8")
+    assert "500112********1234" not in html and "张*" not in html
+    book = openpyxl.load_workbook(written["xlsx"])
+    cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert cells and not any("500112****" in c or "张*" in c for c in cells)

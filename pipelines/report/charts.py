@@ -51,19 +51,22 @@ def points_chart(points: Sequence[tuple[str, float | None, float | None]]) -> st
     """Bars of village points built per town, beside each town's target."""
     _check_font()
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(figsize=(WIDTH_IN, 2.8))
+        figure, axes = plt.subplots(figsize=(WIDTH_IN, 3.1))
         names = [p[0] for p in points]
         built = [p[1] or 0 for p in points]
         targets = [p[2] or 0 for p in points]
         x = range(len(points))
         axes.bar([i - 0.2 for i in x], targets, width=0.4, color=GREY, label="目标")
         bars = axes.bar([i + 0.2 for i in x], built, width=0.4, color=BLUE, label="已建成")
-        for bar, value, target in zip(bars, built, targets):
+        for bar, point, value, target in zip(bars, points, built, targets):
             colour = GREEN if target and value >= target else "#222222"
-            axes.annotate(f"{value:g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            # A town with no figure is not a town with none built.
+            label = "无数据" if point[1] is None else f"{value:g}"
+            axes.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                           ha="center", va="bottom", fontsize=8, color=colour,
                           xytext=(0, 1), textcoords="offset points")
-        axes.set_xticks(list(x), names)
+        # Eleven Chinese names side by side collide at A4 width: set them at a slant.
+        axes.set_xticks(list(x), names, rotation=30, ha="right", rotation_mode="anchor")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title("图1  各镇街村级互助养老点建成数与目标（个）")
         axes.legend(frameon=False, ncols=2, loc="upper right")

@@ -1,4 +1,4 @@
-"""End to end: generate the district's sources, ingest them, `dbt build`, and compare every
+"""End to end: generate the district's sources, refresh (ingest, dbt build, publish), and compare every
 KPI row (every town, the district, every month) and the overall ranking with the generator's
 answer key, which is computed independently from the programme model (kpis.md)."""
 
@@ -7,35 +7,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.generate import generate
-from pipelines.ingest import run_ingest
-from pipelines.settings import DBT_PROJECT_DIR, Settings
-
 pytestmark = pytest.mark.slow
 
-DISTRICT = "500112"
 NUMERIC = ("numerator", "denominator", "value", "target", "expected")
 EXACT = ("due_date", "status", "stale", "rank")
-
-
-def run_dbt_build(work_db: Path, scratch: Path) -> subprocess.CompletedProcess:
-    """`dbt build` (models, data tests, unit tests) against work_db; target and logs in scratch."""
-    dbt = Path(sys.executable).parent / "dbt"
-    env = {**os.environ, "RURALCARE_WORK_DB": str(work_db), "DO_NOT_TRACK": "1"}
-    return subprocess.run(
-        [str(dbt), "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")],
-        env=env, capture_output=True, text=True, check=False,
-    )
 
 
 def _number(text: str | None) -> float | None:
@@ -70,23 +49,10 @@ def differences(ours: dict, key: dict) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    scratch = tmp_path_factory.mktemp("kpi_answer_key")
-    sources = scratch / "sources"
-    generate(sources)
-    settings = Settings.from_env(sources_dir=sources, warehouse_dir=scratch / "warehouse",
-                                 pii_key_file=scratch / "pii.key")
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.work_db))
-    run_ingest(settings, con, "kpi-test")
-    con.close()
-    started = time.perf_counter()
-    result = run_dbt_build(settings.work_db, scratch)
-    seconds = time.perf_counter() - started
-    print(f"dbt build on the generated district: {seconds:.1f} s")
-    assert result.returncode == 0, result.stdout[-6000:]
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    yield con, sources / "answer_key"
+def built(refreshed_warehouse, generated_sources):
+    """The published marts of a full refresh (ingest, dbt build, publish) of the generated inbox."""
+    con = duckdb.connect(str(refreshed_warehouse.published_db), read_only=True)
+    yield con, generated_sources / "answer_key"
     con.close()
 
 

@@ -90,15 +90,17 @@ pairing as (
 ),
 
 contracts as (
+    -- Earliest 有效 contract per person in each export, then the months the export serves.
     select e.month, d.person_key
-    from {{ ref('int_effective_registries') }} as e
+    from (
+        select file_id, person_key, min(contract_date) as first_contract_date
+        from {{ ref('stg_registry__family_doctor') }}
+        where person_key is not null and contract_status = '有效'
+        group by file_id, person_key
+    ) as d
+    inner join {{ ref('int_effective_registries') }} as e on e.file_id = d.file_id and e.registry = 'family_doctor'
     inner join {{ ref('int_months') }} as m on m.month = e.month
-    inner join {{ ref('stg_registry__family_doctor') }} as d on d.file_id = e.file_id
-    where e.registry = 'family_doctor'
-        and d.person_key is not null
-        and d.contract_status = '有效'
-        and d.contract_date <= m.month_end
-    group by e.month, d.person_key
+    where d.first_contract_date <= m.month_end
 )
 
 select

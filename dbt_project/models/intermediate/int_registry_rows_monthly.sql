@@ -1,6 +1,6 @@
 -- The registry rows in force per month (each registry's latest export on or before the
--- month's last day), with valid IDs only, one row per person and registry (the first row).
--- 特困 and 低保 keep active persons only; every elderly-database row is active.
+-- month's last day), with valid IDs only, one row per person and registry (the first row of
+-- the export). 特困 and 低保 keep active persons only; every elderly-database row is active.
 {% set registries = [
     ('elderly', 'stg_registry__elderly', "true"),
     ('tekun', 'stg_registry__tekun', "r.person_status = '正常'"),
@@ -10,7 +10,7 @@ with
 {% for registry, model, active in registries %}
 {{ registry }}_rows as (
     select
-        e.month,
+        r.file_id,
         '{{ registry }}' as registry,
         r.person_key,
         r.id_number,
@@ -23,22 +23,43 @@ with
         cast(null as boolean) as is_family_planning_special, cast(null as boolean) as has_smart_device,{% endif %}
         {% if registry == 'tekun' %}r.support_mode,{% else %}cast(null as varchar) as support_mode,{% endif %}
         {% if registry == 'dibao' %}r.assistance_category{% else %}cast(null as varchar) as assistance_category{% endif %}
-    from {{ ref('int_effective_registries') }} as e
-    inner join {{ ref(model) }} as r on r.file_id = e.file_id
-    where e.registry = '{{ registry }}' and r.person_key is not null and {{ active }}
+    from {{ ref(model) }} as r
+    where r.person_key is not null and {{ active }}
+        and r.file_id in (select file_id from {{ ref('int_effective_registries') }} where registry = '{{ registry }}')
 ){% if not loop.last %},{% endif %}
-{% endfor %}
+{% endfor %},
 
-select *
-from (
-    select
-        *,
-        row_number() over (partition by month, registry, person_key order by row_number) as occurrence
+first_rows as (
+    -- Deduplicated once per export, then spread over the months the export serves.
+    select *
     from (
-        {% for registry, model, active in registries %}
-        select * from {{ registry }}_rows
-        {% if not loop.last %}union all{% endif %}
-        {% endfor %}
-    ) as all_rows
-) as ranked
-where occurrence = 1
+        select
+            *,
+            row_number() over (partition by file_id, person_key order by row_number) as occurrence
+        from (
+            {% for registry, model, active in registries %}
+            select * from {{ registry }}_rows
+            {% if not loop.last %}union all{% endif %}
+            {% endfor %}
+        ) as all_rows
+    ) as ranked
+    where occurrence = 1
+)
+
+select
+    e.month,
+    f.registry,
+    f.person_key,
+    f.id_number,
+    f.town_code,
+    f.village_code,
+    f.row_number,
+    f.living_situation,
+    f.is_left_behind,
+    f.ability_level,
+    f.is_family_planning_special,
+    f.has_smart_device,
+    f.support_mode,
+    f.assistance_category
+from first_rows as f
+inner join {{ ref('int_effective_registries') }} as e on e.file_id = f.file_id and e.registry = f.registry

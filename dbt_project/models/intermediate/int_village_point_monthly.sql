@@ -22,7 +22,7 @@ main_rows as (
             *,
             row_number() over (partition by town_code, month, village_code order by row_number) as occurrence
         from village_rows
-        where not is_sub_point
+        where not coalesce(is_sub_point, false)  -- empty means a main row
     ) as ranked
     where occurrence = 1
 ),

@@ -10,7 +10,7 @@ select
     cast(setup_mode as varchar) as setup_mode,
     cast(merge_into_code as varchar) as merge_into_village_code,
     cast(point_name as varchar) as point_name,
-    coalesce(cast(is_sub_point as boolean), false) as is_sub_point,
+    cast(is_sub_point as boolean) as is_sub_point,
     cast(build_status as varchar) as build_status,
     cast(area_m2 as double) as area_m2,
     cast(assistants as bigint) as assistants,

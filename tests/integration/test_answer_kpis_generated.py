@@ -5,7 +5,6 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.generate import generate
 from pipelines.generate.answer_kpis import compute_answer_kpis
 from pipelines.settings import BUILTIN_DIVISIONS, SEEDS_DIR
 
@@ -31,10 +30,8 @@ COUNTS_SUMMED_OVER_TOWNS = [
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated")
-    generate(out, seed=1)
-    truth = out / "answer_key" / "truth"
+def generated(generated_sources):
+    truth = generated_sources / "answer_key" / "truth"
     kpis, town_rank = compute_answer_kpis(truth, BUILTIN_DIVISIONS, SEEDS_DIR)
     return truth, kpis, town_rank
 

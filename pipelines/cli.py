@@ -169,6 +169,27 @@ def report(month, warehouse: Path | None, out: Path | None, formats: str) -> Non
     _write_report(settings, month, out, formats)
 
 
+@main.command()
+@click.option("--month", required=True, callback=lambda _c, _p, v: _month(v), help="Report month YYYY-MM.")
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the workbooks (default: reports/feedback/YYYY-MM beside the warehouse folder).")
+def feedback(month, warehouse: Path | None, out: Path | None) -> None:
+    """Write each town's data-quality feedback workbook (数据质量反馈表) for a month."""
+    from pipelines.quality.feedback import write_feedback
+
+    settings = _warehouse(None, warehouse, None).settings()
+    if not settings.work_db.exists():
+        console.print(f"[red]No working database at {settings.work_db}[/]: run `ruralcare refresh` first.")
+        sys.exit(1)
+    out = out or settings.warehouse_dir.parent / "reports" / "feedback" / f"{month:%Y-%m}"
+    with console.status(f"writing the {month:%Y-%m} feedback workbooks…"):
+        paths = write_feedback(settings.work_db, month, out)
+    console.print(f"[green]Wrote {len(paths)} feedback workbooks[/] to {out}")
+    for path in paths:
+        console.print(f"  {path.name}")
+
+
 def _write_report(settings: Settings, month, out: Path | None, formats: str = "html,pdf,xlsx") -> dict:
     from pipelines.report import parse_formats, write_report
     from pipelines.report.assets import report_dir

@@ -36,7 +36,20 @@ def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | N
     )
 
 
-def _refresh(warehouse_resource) -> bool:
+def _rejected_in(settings: Settings, refresh_id: str) -> list[tuple[str, str]]:
+    import duckdb
+
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        return con.execute(
+            "select relative_path, reason_zh from raw.files where status = 'rejected' and refresh_id = ? order by 1",
+            [refresh_id],
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _refresh(warehouse_resource, strict: bool = False) -> bool:
     from pipelines.refresh import run_refresh
 
     settings = warehouse_resource.settings()
@@ -58,7 +71,13 @@ def _refresh(warehouse_resource) -> bool:
     if not result.success:
         console.print(f"[red]Refresh failed in stage {result.failed_stage}[/]: {result.error}")
         console.print("The published database was left as it was. Fix the cause above and run the refresh again.")
-    return result.success
+        return False
+    rejected = _rejected_in(settings, result.refresh_id)
+    if rejected:
+        console.print(f"[yellow]{len(rejected)} file(s) rejected[/] (moved to {settings.rejected_dir}, each with a .reason.txt):")
+        for path, reason in rejected:
+            console.print(f"  {path}: {reason}")
+    return not (strict and rejected)
 
 
 @main.command()
@@ -66,9 +85,10 @@ def _refresh(warehouse_resource) -> bool:
 @click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
 @click.option("--divisions", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Division list CSV to load against instead of the built-in Yubei list.")
-def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None) -> None:
-    """One full refresh: ingest new files, build the models, run the checks."""
-    if not _refresh(_warehouse(sources, warehouse, divisions)):
+@click.option("--strict", is_flag=True, help="Exit 1 when any file of this refresh was rejected.")
+def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, strict: bool) -> None:
+    """One full refresh: ingest new files, build the models, run the checks, publish."""
+    if not _refresh(_warehouse(sources, warehouse, divisions), strict=strict):
         sys.exit(1)
 
 

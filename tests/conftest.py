@@ -31,13 +31,18 @@ DEFAULT_SEED = 20221231
 
 
 @pytest.fixture(scope="session")
-def generated_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generator's default district output (18 months), made once per test session."""
+def generated_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The generator's default district output (18 months) and its summary, made once per session."""
     from pipelines.generate import generate
 
     out = tmp_path_factory.mktemp("generated")
-    generate(out, seed=DEFAULT_SEED)
-    return out
+    summary = generate(out, seed=DEFAULT_SEED)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
+def generated_sources(generated_run: tuple[Path, dict]) -> Path:
+    return generated_run[0]
 
 
 @pytest.fixture(scope="session")

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import random
-import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import polars as pl
-
 from . import plants as plant_lib
-from .contract import SheetContract, load_contract
-from .divisions import Town, load_towns
+from .contract import SheetContract
+from .divisions import Town
 from .ids import legacy15
-from .model import NEVER, Programme, am_of, build_programme, month_end, month_start, parse_months
+from .model import Programme, am_of, month_end, month_start
 from .registries import (REGISTRY_PREFIX, encode_export, export_people, export_style, headers,
                          person_cells)
 from .render import (OPTIONAL_FIELDS, CellRenderer, DataRow, Profile, Recorder, assemble_sheet,
@@ -114,8 +109,8 @@ class Run:
     def month_label(self, am: int) -> str:
         return f"{am // 12}-{am % 12 + 1:02d}"
 
-    def write(self, relative: str | bytes, data: bytes, mtime: dt.datetime) -> Path:
-        path = self.out / os.fsdecode(relative) if isinstance(relative, str) else Path(os.fsdecode(self.out / "x")).parent / os.fsdecode(relative)
+    def write(self, relative: str, data: bytes, mtime: dt.datetime) -> Path:
+        path = self.out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         os.utime(path, (_epoch(mtime), _epoch(mtime)))
@@ -209,7 +204,7 @@ class WorkbookJob:
 def render_workbook(run: Run, job: WorkbookJob, relative: str) -> tuple[list[Sheet], dict[str, list[dict]], list[dict], list[str]]:
     prog, town, am, profile = run.prog, job.town, job.am, job.profile
     rng = random.Random(f"{run.seed}:cells:{town.code}:{am}:{job.name_suffix}")
-    renderer = CellRenderer(profile, rng, town, run.clean)
+    renderer = CellRenderer(profile, rng, town)
     month = month_start(am)
     sheets: list[Sheet] = []
     truth: dict[str, list[dict]] = {k: [] for k in KINDS}
@@ -364,7 +359,7 @@ def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | Non
             plants_by_kind: dict[str, list[str]] = {}
             for name in names:
                 plants_by_kind.setdefault(kind_of[name], []).append(name)
-            profile = choose_profile(run.seed, town, mi, run.clean)
+            profile = choose_profile(run.seed, town, mi)
             submitted = submission_moment(run, town, am, prog.pace[town.code])
             job = WorkbookJob(town, am, mi, profile, submitted, plants_by_kind,
                               sheet_problem=sheet_problems.get((town.index, mi)))
@@ -483,7 +478,6 @@ def _plant_registry(run: Run, registry: str, name: str, rows: list[DataRow], hea
 
 def generate_registries(run: Run, progress) -> None:
     prog = run.prog
-    town_of = {t.code: t for t in prog.towns}
     jobs = ([("tekun", d) for d in prog.monthly_exports] + [("dibao", d) for d in prog.monthly_exports]
             + [("elderly", d) for d in prog.elderly_exports] + [("family_doctor", d) for d in prog.elderly_exports])
     counters: dict[str, int] = {}
@@ -492,12 +486,12 @@ def generate_registries(run: Run, progress) -> None:
             progress("registries", n, len(jobs))
         index = counters.get(registry, 0)
         counters[registry] = index + 1
-        style = export_style(registry, index, run.clean)
+        style = export_style(registry, index)
         contract = run.registries[registry]
         header = headers(contract, style)
         rows = []
         for person in export_people(prog, registry, export):
-            cells, truth = person_cells(person, registry, style, export, prog, town_of)
+            cells, truth = person_cells(person, registry, style, export)
             rows.append(DataRow(cells, truth))
         if not run.clean:
             last_index = sum(1 for r, _ in jobs if r == registry) - 1
@@ -621,10 +615,17 @@ def _encrypt(data: bytes, seed: int) -> bytes:
     from unittest import mock
 
     import msoffcrypto.format.ooxml as ooxml
+    import msoffcrypto.method.container.ecma376_encrypted as container
     import msoffcrypto.method.ecma376_agile as agile
+
+    class FixedClock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2022, 1, 1)
 
     rng = random.Random(f"{seed}:encrypt")
     out = io.BytesIO()
-    with mock.patch.object(agile, "_random_buffer", lambda size: rng.randbytes(size)):
+    with mock.patch.object(agile, "_random_buffer", lambda size: rng.randbytes(size)), \
+            mock.patch.object(container, "datetime", FixedClock):
         ooxml.OOXMLFile(io.BytesIO(data)).encrypt("123456", out)
     return out.getvalue()

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .contract import SheetContract
-from .divisions import Town
-from .ids import check_char, legacy15
-from .model import Person, Programme, age_at, am_of
+from .model import Person, Programme, am_of
 from .render import DataRow
 from .xlsx import Sheet, xls_bytes, xlsx_bytes
 
@@ -36,7 +34,7 @@ class ExportStyle:
     repeated_header: bool
 
 
-def export_style(registry: str, index: int, clean: bool) -> ExportStyle:
+def export_style(registry: str, index: int) -> ExportStyle:
     encodings = {"tekun": ("gb18030", "gb18030", "utf-16", "gb18030", "utf-8-sig"),
                  "dibao": ("utf-8-sig", "gb18030", "xlsx", "utf-8-sig", "xls"),
                  "elderly": ("gb18030", "utf-8", "gb18030", "utf-8-sig", "gb18030", "xlsx"),
@@ -80,8 +78,7 @@ def headers(contract: SheetContract, style: ExportStyle) -> list[str]:
     return out
 
 
-def person_cells(person: Person, registry: str, style: ExportStyle, export: dt.date, prog: Programme,
-                 town_of: dict[str, Town]) -> tuple[list[Any], dict[str, Any]]:
+def person_cells(person: Person, registry: str, style: ExportStyle, export: dt.date) -> tuple[list[Any], dict[str, Any]]:
     """(cells, truth fields) of one person's row in one export."""
     am = am_of(export)
     town = person.town
@@ -148,16 +145,3 @@ def encode_export(header: list[str], rows: list[list[Any]], style: ExportStyle) 
     sep = "\t" if style.encoding == "utf-16" else ","
     text = "\r\n".join(sep.join("" if c is None else str(c) for c in line) for line in [header] + rows) + "\r\n"
     return text.encode(style.encoding)
-
-
-def legacy_cell(id18: str) -> str:
-    return legacy15(id18)
-
-
-def impossible_birth_id(id18: str) -> str:
-    first17 = id18[:10] + "1332" + id18[14:17]
-    return first17 + check_char(first17)
-
-
-def is_older_at(person: Person, day: dt.date) -> bool:
-    return age_at(person.birth, day) >= 60

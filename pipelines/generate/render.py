@@ -112,7 +112,7 @@ GROUPS = {
 }
 
 
-def choose_profile(seed: int, town: Town, month_index: int, clean: bool) -> Profile:
+def choose_profile(seed: int, town: Town, month_index: int) -> Profile:
     t, m = town.index, month_index
     k = t * 5 + m * 3
     rng = random.Random(f"{seed}:profile:{town.code}:{month_index}")
@@ -199,7 +199,7 @@ def money_factor(kind: str, profile: Profile) -> int:
 class CellRenderer:
     """Renders one workbook's values in its profile's forms, with per-cell variety."""
 
-    def __init__(self, profile: Profile, rng: random.Random, town: Town, clean: bool):
+    def __init__(self, profile: Profile, rng: random.Random, town: Town):
         self.p = profile
         self.rng = rng
         self.neighbours = town.villages + town.communities
@@ -373,8 +373,9 @@ def assemble_sheet(name: str, kind: str, contract: SheetContract, columns: list[
         sheet.rows.append(cells)
         truth_out.append({"file_id": file, "sheet_name": lineage_sheet, "row_number": row_number,
                           "town_code": town_code, "month": month, **row.truth})
-        for variation, column in row.variations:
-            recorder.variation(variation, file, name, row_number, column)
+        if index < 40 or index % 50 == 0:  # the manifest keeps examples, not every cell
+            for variation, column in row.variations:
+                recorder.variation(variation, file, name, row_number, column)
         for rule, column in row.findings:
             # a village absent from the sheet (DQ22) has no row of its own
             recorder.finding(rule, town_code, str(month)[:7], file, lineage_sheet,

@@ -16,7 +16,7 @@ def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 def test_help_lists_the_working_commands() -> None:
     done = run("--help")
     assert done.returncode == 0
-    for command in ("demo", "refresh", "ui", "docs", "generate", "templates"):
+    for command in ("demo", "refresh", "report", "feedback", "templates", "generate", "ui", "docs"):
         assert command in done.stdout
 
 
@@ -38,3 +38,15 @@ def test_templates_explains_a_bad_month(tmp_path: Path) -> None:
     done = run("templates", "--out", str(tmp_path), "--month", "2022-13")
     assert done.returncode == 2
     assert "YYYY-MM" in done.stderr
+
+
+def test_strict_refresh_fails_on_a_rejected_file_and_names_it(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "towns").mkdir(parents=True)
+    (inbox / "registries").mkdir()
+    (inbox / "towns" / "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx").write_bytes(b"")
+    done = run("refresh", "--strict", "--sources", str(inbox), "--warehouse", str(tmp_path / "wh"))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "1 file(s) rejected" in done.stderr
+    assert "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx" in done.stderr
+    assert (inbox / "rejected").exists()

@@ -54,10 +54,8 @@ def read_csv(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated")
-    summary = generate(out)
-    return out, summary
+def default_run(generated_run):
+    return generated_run
 
 
 @pytest.mark.slow

@@ -129,3 +129,18 @@ def test_workbooks_are_deterministic_and_readable_with_hidden_sheets(tmp_path):
         frame = reader.load_sheet(0, header_row=None, dtypes="string").to_polars()
         assert frame.row(2)[0] == "红竹敬老院"
         assert frame.row(2)[1].startswith("2022-06-30")
+
+
+@pytest.mark.parametrize("birth, month, age", [
+    (dt.date(1962, 12, 31), dt.date(2022, 12, 1), 60),  # birthday on the month's last day counts
+    (dt.date(1962, 12, 31), dt.date(2022, 11, 1), 59),
+    (dt.date(1928, 2, 29), dt.date(1988, 2, 1), 60),    # leap year: 29 February exists
+    (dt.date(1928, 2, 29), dt.date(1989, 2, 1), 60),
+    (dt.date(1928, 2, 29), dt.date(1987, 2, 1), 58),    # 28 February 1987: not yet 59
+])
+def test_age_at_month_end(birth, month, age):
+    from pipelines.generate.model import Person, age_at, am_of
+
+    person = Person.__new__(Person)
+    person.birth = birth
+    assert person.age_at_end(am_of(month)) == age == age_at(birth, month_end(am_of(month)))

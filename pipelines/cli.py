@@ -147,7 +147,7 @@ def _print_where(settings: Settings) -> None:
     con = duckdb.connect(str(settings.published_db), read_only=True)
     try:
         files = dict(con.sql("select status, count(*) from quality.files group by status").fetchall())
-        findings = con.sql("select count(*) from quality.findings").fetchone()[0]
+        findings = con.execute("select count(*) from quality.findings").fetchone()[0]
     finally:
         con.close()
     shell = Path(sys.executable).parent / "duckdb"

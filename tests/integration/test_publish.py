@@ -36,7 +36,7 @@ def warehouse_for(root: Path, sources: Path | None = None) -> WarehouseResource:
 def refresh_count(path: Path) -> int:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.sql("select count(*) from meta.refresh").fetchone()[0]
+        return con.execute("select count(*) from meta.refresh").fetchone()[0]
     finally:
         con.close()
 

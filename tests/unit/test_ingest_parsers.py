@@ -210,7 +210,7 @@ def test_facilities_header_with_title_rows_and_two_row_header():
     assert (header.row_index, header.data_start) == (2, 4)
     assert header.columns == {"facility_name": 0, "beds": 1, "nursing_beds": 2, "area_m2": 3}
     assert header.units["area_m2"] == "m2"
-    frame = data_rows(SheetCells("机构设施", True, rows), header, source, CONTRACT)
+    frame = data_rows(SheetCells.from_rows("机构设施", True, rows), header, source, CONTRACT)
     assert frame["row_number"].to_list() == [5]
 
 
@@ -220,7 +220,7 @@ def test_single_row_header_with_aliases_and_fill_down():
     header = find_header(rows, source, CONTRACT)
     assert header.columns == {"village_name": 0, "setup_mode": 1, "is_sub_point": 2, "equipment_subsidy_yuan": 3}
     assert header.units["equipment_subsidy_yuan"] == "万元"
-    frame = data_rows(SheetCells("互助养老点", True, rows), header, source, CONTRACT)
+    frame = data_rows(SheetCells.from_rows("互助养老点", True, rows), header, source, CONTRACT)
     assert frame["village_name_raw"].to_list() == ["洛碛村", "洛碛村"]
 
 

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
-console = Console(stderr=True)
+# soft_wrap: never break a path a clerk will copy.
+console = Console(stderr=True, soft_wrap=True)
 
 SOURCES_HELP = "Inbox folder holding towns/ and registries/ (default: sources/inbox)."
 WAREHOUSE_HELP = "Folder of work.duckdb and ruralcare.duckdb (default: warehouse/)."

@@ -20,8 +20,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..2022-12", scale: str = "district",
-             clean: bool = False, progress: Progress | None = None) -> dict:
-    """Write synthetic sources and their answer key under `out_dir`; return a summary."""
+             clean: bool = False, progress: Progress | None = None, city_towns: int | None = None,
+             city_people: int | None = None) -> dict:
+    """Write synthetic sources and their answer key under `out_dir`; return a summary.
+
+    `scale="city"` writes about 800 synthetic towns and 3 million people with their own
+    division list (`reference/divisions.csv`); `city_towns`/`city_people` shrink it (tests).
+    """
     from .answer_key import INGEST_RULES, write_answer_key, write_truth
     from .build import Run, generate_odd_files, generate_registries, generate_workbooks
     from .contract import load_contract
@@ -29,10 +34,15 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
     from .model import build_programme, parse_months
     from .render import RULE_IDS, layer_of
 
+    if scale == "city":
+        from .city import CITY_PEOPLE, CITY_TOWNS, generate_city
+
+        return generate_city(out_dir, seed=seed, months=months, clean=clean, progress=progress,
+                             towns=city_towns or CITY_TOWNS, people=city_people or CITY_PEOPLE)
+    if scale != "district":
+        raise ValueError(f"unknown scale {scale!r}: district or city")
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    if scale != "district":
-        raise ValueError(f"scale {scale!r} is not available: this generator writes the district scale only")
     for sub in ("towns", "registries", "answer_key"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     month_list = parse_months(months)

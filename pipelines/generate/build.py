@@ -105,6 +105,7 @@ class Run:
     sheet_rows: list[dict] = field(default_factory=list)
     truth: dict[str, list[dict]] = field(default_factory=dict)
     lost_plants: list[str] = field(default_factory=list)
+    keep_truth: bool = True  # city scale: row truth is not kept (it would not fit in memory)
 
     def month_label(self, am: int) -> str:
         return f"{am // 12}-{am % 12 + 1:02d}"
@@ -118,12 +119,13 @@ class Run:
 
     def add_file(self, relative: str, data: bytes, mtime: dt.datetime, kind: str, status: str, reason: str | None,
                  *, town_code=None, am=None, registry=None, export_date=None, submission_date=None,
-                 rows: int | None = None) -> None:
+                 rows: int | None = None, sha256: str | None = None) -> None:
+        """Record a written file; `sha256` instead of `data` for a file streamed to disk."""
         self.files.append({
             "relative_path": relative, "file_name": relative.split("/", 1)[1], "kind": kind, "registry": registry,
             "town_code": town_code, "month": month_start(am) if am is not None else None,
             "export_date": export_date, "expected_status": status, "reason": reason,
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": sha256 or hashlib.sha256(data).hexdigest(),
             "submission_date": submission_date or mtime.astimezone(SHANGHAI).date(),
             "modified_at": mtime.astimezone(dt.timezone.utc).replace(tzinfo=None), "rows": rows,
         })
@@ -324,8 +326,9 @@ def emit_workbook(run: Run, job: WorkbookJob, status: str = "loaded", reason: st
     rows = sum(len(v) for v in truth.values())
     run.add_file(relative, data, mtime, "town_workbook", status, reason, town_code=job.town.code, am=job.am,
                  submission_date=submission, rows=rows)
-    for kind, rows_out in truth.items():
-        run.truth.setdefault(f"town_{kind}", []).extend(rows_out)
+    if run.keep_truth:
+        for kind, rows_out in truth.items():
+            run.truth.setdefault(f"town_{kind}", []).extend(rows_out)
     run.sheet_rows.extend(sheet_records)
     job.failed = failed
     return relative, data

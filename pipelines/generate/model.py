@@ -514,16 +514,18 @@ class Programme:
 
 
 def build_programme(seed: int, months: list[int], towns: list[Town], seeds_dir: Path,
-                    people_total: int = 80_000) -> Programme:
+                    people_total: int = 80_000, projects: list[Project] | None = None,
+                    point_targets: dict[str, list[tuple[int, int]]] | None = None) -> Programme:
+    """The programme; `projects`/`point_targets` replace the plan seeds (synthetic city towns)."""
     rng = random.Random(f"{seed}:programme")
     paces = [-2, -1, -1, 0, 0, 0, 1, 2, 3, 5, 7]
     while len(paces) < len(towns):
         paces.append(rng.choice(paces))
     rng.shuffle(paces)
     pace = {t.code: paces[i] for i, t in enumerate(towns)}
-    projects = load_projects(seeds_dir)
+    projects = load_projects(seeds_dir) if projects is None else projects
     facilities = _build_facilities(rng, towns, projects, pace, months)
-    point_targets = load_point_targets(seeds_dir)
+    point_targets = load_point_targets(seeds_dir) if point_targets is None else point_targets
     points, community_rows = _build_points(rng, towns, point_targets, pace, months)
     elderly_exports, monthly_exports = _export_dates(months)
     prog = Programme(seed, months, towns, pace, facilities, points, community_rows, [], [], [], [],

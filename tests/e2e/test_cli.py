@@ -50,3 +50,12 @@ def test_strict_refresh_fails_on_a_rejected_file_and_names_it(tmp_path: Path) ->
     assert "1 file(s) rejected" in done.stderr
     assert "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx" in done.stderr
     assert (inbox / "rejected").exists()
+
+
+def test_docs_generates_the_dbt_site(refreshed_warehouse) -> None:
+    done = run("docs", "--warehouse", str(refreshed_warehouse.warehouse_dir))
+    assert done.returncode == 0, done.stderr[-2000:]
+    index = Path(done.stderr.split("dbt docs: ")[1].split()[0])
+    assert index.name == "index.html" and index.exists()
+    catalog = index.parent / "catalog.json"
+    assert "kpi_town_monthly" in catalog.read_text(encoding="utf-8")

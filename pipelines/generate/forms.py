@@ -31,12 +31,13 @@ def yes_no(value: bool, pair: tuple[str, str]) -> str:
     return pair[0] if value else pair[1]
 
 
-WU_EMPTY_TYPES = ("text", "phone", "integer", "number", "area", "money", "date")
+# 无 means 0 in a count (integer) and "no" in yes/no and team columns, and is no village or
+# category: as an empty marker it is written only in number, date and text columns.
+WU_EMPTY_TYPES = ("text", "phone", "number", "area", "money", "date")
 
 
 def empty(form: str, column_type: str) -> str | None:
-    """An empty cell. 无 is empty only in number, date and text columns (it means "no" in yes/no
-    and team columns, and is no village or category), so it is written only there."""
+    """An empty cell, in one of the clerks' empty forms that keeps the column's value empty."""
     if form == "blank" or (form == "无" and column_type not in WU_EMPTY_TYPES):
         return None
     return form

@@ -48,11 +48,19 @@ def check_rows(
     runner: SuiteRunner,
     file_names: dict[str, str],
     town_names: dict[str, str],
-    registry_month: date | None = None,
 ) -> Checked:
-    """Validate parsed rows (one frame for many files of one kind) and apply the results."""
+    """Validate parsed rows (one frame for many files of one kind) and apply the results.
+
+    A registry finding's month is the month of its file's export date.
+    """
     frame = _with_check_helpers(frame, source, town_names)
-    validation = frame.select([c for c in frame.columns if not c.endswith("_raw") and c not in ("refresh_id",)])
+    wanted = runner.columns(source.table)
+    # List cells (categories) become text: the suites only test them for null, and GX
+    # fingerprints a frame of hashable cells without pickling it.
+    validation = frame.select(
+        pl.col(c).list.join("、") if isinstance(frame.schema[c], pl.List) else pl.col(c)
+        for c in frame.columns if c in wanted
+    )
     failures = runner.validate(source.table, validation.to_pandas())
     findings: list[Finding] = []
     nulls: dict[str, list[int]] = {}
@@ -68,7 +76,7 @@ def check_rows(
         picked = frame[failure.rows].select(
             "file_id", "row_number", "town_code",
             pl.col("sheet_name") if "sheet_name" in frame.columns else pl.lit(None, pl.String).alias("sheet_name"),
-            pl.col("month") if "month" in frame.columns else pl.lit(registry_month, pl.Date).alias("month"),
+            pl.col("month") if "month" in frame.columns else pl.col("export_date").dt.month_start().alias("month"),
             (pl.col(value_column).cast(pl.String) if value_column else pl.lit(None, pl.String)).alias("_value"),
         )
         for row in picked.iter_rows(named=True):

@@ -27,7 +27,7 @@ def village_keys(name: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 class Divisions:
     towns: dict[str, str]  # code -> official name (every town of the list)
     in_scope_towns: dict[str, str]
-    places: pl.DataFrame  # town_code, place_code, place_name, level, short, base
+    places: pl.DataFrame  # town_code, place_code, level, short, base
 
     @classmethod
     def load(cls, path: Path) -> "Divisions":
@@ -39,7 +39,6 @@ class Divisions:
         places = places.select(
             town_code=pl.col("parent_code"),
             place_code=pl.col("code"),
-            place_name=pl.col("name").str.replace(_COMMITTEE, ""),
             level=pl.col("level"),
             short=short,
             base=base,
@@ -61,7 +60,7 @@ class Divisions:
         return frame.join(counts.filter(pl.col("n") == 1).select("spelling"), on="spelling")
 
     def match_villages(self, frame: pl.DataFrame, town_col: str, name_col: str) -> pl.DataFrame:
-        """Add `<name_col>__code`, `__level`, `__name` (official short name) for each row.
+        """Add `<name_col>__code` and `__level` for each row.
 
         Matched within the row's town: first on the short name (洛碛村), else on the base
         (洛碛) when that is unique in the town.
@@ -70,14 +69,14 @@ class Divisions:
         keyed = frame.with_columns(_short=short, _base=base, _order=pl.int_range(pl.len()))
         by_short = self.places.select(
             pl.col("town_code").alias(town_col), pl.col("short").alias("_short"),
-            pl.col("place_code").alias("_c1"), pl.col("level").alias("_l1"), pl.col("place_name").alias("_n1"),
+            pl.col("place_code").alias("_c1"), pl.col("level").alias("_l1"),
         ).unique(subset=[town_col, "_short"], keep="none")
         unique_base = self.places.group_by("town_code", "base").agg(
-            pl.col("place_code").first(), pl.col("level").first(), pl.col("place_name").first(), pl.len().alias("n")
+            pl.col("place_code").first(), pl.col("level").first(), pl.len().alias("n")
         ).filter(pl.col("n") == 1)
         by_base = unique_base.select(
             pl.col("town_code").alias(town_col), pl.col("base").alias("_base"),
-            pl.col("place_code").alias("_c2"), pl.col("level").alias("_l2"), pl.col("place_name").alias("_n2"),
+            pl.col("place_code").alias("_c2"), pl.col("level").alias("_l2"),
         )
         joined = (
             keyed.join(by_short, on=[town_col, "_short"], how="left")
@@ -88,5 +87,4 @@ class Divisions:
         return joined.with_columns(
             pl.when(given).then(pl.coalesce("_c1", "_c2")).alias(f"{name_col}__code"),
             pl.when(given).then(pl.coalesce("_l1", "_l2")).alias(f"{name_col}__level"),
-            pl.when(given).then(pl.coalesce("_n1", "_n2")).alias(f"{name_col}__name"),
-        ).drop("_short", "_base", "_order", "_c1", "_c2", "_l1", "_l2", "_n1", "_n2")
+        ).drop("_short", "_base", "_order", "_c1", "_c2", "_l1", "_l2")

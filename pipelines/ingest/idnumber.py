@@ -18,7 +18,8 @@ def check_char(first17: str) -> str:
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
 
 
-def _check_char_expr(first17: pl.Expr) -> pl.Expr:
+def check_char_expr(first17: pl.Expr) -> pl.Expr:
+    """`check_char` column-wise: the check character of each row's first 17 digits."""
     total = pl.sum_horizontal(
         first17.str.slice(i, 1).cast(pl.Int32, strict=False) * weight for i, weight in enumerate(WEIGHTS)
     )
@@ -57,7 +58,7 @@ def with_id_columns(frame: pl.DataFrame, raw: str, as_of: str) -> pl.DataFrame:
     birth = first17.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     frame = frame.with_columns(
         _id_birth_ok=birth.is_not_null() & (birth >= pl.date(1900, 1, 1)) & (birth <= pl.col(as_of)),
-        _id_check=_check_char_expr(first17),
+        _id_check=check_char_expr(first17),
     )
     check = pl.col("_id_check")
     valid = (legacy | pl.col("_id_form")) & pl.col("_id_birth_ok") & (legacy | (text.str.slice(17, 1) == check))

@@ -25,9 +25,24 @@ def unit_multiplier(column: Column, header_unit: str | None) -> float:
     return 10000.0 if unit == "万元" else 1.0
 
 
-def _typed(column: Column, raw: pl.Expr, contract: Contract, multiplier: float) -> pl.Expr:
+def multiplier_column(field: str) -> str:
+    return f"{HELPER_PREFIX}multiplier_{field}"
+
+
+def multiplier_columns(source: SourceSpec, header_units: dict[str, str | None]) -> dict[str, pl.Expr]:
+    """One helper column per money field: yuan per unit of that file's header (rows of many
+    files are parsed together)."""
+    return {
+        multiplier_column(c.field): pl.lit(unit_multiplier(c, header_units.get(c.field)), pl.Float64)
+        for c in source.columns if c.type == "money"
+    }
+
+
+def _typed(column: Column, raw: pl.Expr, contract: Contract, multiplier: pl.Expr) -> pl.Expr:
     kind = column.type
-    if kind in ("text", "phone", "village", "id"):
+    if kind == "village":
+        return values.village(raw, contract)
+    if kind in ("text", "phone", "id"):
         return values.text(raw, contract)
     if kind in ("number", "area"):
         return values.number(raw)
@@ -64,21 +79,22 @@ def parse_rows(
     contract: Contract,
     divisions: Divisions,
     pii_key: bytes,
-    header_units: dict[str, str | None] | None = None,
 ) -> pl.DataFrame:
     """Parse `<field>_raw` columns into the raw table's columns (+ validation helpers).
 
     `frame` holds the lineage columns, `town_code` (registries: resolved here from
-    `town_name_raw`), `_as_of` and one `<field>_raw` per field (null when the column is absent).
+    `town_name_raw`), `_as_of`, one `<field>_raw` per field (null when the column is absent)
+    and, for money fields, the header unit's multiplier (`multiplier_columns`; default unit
+    when absent).
     """
-    header_units = header_units or {}
     for column in source.columns:
         if f"{column.field}_raw" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(f"{column.field}_raw"))
     typed = []
     for column in source.columns:
         raw = pl.col(f"{column.field}_raw")
-        multiplier = unit_multiplier(column, header_units.get(column.field))
+        multiplier = (pl.col(multiplier_column(column.field)) if multiplier_column(column.field) in frame.columns
+                      else pl.lit(unit_multiplier(column, None)))
         typed.append(_typed(column, raw, contract, multiplier).alias(column.field))
         typed.append(_given(column, raw, contract).alias(f"_given_{column.field}"))
     # Lazily, so common sub-expressions (the squeezed cell text) are computed once.
@@ -94,19 +110,19 @@ def parse_rows(
     for column in source.columns:
         if column.type == "village":
             frame = divisions.match_villages(frame, "town_code", column.field)
-            frame = frame.with_columns(
-                pl.coalesce(pl.col(f"{column.field}__name"), pl.col(column.field)).alias(column.field),
-                pl.col(f"{column.field}__code").alias(f"{column.field}_code"),
-            )
+            frame = frame.rename({f"{column.field}__code": f"{column.field}_code"})
             if column.field == "village_name":
-                frame = frame.with_columns(pl.col(f"{column.field}__level").alias("village_level"))
-            frame = frame.drop(f"{column.field}__code", f"{column.field}__level", f"{column.field}__name")
+                frame = frame.rename({f"{column.field}__level": "village_level"})
+            else:
+                frame = frame.drop(f"{column.field}__level")
         if column.type == "id":
             frame = with_id_columns(frame.drop(column.field), f"{column.field}_raw", "_as_of")
             if column.field != "id_number":
                 frame = frame.rename({"id_number": column.field})
             frame = frame.with_columns(person_keys(pii_key, frame[column.field]))
 
+    if source.kind == "village_points":
+        frame = frame.with_columns(pl.col("is_sub_point").fill_null(False))  # empty means a main row
     wanted = raw_columns(source)
     helpers = [c for c in frame.columns if c.startswith(HELPER_PREFIX)]
     return frame.select(

@@ -19,9 +19,9 @@ import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
 from pipelines.ingest.text import header_unit_suffix, normalize_header, squeeze
-from pipelines.ingest.workbook import data_rows, find_header, read_workbook
+from pipelines.ingest.workbook import HEADER_SEARCH_ROWS, data_rows, find_header, read_workbook
 
-CHUNK_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 
 
@@ -96,8 +96,12 @@ def map_header(fields: list[str], source: SourceSpec, contract: Contract) -> Hea
     return HeaderMap(columns, header_units, len(fields))
 
 
-def _decoded_lines(path: Path, encoding: Encoding, chunk_bytes: int) -> Iterator[list[str]]:
-    """Whole lines (NUL dropped, line ends stripped), a chunk at a time."""
+def _decoded_lines(path: Path, encoding: Encoding, chunk_bytes: int) -> Iterator[pl.Series]:
+    """Whole lines (NUL dropped, line ends stripped), a chunk at a time.
+
+    Lines are split by Polars, not into Python strings: millions of small Python objects
+    would fragment the heap and keep memory growing with the file.
+    """
     decoder = codecs.getincrementaldecoder(encoding.codec)(errors="replace")
     carry = ""
     with path.open("rb") as handle:
@@ -108,14 +112,18 @@ def _decoded_lines(path: Path, encoding: Encoding, chunk_bytes: int) -> Iterator
             text = carry + decoder.decode(block, final=final).replace("\x00", "")
             if final:
                 if text:
-                    yield [line.rstrip("\r") for line in text.split("\n")]
+                    yield _lines(text)
                 return
             cut = text.rfind("\n")
             if cut < 0:
                 carry = text
                 continue
             carry = text[cut + 1 :]
-            yield [line.rstrip("\r") for line in text[:cut].split("\n")]
+            yield _lines(text[:cut])
+
+
+def _lines(text: str) -> pl.Series:
+    return pl.Series("line", [text], dtype=pl.String).str.split("\n").explode().str.strip_chars_end("\r")
 
 
 def split_fields(lines: pl.Series, separator: str) -> pl.Series:
@@ -153,8 +161,8 @@ def read_csv_chunks(
         head = handle.read(64 * 1024)
     encoding = detect_encoding(head)
     lines = _decoded_lines(path, encoding, chunk_bytes)
-    first_chunk = next(lines, [])
-    if not first_chunk or not first_chunk[0].strip():
+    first_chunk = next(lines, pl.Series("line", [], dtype=pl.String))
+    if first_chunk.is_empty() or not first_chunk[0].strip():
         raise RegistryHeaderError("no header line")
     header_fields = next(csv.reader([first_chunk[0]], delimiter=encoding.separator))
     header = map_header(header_fields, source, contract)
@@ -164,10 +172,9 @@ def read_csv_chunks(
 
     def chunks() -> Iterator[pl.DataFrame]:
         line_number = 2
-        for block in _chain(first_chunk[1:], lines):
-            series = pl.Series("line", block, dtype=pl.String)
-            numbers = pl.int_range(line_number, line_number + len(block), eager=True)
-            line_number += len(block)
+        for series in _chain(first_chunk.slice(1), lines):
+            numbers = pl.int_range(line_number, line_number + series.len(), eager=True)
+            line_number += series.len()
             keep = series.str.strip_chars() != ""
             if not keep.any():
                 continue
@@ -177,8 +184,8 @@ def read_csv_chunks(
     return header, chunks()
 
 
-def _chain(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
-    if first:
+def _chain(first: pl.Series, rest: Iterator[pl.Series]) -> Iterator[pl.Series]:
+    if not first.is_empty():
         yield first
     yield from rest
 
@@ -188,7 +195,7 @@ def read_workbook_registry(path: Path, source: SourceSpec, contract: Contract) -
     sheets = [s for s in read_workbook(path) if s.visible]
     if not sheets:
         raise RegistryHeaderError("no visible sheet")
-    header = find_header(sheets[0].rows, source, contract)
+    header = find_header(sheets[0].head(HEADER_SEARCH_ROWS), source, contract)
     if header is None:
         raise RegistryHeaderError("no header row")
     missing = [c.header for c in source.columns if c.required and c.field not in header.columns]

@@ -11,12 +11,14 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.contract import Contract, SourceSpec, create_raw_tables, load_contract, raw_tables
@@ -26,7 +28,7 @@ from pipelines.ingest.checks import check_rows
 from pipelines.ingest.divisions import Divisions
 from pipelines.ingest.findings import Finding, Location, file_finding, findings_frame
 from pipelines.ingest.inbox import REASONS, WORKBOOK_SUFFIXES, InboxFile, discover, unreadable_reason
-from pipelines.ingest.parse import parse_rows, polars_schema
+from pipelines.ingest.parse import multiplier_columns, parse_rows, polars_schema
 from pipelines.ingest.suites import SuiteRunner
 from pipelines.ingest.text import find_month, find_town_in_name, month_end, parse_cover_date, resolve_town
 from pipelines.settings import Settings
@@ -43,11 +45,17 @@ class IngestSummary:
     files: list[tuple[str, str, str | None]] = field(default_factory=list)  # (relative_path, status, reason code)
 
 
+# Registry rows parsed but not yet validated are held up to this many (bounded memory
+# whatever the export's size; validation runs once per batch, not once per file).
+REGISTRY_BATCH_ROWS = 400_000
+
+
 @dataclass
 class FileRecord:
     file: InboxFile
     status: str = "loaded"
     reason: str | None = None
+    kind: str = ""
     registry: str | None = None
     town_code: str | None = None
     month: date | None = None
@@ -55,8 +63,15 @@ class FileRecord:
     submission_date: date | None = None
     rows: int = 0
 
+    def __post_init__(self) -> None:
+        self.kind = self.kind or self.file.kind
+        self.submission_date = self.submission_date or self.file.modified_date_shanghai
+
     def reject(self, reason: str) -> None:
+        """Rejected: recorded with its reason only (nothing it names is taken as resolved)."""
         self.status, self.reason = "rejected", reason
+        self.registry = self.town_code = self.month = self.export_date = None
+        self.submission_date = self.file.modified_date_shanghai
 
 
 @dataclass
@@ -73,9 +88,27 @@ class SheetRecord:
 
 @dataclass
 class _Batch:
-    """Parsed-but-unchecked rows of one sheet kind, gathered over all new workbooks."""
+    """Rows of one source kind gathered over many files: parsed once and validated once."""
 
     frames: list[pl.DataFrame] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self.frames.append(frame)
+        self.rows += frame.height
+
+    def take(self) -> pl.DataFrame | None:
+        frames, self.frames, self.rows = self.frames, [], 0
+        return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+
+@dataclass(frozen=True)
+class _Original:
+    """What a duplicate shares with the first file of the same bytes."""
+
+    town_code: str | None
+    month: date | None
+    submission_date: date | None
 
 
 class _Run:
@@ -85,38 +118,56 @@ class _Run:
         self.contract: Contract = load_contract()
         self.divisions = Divisions.load(settings.divisions_file)
         self.key = settings.pii_key()
-        self._runner: SuiteRunner | None = None
+        self._runner: Future[SuiteRunner] | None = None
         self.records: list[FileRecord] = []
-        self.loaded_bytes: set[str] = set()  # sha256 of files loaded (now or before): later copies are duplicates
+        self.loaded_bytes: dict[str, _Original] = {}  # sha256 of files loaded (now or before): later copies are duplicates
         self.sheets: list[SheetRecord] = []
         self.findings: list[Finding] = []
         self.written: dict[str, list[Path]] = defaultdict(list)
-        self.batches: dict[str, _Batch] = defaultdict(_Batch)
+        self.town_batches: dict[str, _Batch] = defaultdict(_Batch)
+        self.registry_batches: dict[str, _Batch] = defaultdict(_Batch)
+        self.registry_writers: dict[str, tuple[pq.ParquetWriter, Path, pa.Schema]] = {}
+        self.file_names: dict[str, str] = {}
         self.loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
 
     @property
     def runner(self) -> SuiteRunner:
+        self.warm_up_validation()
+        return self._runner.result()
+
+    def warm_up_validation(self) -> None:
+        """Start loading Great Expectations (seconds of imports) while the files are read."""
         if self._runner is None:
-            self._runner = SuiteRunner()
-        return self._runner
+            pool = ThreadPoolExecutor(max_workers=1)
+            self._runner = pool.submit(SuiteRunner)
+            pool.shutdown(wait=False)  # the pool ends once the runner is built
 
     # --- files -----------------------------------------------------------------------
 
     def new_files(self) -> list[FileRecord]:
         seen = {r[0] for r in self.con.execute("SELECT file_id FROM raw.files").fetchall()}
-        known_bytes = {r[0] for r in self.con.execute(
-            "SELECT sha256 FROM raw.files WHERE status IN ('loaded', 'superseded')").fetchall()}
+        self.loaded_bytes = {
+            sha: _Original(town, month, submitted) for sha, town, month, submitted in self.con.execute(
+                "SELECT sha256, town_code, month, submission_date FROM raw.files "
+                "WHERE status IN ('loaded', 'superseded') ORDER BY modified_at DESC, file_name DESC").fetchall()
+        }
         fresh = [f for f in discover(self.settings.sources_dir) if f.file_id not in seen]
         fresh.sort(key=lambda f: (f.modified_at, f.file_name, f.relative_path))
-        self.loaded_bytes = known_bytes
         return [FileRecord(file) for file in fresh]
 
     def mark_duplicate(self, record: FileRecord) -> bool:
-        """The same bytes as a file loaded before (earliest mtime, then name, wins)."""
-        if record.file.size > 0 and record.file.sha256 in self.loaded_bytes:
-            record.status, record.reason = "duplicate", "duplicate"
-            return True
-        return False
+        """The same bytes as a file loaded before (earliest mtime, then name, wins): it shares
+        the original's town, month and submission date."""
+        original = self.loaded_bytes.get(record.file.sha256) if record.file.size > 0 else None
+        if original is None:
+            return False
+        record.status, record.reason = "duplicate", "duplicate"
+        record.town_code, record.month = original.town_code, original.month
+        record.submission_date = original.submission_date or record.submission_date
+        return True
+
+    def remember_loaded(self, record: FileRecord) -> None:
+        self.loaded_bytes[record.file.sha256] = _Original(record.town_code, record.month, record.submission_date)
 
     # --- town workbooks ----------------------------------------------------------------
 
@@ -133,6 +184,14 @@ class _Run:
             cells = wb.read_workbook(file.path)
         except wb.UnreadableWorkbook:
             record.reject("corrupt")
+            return
+        recognised: dict[str, list[wb.SheetCells]] = defaultdict(list)
+        for sheet in cells:
+            kind = wb.sheet_kind(sheet.name, self.contract) if sheet.visible else None
+            if kind:
+                recognised[kind].append(sheet)
+        if not recognised:  # not a progress workbook at all, whatever its name says
+            record.reject("no_known_sheet")
             return
         towns = self.divisions.in_scope_towns
         cover = wb.read_cover(cells, self.contract)
@@ -155,20 +214,13 @@ class _Run:
         submitted = parse_cover_date(cover.submitted) if cover.submitted else None
         record.submission_date = submitted or file.modified_date_shanghai
 
-        recognised: dict[str, list[wb.SheetCells]] = defaultdict(list)
-        for sheet in cells:
-            kind = wb.sheet_kind(sheet.name, self.contract) if sheet.visible else None
-            if kind:
-                recognised[kind].append(sheet)
-        if not recognised:
-            record.reject("no_known_sheet")
-            return
         location = Location(file.file_id, file.file_name, record.town_code, record.month)
         for kind, sheets in recognised.items():
             source = self.contract.sheets[kind]
             if len(sheets) > 1:
                 for sheet in sheets:
-                    self._reject_sheet(location, kind, sheet.name, None,
+                    header = wb.find_header(sheet.head(wb.HEADER_SEARCH_ROWS + 1), source, self.contract)
+                    self._reject_sheet(location, kind, sheet.name, header.last_row if header else None,
                                        f"同一工作簿中有{len(sheets)}个「{source.name}」工作表，无法确定使用哪一个，请只保留一个",
                                        f"{len(sheets)} visible sheets of kind {source.name}; keep only one")
                 continue
@@ -181,14 +233,14 @@ class _Run:
         self.findings.append(file_finding("DQ10_sheet_rejected", sheet_location, why_zh, why_en, column))
 
     def read_sheet(self, record: FileRecord, source: SourceSpec, sheet: wb.SheetCells, location: Location) -> None:
-        header = wb.find_header(sheet.rows, source, self.contract)
+        header = wb.find_header(sheet.head(wb.HEADER_SEARCH_ROWS + 1), source, self.contract)
         if header is None:
             self._reject_sheet(location, source.kind, sheet.name, None,
                                "找不到表头行，请使用模板的列名", "no header row found; use the template's column names")
             return
         missing = wb.missing_required(header, source)
         if missing:
-            self._reject_sheet(location, source.kind, sheet.name, header.row_index + 1,
+            self._reject_sheet(location, source.kind, sheet.name, header.last_row,
                                f"缺少必需的列「{'、'.join(missing)}」，请补上该列",
                                f"required column {', '.join(missing)} is missing; add it", "、".join(missing))
             return
@@ -197,30 +249,32 @@ class _Run:
             file_id=pl.lit(record.file.file_id), sheet_name=pl.lit(sheet.name),
             refresh_id=pl.lit(self.refresh_id), town_code=pl.lit(record.town_code),
             month=pl.lit(record.month, pl.Date), _as_of=pl.lit(month_end(record.month), pl.Date),
+            **multiplier_columns(source, header.units),
         )
-        parsed = parse_rows(frame, source, self.contract, self.divisions, self.key, header.units)
-        self.batches[source.kind].frames.append(parsed)
+        self.town_batches[source.kind].add(frame)
         self.sheets.append(SheetRecord(record.file.file_id, source.kind, sheet.name, "loaded",
-                                       header_row=header.row_index + 1, rows=parsed.height))
-        record.rows += parsed.height
+                                       header_row=header.last_row, rows=frame.height))
+        record.rows += frame.height
 
-    def check_town_batches(self, file_names: dict[str, str]) -> None:
-        town_names = self.divisions.towns
-        for kind, batch in self.batches.items():
+    def check_town_batches(self) -> None:
+        """Parse and validate each sheet kind's rows of all new workbooks at once; one Parquet per file."""
+        for kind, batch in self.town_batches.items():
             source = self.contract.sheets[kind]
-            frame = pl.concat(batch.frames, how="vertical_relaxed")
-            checked = check_rows(frame, source, self.runner, file_names, town_names)
+            frame = batch.take()
+            parsed = parse_rows(frame, source, self.contract, self.divisions, self.key)
+            checked = check_rows(parsed, source, self.runner, self.file_names, self.divisions.towns)
             self.findings.extend(checked.findings)
             for (file_id,), part in checked.rows.group_by(["file_id"], maintain_order=True):
                 self._write_parquet(source.table, file_id, part)
 
     # --- registries --------------------------------------------------------------------
 
-    def read_registry(self, record: FileRecord, file_names: dict[str, str]) -> None:
+    def read_registry(self, record: FileRecord) -> None:
         file = record.file
         kind, export = registry_io.parse_registry_name(file.file_name, self.contract)
         if kind is None or export is None:
             record.reject("bad_registry_name")
+            record.kind = "unknown"
             return
         record.registry, record.export_date = kind, export
         if file.size == 0:
@@ -234,41 +288,60 @@ class _Run:
                 if reason:
                     record.reject(reason)
                     return
-                _, frame = registry_io.read_workbook_registry(file.path, source, self.contract)
+                header, frame = registry_io.read_workbook_registry(file.path, source, self.contract)
                 chunks = iter([frame])
             else:
-                _, chunks = registry_io.read_csv_chunks(file.path, source, self.contract)
+                header, chunks = registry_io.read_csv_chunks(file.path, source, self.contract)
         except wb.UnreadableWorkbook:
             record.reject("corrupt")
             return
         except registry_io.RegistryHeaderError:
             record.reject("registry_header")
             return
-        month = export.replace(day=1)
-        writer: pq.ParquetWriter | None = None
-        path = self._parquet_path(source.table, file.file_id)
-        schema = None
+        batch = self.registry_batches[kind]
         for chunk in chunks:
             frame = chunk.with_columns(
                 file_id=pl.lit(file.file_id), refresh_id=pl.lit(self.refresh_id),
                 export_date=pl.lit(export, pl.Date), town_code=pl.lit(None, pl.String),
-                _as_of=pl.lit(export, pl.Date),
+                _as_of=pl.lit(export, pl.Date), **multiplier_columns(source, header.units),
             )
-            parsed = parse_rows(frame, source, self.contract, self.divisions, self.key, {})
-            checked = check_rows(parsed, source, self.runner, file_names, self.divisions.towns, registry_month=month)
-            self.findings.extend(checked.findings)
-            table = checked.rows.to_arrow()
-            if writer is None:
-                schema = table.schema
-                writer = pq.ParquetWriter(path, schema)
-            writer.write_table(table.cast(schema))
-            record.rows += checked.rows.height
+            batch.add(parse_rows(frame, source, self.contract, self.divisions, self.key))
+            record.rows += frame.height
             self.progress(f"{file.file_name}: {record.rows} rows", record.rows, 0)
-        if writer is None:
-            self._write_parquet(source.table, file.file_id, pl.DataFrame(schema=polars_schema(raw_tables()[source.table])))
-        else:
-            writer.close()
-            self.written[source.table].append(path)
+            if batch.rows >= REGISTRY_BATCH_ROWS:
+                self.check_registry_batch(kind)
+
+    def check_registry_batch(self, kind: str) -> None:
+        """Validate the held rows of one registry; append each file's rows to its Parquet file."""
+        source = self.contract.registries[kind]
+        frame = self.registry_batches[kind].take()
+        if frame is None:
+            return
+        checked = check_rows(frame, source, self.runner, self.file_names, self.divisions.towns)
+        self.findings.extend(checked.findings)
+        for (file_id,), part in checked.rows.group_by(["file_id"], maintain_order=True):
+            table = part.to_arrow()
+            if file_id not in self.registry_writers:
+                path = self._parquet_path(source.table, file_id)
+                self.registry_writers[file_id] = (pq.ParquetWriter(path, table.schema), path, table.schema)
+            writer, _, schema = self.registry_writers[file_id]
+            writer.write_table(table.cast(schema))
+
+    def finish_registries(self) -> None:
+        """Validate what is still held, close every file's Parquet (an empty one for a file of no rows)."""
+        for kind in list(self.registry_batches):
+            self.check_registry_batch(kind)
+        for record in self.records:
+            if record.kind != "registry" or record.status != "loaded":
+                continue
+            table = self.contract.registries[record.registry].table
+            opened = self.registry_writers.pop(record.file.file_id, None)
+            if opened is None:
+                self._write_parquet(table, record.file.file_id, pl.DataFrame(schema=polars_schema(raw_tables()[table])))
+            else:
+                writer, path, _ = opened
+                writer.close()
+                self.written[table].append(path)
 
     # --- storage -----------------------------------------------------------------------
 
@@ -291,7 +364,7 @@ class _Run:
         for file_id, town, month, submitted, modified, name in existing:
             candidates[(town, month)].append(((submitted, modified, name), file_id, None))
         for record in self.records:
-            if record.file.kind == "town_workbook" and record.status == "loaded":
+            if record.kind == "town_workbook" and record.status == "loaded":
                 key = (record.submission_date, record.file.modified_at, record.file.file_name)
                 candidates[(record.town_code, record.month)].append((key, record.file.file_id, record))
         self.superseded_existing: list[str] = []
@@ -345,7 +418,7 @@ class _Run:
             zh, en = REASONS[r.reason] if r.reason else (None, None)
             rows.append({
                 "file_id": r.file.file_id, "file_name": r.file.file_name, "relative_path": r.file.relative_path,
-                "sha256": r.file.sha256, "kind": r.file.kind, "registry": r.registry, "town_code": r.town_code,
+                "sha256": r.file.sha256, "kind": r.kind, "registry": r.registry, "town_code": r.town_code,
                 "month": r.month, "export_date": r.export_date, "submission_date": r.submission_date,
                 "modified_at": r.file.modified_at, "status": r.status, "reason_zh": zh, "reason_en": en,
                 "rows": r.rows, "loaded_at": self.loaded_at, "refresh_id": self.refresh_id,
@@ -376,23 +449,26 @@ def run_ingest(
     con.execute("SET enable_progress_bar = false")
     run = _Run(settings, con, refresh_id, progress)
     run.records = run.new_files()
-    file_names = {r.file.file_id: r.file.file_name for r in run.records}
+    if run.records:
+        run.warm_up_validation()
+    run.file_names = {r.file.file_id: r.file.file_name for r in run.records}
     total = len(run.records)
     for index, record in enumerate(run.records, 1):
         run.progress(record.file.relative_path, index, total)
         if run.mark_duplicate(record):
             continue
-        if record.file.kind == "town_workbook":
+        if record.kind == "town_workbook":
             run.read_town_workbook(record)
         else:
-            run.read_registry(record, file_names)
+            run.read_registry(record)
         if record.status == "loaded":
-            run.loaded_bytes.add(record.file.sha256)
+            run.remember_loaded(record)
         if record.status == "rejected":
             location = Location(record.file.file_id, record.file.file_name, record.town_code, record.month)
             zh, en = REASONS[record.reason]
             run.findings.append(file_finding("DQ09_file_rejected", location, zh, en))
-    run.check_town_batches(file_names)
+    run.check_town_batches()
+    run.finish_registries()
     run.supersede()
     run.store()
     run.set_aside_rejected()

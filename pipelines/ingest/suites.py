@@ -11,6 +11,7 @@ Validation runs on pandas frames in an ephemeral context (GX's SQL datasource is
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from dataclasses import dataclass
@@ -199,6 +200,17 @@ def _sheet_rules(source: SourceSpec) -> list[dict]:
     return out
 
 
+def suite_columns(suite: dict) -> set[str]:
+    """Every column a suite's expectations read (their columns and row conditions)."""
+    columns: set[str] = set()
+    for item in suite["expectations"]:
+        kwargs = item["kwargs"]
+        columns.update(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
+        if "row_condition" in kwargs:
+            columns.add(kwargs["row_condition"].split()[0])
+    return columns
+
+
 def build_suite(source: SourceSpec) -> dict:
     expectations = [e for column in source.columns for e in _column_expectations(source, column)]
     return {"name": source.table, "source": source.name, "expectations": [*expectations, *_sheet_rules(source)]}
@@ -247,6 +259,13 @@ class SuiteRunner:
         self._datasource = self._context.data_sources.add_pandas("ingest")
         self._batches: dict[str, object] = {}
         self._suites: dict[str, object] = {}
+        self._columns: dict[str, set[str]] = {}
+
+    def columns(self, table: str) -> set[str]:
+        """The columns the table's suite reads: only these need to reach GX."""
+        if table not in self._columns:
+            self._columns[table] = suite_columns(load_suite(table))
+        return self._columns[table]
 
     def _suite(self, table: str):
         if table not in self._suites:
@@ -269,7 +288,10 @@ class SuiteRunner:
         suite = self._suite(table)
         frame = frame.reset_index(drop=True)
         batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        try:
+            result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        finally:
+            _forget(batch)
         failures = []
         for item in result.results:
             if item.success:
@@ -280,6 +302,17 @@ class SuiteRunner:
             rows = [int(i) for i in item.result.get("unexpected_index_list") or []]
             failures.append(Failure(meta=meta, rows=rows))
         return failures
+
+
+def _forget(batch) -> None:
+    """Drop what GX's execution engine caches per batch (the frame itself and its computed
+    metrics) and collect the reference cycles its results leave: otherwise every validated
+    frame of a run stays in memory (GBs for a city-scale registry)."""
+    engine = batch.data.execution_engine
+    engine.batch_manager.reset_batch_cache()
+    engine.batch_manager.batch_data_cache.clear()
+    engine._metric_cache.clear()  # no public API; a NoOpDict when caching is off
+    gc.collect()
 
 
 if __name__ == "__main__":

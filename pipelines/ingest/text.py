@@ -9,6 +9,7 @@ import calendar
 import re
 import unicodedata
 from datetime import date, timedelta
+from functools import lru_cache
 
 _SPACE = re.compile(r"\s+")
 _BRACKETED_TAIL = re.compile(r"\(([^()]*)\)$")
@@ -30,18 +31,24 @@ def normalize_header(text: str, units: dict[str, str]) -> tuple[str, str | None]
     A bracketed tail is dropped only when it is a known unit: `村（社区）` keeps its brackets.
     """
     name = squeeze(text)
-    normalized_units = {squeeze(k): v for k, v in units.items()}
+    normalized_units = _squeezed_units(tuple(units.items()))
     match = _BRACKETED_TAIL.search(name)
     if match and match.group(1) in normalized_units:
         return name[: match.start()], normalized_units[match.group(1)]
     return name, None
 
 
+@lru_cache(maxsize=8)
+def _squeezed_units(units: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {squeeze(k): v for k, v in units}
+
+
 def header_unit_suffix(name: str, units: dict[str, str]) -> tuple[str, str | None]:
     """A unit written without brackets (`建筑面积m2`, `金额万元`): split it off."""
-    for unit in sorted((squeeze(k) for k in units), key=len, reverse=True):
+    normalized_units = _squeezed_units(tuple(units.items()))
+    for unit in sorted(normalized_units, key=len, reverse=True):
         if name.endswith(unit) and len(name) > len(unit):
-            return name[: -len(unit)], {squeeze(k): v for k, v in units.items()}[unit]
+            return name[: -len(unit)], normalized_units[unit]
     return name, None
 
 
@@ -118,15 +125,13 @@ def month_end(month: date) -> date:
 
 _DATE_FULL = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T?\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+# An Excel date cell comes as `2022-07-03 00:00:00`: the time of day is dropped before parsing.
+_TIME_OF_DAY = re.compile(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
 def parse_cover_date(text: str) -> date | None:
-    """A 填报日期 value (the full-date forms of inputs.md); None when unreadable."""
-    value = squeeze(text)
-    timed = _DATE_TIME.match(value)
-    if timed:
-        value = timed.group(1)
+    """A 填报日期 value (the full-date forms of inputs.md, an Excel date cell or serial); None when unreadable."""
+    value = squeeze(_TIME_OF_DAY.sub("", half_width(text).strip()))
     if re.fullmatch(r"\d{5}(\.0+)?", value):  # an Excel serial day number
         return date(1899, 12, 30) + timedelta(days=int(float(value)))
     match = _DATE_FULL.match(value) or _DATE_COMPACT.match(value)
@@ -144,18 +149,32 @@ def parse_cover_date(text: str) -> date | None:
 def cover_value(cells: list[str | None], index: int, labels: list[str]) -> str | None:
     """The value of a cover field `label：value` in cell `index`, or the next non-empty cell.
 
-    Returns None when the cell is not one of `labels`; "" when the label has no value.
+    Returns None when the cell is not one of `labels`; "" when the label has no value. The
+    label is matched squeezed (`填 报 日 期`); the value keeps its inner spaces (trimmed), so a
+    date cell's `2022-07-03 00:00:00` stays readable.
     """
-    text = squeeze(cells[index] or "")
+    cell = half_width(cells[index] or "").strip()
+    text = squeeze(cell)
     for label in sorted(labels, key=len, reverse=True):
         if not text.startswith(label):
             continue
         rest = text[len(label) :]
         if rest and rest[0] not in ":：":
             continue
-        value = rest.lstrip(":：")
+        value = _after_label(cell, len(label)).lstrip(":：").strip()
         if value:
             return value
         following = [c for c in cells[index + 1 :] if c is not None and squeeze(c)]
-        return squeeze(following[0]) if following else ""
+        return half_width(following[0]).strip() if following else ""
     return None
+
+
+def _after_label(cell: str, label_length: int) -> str:
+    """What follows the first `label_length` non-space characters of `cell`."""
+    seen = 0
+    for position, char in enumerate(cell):
+        if seen == label_length:
+            return cell[position:]
+        if not char.isspace():
+            seen += 1
+    return ""

@@ -47,6 +47,11 @@ def text(raw: pl.Expr, contract: Contract) -> pl.Expr:
     return pl.when(empty).then(None).otherwise(raw.str.strip_chars())
 
 
+def village(raw: pl.Expr, contract: Contract) -> pl.Expr:
+    """A village name as typed, white space removed (` 洛碛村　` -> `洛碛村`); resolved to its code elsewhere."""
+    return text(raw, contract).str.replace_all(r"\s+", "")
+
+
 def number(raw: pl.Expr, multiplier: float | pl.Expr = 1.0) -> pl.Expr:
     """`1,200`, `1200㎡`, `1200平方米`, `１２００`, `1200.0` -> 1200.0; `约1200`, `1200-1500`, `待定` -> null.
 

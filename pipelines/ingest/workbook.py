@@ -1,12 +1,14 @@
 """Town workbooks: cells through calamine (fastexcel), cover fields, sheets, header rows, data rows.
 
-Reading is I/O; everything after `read_workbook` is pure and works on lists of cell texts.
+Reading is I/O; everything after `read_workbook` is pure: the cover and the header are
+searched in the first rows as lists of cell texts, the data rows are cut column-wise.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -20,15 +22,29 @@ _EXCEL_ERRORS = {
     "Ref": "#REF!", "Div0": "#DIV/0!", "NA": "#N/A", "Value": "#VALUE!",
     "Name": "#NAME?", "Null": "#NULL!", "Num": "#NUM!", "GettingData": "#GETTING_DATA",
 }
-_CELL_KIND = re.compile(r"got '(\w+)\((.*)\)'?$", re.S)
+_ERROR_DETAIL = re.compile(r"got 'Error\((\w+)\)'")
+
+NumberCells = Callable[[int], pl.Series]  # column index -> Float64 per row, null where not a number cell
 
 
 @dataclass
 class SheetCells:
+    """One sheet: every cell as text in `cells` (column `c<i>`, Excel row r at position r-1)."""
+
     name: str
     visible: bool
-    rows: list[list[str | None]]
-    numeric: dict[tuple[int, int], float] = field(default_factory=dict)  # (row, col) -> number cells
+    cells: pl.DataFrame
+    numbers: NumberCells | None = None
+
+    @classmethod
+    def from_rows(cls, name: str, visible: bool, rows: list[list[str | None]]) -> "SheetCells":
+        width = max((len(r) for r in rows), default=0)
+        columns = {f"c{i}": [r[i] if i < len(r) else None for r in rows] for i in range(width)}
+        return cls(name, visible, pl.DataFrame(columns, schema={c: pl.String for c in columns}))
+
+    def head(self, count: int) -> list[list[str | None]]:
+        """The first `count` rows as lists of cell texts."""
+        return [list(row) for row in self.cells.head(count).iter_rows()]
 
 
 class UnreadableWorkbook(Exception):
@@ -36,11 +52,14 @@ class UnreadableWorkbook(Exception):
 
 
 def read_workbook(path: Path) -> list[SheetCells]:
-    """Every sheet's cells as text (Excel row i at index i-1), errors as `#REF!` etc."""
+    """Every sheet's cells as text, Excel errors as `#REF!` etc.
+
+    The bytes are handed to calamine (a file name that is not UTF-8 cannot be passed as a path).
+    """
     import fastexcel
 
     try:
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(path.read_bytes())
         names = reader.sheet_names
     except Exception as exc:  # calamine raises its own types for every kind of damage
         raise UnreadableWorkbook(str(exc)) from exc
@@ -49,36 +68,55 @@ def read_workbook(path: Path) -> list[SheetCells]:
         try:
             sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
         except Exception:  # an empty sheet has no range
-            sheets.append(SheetCells(name=name, visible=True, rows=[]))
+            sheets.append(SheetCells.from_rows(name, True, []))
             continue
-        visible = sheet.visible == "visible"
-        table, _ = sheet.to_arrow_with_errors()
-        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        rows = [list(r) for r in zip(*columns)] if columns else []
-        cells = SheetCells(name=name, visible=visible, rows=rows)
-        if visible and rows:
-            _mark_cell_kinds(reader, index, cells)
-        sheets.append(cells)
+        table, errors = sheet.to_arrow_with_errors()
+        cells = pl.from_arrow(table)
+        cells = cells.rename({old: f"c{i}" for i, old in enumerate(cells.columns)})
+        if errors and errors.errors:
+            cells = _with_error_texts(cells, errors.errors)
+        sheets.append(SheetCells(name, sheet.visible == "visible", cells, _number_cells(reader, index, cells.height)))
     return sheets
 
 
-def _mark_cell_kinds(reader, index: int, cells: SheetCells) -> None:
-    """Excel error cells get their `#REF!` text; number cells are remembered (IDs typed as numbers)."""
-    probe = reader.load_sheet(index, header_row=None, dtypes="duration", skip_rows=0)
-    _, errors = probe.to_arrow_with_errors()
-    for error in errors.errors if errors else []:
-        row, col = error.position
-        match = _CELL_KIND.search(error.detail)
-        if not match or row >= len(cells.rows) or col >= len(cells.rows[row]):
-            continue
-        kind, content = match.group(1), match.group(2)
-        if kind == "Error":
-            cells.rows[row][col] = _EXCEL_ERRORS.get(content, f"#{content.upper()}!")
-        elif kind in ("Float", "Int"):
-            try:
-                cells.numeric[(row, col)] = float(content)
-            except ValueError:
-                pass
+def _with_error_texts(cells: pl.DataFrame, errors) -> pl.DataFrame:
+    """Excel error cells (null in the text load) get their `#REF!` text."""
+    by_column: dict[int, dict[int, str]] = {}
+    for error in errors:
+        match = _ERROR_DETAIL.search(error.detail)
+        if match:
+            row, col = error.position
+            by_column.setdefault(col, {})[row] = _EXCEL_ERRORS.get(match.group(1), f"#{match.group(1).upper()}!")
+    for col, texts in by_column.items():
+        name = f"c{col}"
+        values = cells[name].to_list()
+        for row, text in texts.items():
+            values[row] = text
+        cells = cells.with_columns(pl.Series(name, values, dtype=pl.String))
+    return cells
+
+
+_NUMBER_DETAIL = re.compile(r"got '(?:Float|Int)\((.*)\)'")
+
+
+def _number_cells(reader, index: int, height: int) -> NumberCells:
+    """Which cells of a column are number cells: an ID typed into one lost its digits.
+
+    Loading the column as a type no cell has makes calamine name each cell's own type.
+    """
+
+    def numbers(col: int) -> pl.Series:
+        sheet = reader.load_sheet(index, header_row=None, dtypes="duration", use_columns=[col], skip_rows=0)
+        _, errors = sheet.to_arrow_with_errors()
+        values: list[float | None] = [None] * height
+        for error in errors.errors if errors else []:
+            match = _NUMBER_DETAIL.search(error.detail)
+            row = error.position[0]
+            if match and row < height:
+                values[row] = float(match.group(1))
+        return pl.Series(values, dtype=pl.Float64)
+
+    return numbers
 
 
 # --- cover fields ----------------------------------------------------------------------
@@ -94,16 +132,21 @@ class Cover:
 def read_cover(sheets: list[SheetCells], contract: Contract) -> Cover:
     """填报单位 / 报表月份 / 填报日期 from the first rows of the visible sheets (first found wins)."""
     words = contract.words
+    fields = [(key, [squeeze(label) for label in words[name]])
+              for key, name in (("town", "cover_town"), ("month", "cover_month"), ("submitted", "cover_date"))]
     found: dict[str, str] = {}
     for sheet in sheets:
         if not sheet.visible:
             continue
-        for row in sheet.rows[:COVER_ROWS]:
-            for index in range(len(row)):
-                for key, labels in (("town", words["cover_town"]), ("month", words["cover_month"]),
-                                    ("submitted", words["cover_date"])):
-                    value = cover_value(row, index, [squeeze(label) for label in labels])
-                    if value and key not in found:
+        for row in sheet.head(COVER_ROWS):
+            for index, cell in enumerate(row):
+                if cell is None:
+                    continue
+                for key, labels in fields:
+                    if key in found:
+                        continue
+                    value = cover_value(row, index, labels)
+                    if value:
                         found[key] = value
     return Cover(**found)
 
@@ -134,6 +177,11 @@ class Header:
     data_start: int  # 0-based index of the first data row
     columns: dict[str, int]  # field -> column index
     units: dict[str, str | None]  # field -> unit named in the header
+
+    @property
+    def last_row(self) -> int:
+        """The Excel row number of the header's (lower) row: the row a 2-row header is read as."""
+        return self.data_start
 
 
 def _known_headers(source: SourceSpec, contract: Contract) -> dict[str, str]:
@@ -198,43 +246,46 @@ def missing_required(header: Header, source: SourceSpec) -> list[str]:
 # --- data rows -------------------------------------------------------------------------
 
 
-def is_footer(row: list[str | None], contract: Contract) -> bool:
-    """Totals and signature rows: 合计, 总计, 小计, 填表人：, 审核人：, 联系电话：, 说明：, 注：."""
-    first = next((squeeze(c) for c in row if c is not None and squeeze(c)), "")
-    return any(first.startswith(squeeze(p)) for p in contract.words["footer_prefixes"])
+def _footer_prefixes(contract: Contract) -> list[str]:
+    return [squeeze(p) for p in contract.words["footer_prefixes"]]
+
+
+def _filled(cell: pl.Expr) -> pl.Expr:
+    """The cell, or null when blank or only white space."""
+    return pl.when(cell.str.strip_chars() != "").then(cell)
 
 
 def data_rows(sheet: SheetCells, header: Header, source: SourceSpec, contract: Contract) -> pl.DataFrame:
-    """`row_number` and `<field>_raw` for every data row; merged (fill-down) cells filled."""
-    fill_down = {c.field for c in source.columns if c.fill_down}
+    """`row_number` and `<field>_raw` for every data row; merged (fill-down) cells filled.
+
+    Fully blank rows and footer rows (first non-empty cell starts with 合计, 填表人： …) are dropped.
+    """
+    cells = sheet.cells.with_row_index("row_number", offset=1).slice(header.data_start)
     id_fields = {c.field for c in source.columns if c.type == "id"}
-    records: list[dict] = []
-    last: dict[str, str] = {}
-    for index in range(header.data_start, len(sheet.rows)):
-        row = sheet.rows[index]
-        values: dict[str, str | None] = {}
-        for field_name, col in header.columns.items():
-            cell = row[col] if col < len(row) else None
-            if field_name in id_fields and (index, col) in sheet.numeric:
-                cell = _number_as_typed(sheet.numeric[(index, col)], cell)
-            values[field_name] = cell if cell is not None and cell.strip() else None
-        if all(v is None for v in values.values()) or is_footer(row, contract):
-            continue
-        for field_name in fill_down:
-            if field_name in values:
-                if values[field_name] is None and field_name in last:
-                    values[field_name] = last[field_name]
-                elif values[field_name] is not None:
-                    last[field_name] = values[field_name]
-        records.append({"row_number": index + 1, **{f"{k}_raw": v for k, v in values.items()}})
-    schema = {"row_number": pl.Int32, **{f"{k}_raw": pl.String for k in header.columns}}
-    return pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
+    columns = []
+    for field_name, col in header.columns.items():
+        name = f"c{col}"
+        cell = pl.col(name) if name in cells.columns else pl.lit(None, pl.String)
+        if field_name in id_fields and sheet.numbers is not None and name in cells.columns:
+            cell = _number_as_typed(cell, sheet.numbers(col).slice(header.data_start))
+        columns.append(_filled(cell).alias(f"{field_name}_raw"))
+    stripped = pl.col(sheet.cells.columns).str.strip_chars()
+    first_cell = pl.coalesce(stripped.replace("", None)) if sheet.cells.width else pl.lit(None)
+    footer = "^(?:" + "|".join(re.escape(p) for p in _footer_prefixes(contract)) + ")"
+    raw_names = [f"{f}_raw" for f in header.columns]
+    frame = cells.select(pl.col("row_number").cast(pl.Int32), *columns, _first=first_cell.cast(pl.String))
+    is_footer_row = pl.col("_first").str.normalize("NFKC").str.replace_all(r"\s+", "").str.contains(footer)
+    frame = frame.filter(~is_footer_row.fill_null(False) & pl.any_horizontal(pl.col(n).is_not_null() for n in raw_names))
+    fill_down = [f"{c.field}_raw" for c in source.columns if c.fill_down and c.field in header.columns]
+    return frame.select("row_number", *raw_names).with_columns(pl.col(fill_down).forward_fill())
 
 
-def _number_as_typed(value: float, text: str | None) -> str | None:
+def _number_as_typed(text: pl.Expr, numbers: pl.Series) -> pl.Expr:
     """An ID typed into a number cell: up to 15 digits survive; longer ones show as Excel shows
     them (`5.00112E+17`), since Excel kept only 15 significant digits."""
-    if abs(value) >= 1e15:
-        return f"{value:.5E}"
-    return text
-
+    long_number = numbers.abs() >= 1e15
+    if not long_number.any():
+        return text
+    shown = pl.Series([f"{v:.5E}" if big else None for v, big in zip(numbers.to_list(), long_number.to_list())],
+                      dtype=pl.String)
+    return pl.coalesce(pl.lit(shown), text)

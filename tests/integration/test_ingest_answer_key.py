@@ -16,8 +16,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.contract import raw_tables
+from pipelines.contract import load_contract, raw_tables
 from pipelines.ingest import run_ingest
+from pipelines.ingest.findings import mask
 from pipelines.ingest.inbox import REASONS
 from pipelines.settings import Settings
 
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.slow
 INGEST_LAYER = "ingest"
 FINDING_KEY = ("rule_id", "source_file", "sheet", "row_number", "column_name")
 EXAMPLES = 3
+CLEAN_SEED = 20221231  # the seed of conftest's `generated_sources`: the same programme, without defects
+PERSONAL = {c.field: c.personal for s in load_contract().sources for c in s.columns if c.personal}
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,8 @@ def clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The generator's `--clean` output (no planted defects)."""
     from pipelines.generate import generate
 
-    from tests.conftest import DEFAULT_SEED
-
     out = tmp_path_factory.mktemp("generated_clean")
-    generate(out, seed=DEFAULT_SEED, clean=True)
+    generate(out, seed=CLEAN_SEED, clean=True)
     return out
 
 
@@ -89,8 +90,8 @@ def read_csv(path: Path) -> list[dict[str, str | None]]:
 REASON_CODES = {zh: code for code, (zh, _) in REASONS.items()}
 
 
-def frame_of(result: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return pl.from_arrow(result.to_arrow_table())
+def frame_of(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
+    return pl.from_arrow(con.sql(query).to_arrow_table())
 
 
 def loaded_files(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
@@ -114,10 +115,9 @@ def loaded_sheets(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict]
 
 
 def loaded_findings(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    frame = con.execute(
+    return frame_of(con,
         "SELECT g.rule_id, g.town_code, strftime(g.month, '%Y-%m') AS month, f.relative_path AS source_file, "
-        "g.sheet, g.row_number, g.column_name FROM raw.ingest_findings g JOIN raw.files f USING (file_id)")
-    return frame_of(frame).to_dicts()
+        "g.sheet, g.row_number, g.column_name FROM raw.ingest_findings g JOIN raw.files f USING (file_id)").to_dicts()
 
 
 def finding_key(finding: dict) -> tuple:
@@ -162,6 +162,11 @@ def _same(expected: pl.Expr, actual: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return both_null | (equal.fill_null(False) & expected.is_not_null() & actual.is_not_null())
 
 
+def shown(column: str, value):
+    """A value as a test message may show it: personal values masked."""
+    return mask(value, PERSONAL.get(column)) if isinstance(value, str) else value
+
+
 def table_mismatches(truth: pl.DataFrame, loaded: pl.DataFrame, keys: list[str], table: str) -> list[str]:
     """One line per (table, column) that differs: count and a few examples (keys, expected, got)."""
     joined = truth.join(loaded, on=keys, how="full", suffix="__got", coalesce=True,
@@ -183,7 +188,7 @@ def table_mismatches(truth: pl.DataFrame, loaded: pl.DataFrame, keys: list[str],
         differ = both.filter(~_same(pl.col(name), pl.col(f"{name}__got"), dtype))
         if differ.height:
             examples = [
-                f"{dict(zip(keys, row[:-2]))} expected {row[-2]!r} got {row[-1]!r}"
+                f"{dict(zip(keys, row[:-2]))} expected {shown(name, row[-2])!r} got {shown(name, row[-1])!r}"
                 for row in differ.select(*keys, name, f"{name}__got").head(EXAMPLES).rows()
             ]
             lines.append(f"{table}.{name}: {differ.height} differ, e.g. " + "; ".join(examples))
@@ -195,8 +200,8 @@ def raw_table_for_truth(con: duckdb.DuckDBPyConnection, table: str, columns: lis
     available = {name for name, _ in raw_tables()[table]}
     wanted = [c for c in columns if c != "file_id" and c in available]
     select = ", ".join(f't."{c}"' for c in wanted)
-    return frame_of(con.execute(
-        f"SELECT f.relative_path AS file_id, {select} FROM raw.{table} t JOIN raw.files f USING (file_id)"))
+    return frame_of(
+        con, f"SELECT f.relative_path AS file_id, {select} FROM raw.{table} t JOIN raw.files f USING (file_id)")
 
 
 def all_table_mismatches(run: IngestRun) -> list[str]:
@@ -276,7 +281,7 @@ def test_a_second_run_on_the_same_inbox_loads_nothing_and_changes_nothing(defaul
     con = duckdb.connect(str(settings.work_db))
     try:
         def snapshot() -> dict[str, pl.DataFrame]:
-            return {t: frame_of(con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL")) for t in tables}
+            return {t: frame_of(con, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in tables}
 
         before = snapshot()
         summary = run_ingest(settings, con, "second-run")

@@ -15,7 +15,8 @@ from pipelines.ingest.suites import build_suites, load_suite
 from pipelines.ingest.text import (
     cover_value, find_month, find_town_in_name, normalize_header, parse_cover_date, resolve_town,
 )
-from pipelines.ingest.workbook import SheetCells, data_rows, find_header, is_footer, sheet_kind
+from pipelines.ingest.person_key import person_key, person_keys
+from pipelines.ingest.workbook import SheetCells, data_rows, find_header, sheet_kind
 from pipelines.settings import BUILTIN_DIVISIONS
 
 CONTRACT = load_contract()
@@ -78,6 +79,16 @@ def test_cover_value(cells, labels, expected):
 ])
 def test_parse_cover_date(text, expected):
     assert parse_cover_date(text) == expected
+
+
+@pytest.mark.parametrize("cells", [
+    ["填报日期：", "2022-07-03 00:00:00"],  # an Excel date cell as calamine gives it, in the next cell
+    ["填报日期：2022-07-03 00:00:00"],
+    ["填 报 日 期: 2022-07-03 09:15:00"],
+    ["填报日期", None, "2022年7月3日"],
+])
+def test_a_cover_date_cell_gives_the_submission_date(cells):
+    assert parse_cover_date(cover_value(cells, 0, ["填报日期"])) == date(2022, 7, 3)
 
 
 @pytest.mark.parametrize("header, expected", [
@@ -229,12 +240,40 @@ def test_no_header_in_a_sheet_of_notes():
     assert find_header(rows, CONTRACT.sheets["facilities"], CONTRACT) is None
 
 
-@pytest.mark.parametrize("row, expected", [
-    (["合计", "10"], True), ([None, "总计"], True), (["填表人：李*"], True), (["联系电话：138****1234"], True),
-    (["注：数据截至月末"], True), (["红竹敬老院", "10"], False),
+@pytest.mark.parametrize("row, is_data", [
+    (["合计", "10"], False), ([None, "总计"], False), (["填表人：李*"], False), (["联系电话：138****1234"], False),
+    (["注：数据截至月末"], False), (["  小 计", "3"], False), (["红竹敬老院", "10"], True), ([None, None], False),
 ])
-def test_footer_rows(row, expected):
-    assert is_footer(row, CONTRACT) == expected
+def test_footer_and_blank_rows_are_not_data(row, is_data):
+    rows = [["设施名称", "床位数"], ["统景镇敬老院", "20"], row]
+    source = CONTRACT.sheets["facilities"]
+    frame = data_rows(SheetCells.from_rows("机构设施", True, rows), find_header(rows, source, CONTRACT), source, CONTRACT)
+    assert frame["row_number"].to_list() == ([2, 3] if is_data else [2])
+
+
+def test_an_id_typed_into_a_number_cell_shows_as_excel_shows_it():
+    rows = [["姓名", "身份证号"], ["张*", "500112194912310016"], ["李*", "11010519491231002X"], ["王*", "110105491231002"]]
+    numbers = {1: pl.Series([None, 5.0011219491231002e17, None, 110105491231002.0])}
+    sheet = SheetCells.from_rows("培训情况", True, rows)
+    sheet.numbers = lambda col: numbers[col]
+    source = CONTRACT.sheets["trainings"]
+    frame = data_rows(sheet, find_header(rows, source, CONTRACT), source, CONTRACT)
+    # 15 digits survive a number cell; 18 do not (Excel keeps 15 significant digits)
+    assert frame["id_number_raw"].to_list() == ["5.00112E+17", "11010519491231002X", "110105491231002"]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("洛碛村", "洛碛村"), (" 洛碛村\u3000", "洛碛村"), ("洛碛村村民委员会", "洛碛村村民委员会"), ("洛 碛", "洛碛"),
+    ("—", None), ("无", None), (None, None),
+])
+def test_village_names_keep_what_was_typed_without_spaces(cell, expected):
+    assert parse(lambda e: values.village(e, CONTRACT), [cell]) == [expected]
+
+
+def test_person_keys_are_the_hmac_of_each_id():
+    ids = pl.Series(["11010519491231002X", None, "500112194912310020"])
+    for key in (b"short-key", b"k" * 100):  # keys longer than a SHA-256 block are hashed first
+        assert person_keys(key, ids).to_list() == [person_key(key, ids[0]), None, person_key(key, ids[2])]
 
 
 @pytest.mark.parametrize("name, expected", [

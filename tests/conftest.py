@@ -46,6 +46,16 @@ def generated_sources(generated_run: tuple[Path, dict]) -> Path:
 
 
 @pytest.fixture(scope="session")
+def clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generator's `--clean` output of the default seed (no planted problems), made once."""
+    from pipelines.generate import generate
+
+    out = tmp_path_factory.mktemp("generated_clean")
+    generate(out, seed=DEFAULT_SEED, clean=True)
+    return out
+
+
+@pytest.fixture(scope="session")
 def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory):
     """One full refresh of a copy of the generated inbox; returns its Settings.
 

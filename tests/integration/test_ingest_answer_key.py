@@ -27,7 +27,6 @@ pytestmark = pytest.mark.slow
 INGEST_LAYER = "ingest"
 FINDING_KEY = ("rule_id", "source_file", "sheet", "row_number", "column_name")
 EXAMPLES = 3
-CLEAN_SEED = 20221231  # the seed of conftest's `generated_sources`: the same programme, without defects
 PERSONAL = {c.field: c.personal for s in load_contract().sources for c in s.columns if c.personal}
 
 
@@ -57,16 +56,6 @@ def ingest_copy(generated: Path, root: Path, refresh_id: str = "answer-key") -> 
     finally:
         con.close()
     return IngestRun(generated, settings)
-
-
-@pytest.fixture(scope="session")
-def clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generator's `--clean` output (no planted defects)."""
-    from pipelines.generate import generate
-
-    out = tmp_path_factory.mktemp("generated_clean")
-    generate(out, seed=CLEAN_SEED, clean=True)
-    return out
 
 
 @pytest.fixture(scope="session")

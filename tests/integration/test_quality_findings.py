@@ -124,17 +124,15 @@ def test_feedback_workbooks_hold_only_their_towns_rows_and_nothing_unmasked(refr
 
 
 @pytest.fixture(scope="module")
-def refreshed_clean_warehouse(tmp_path_factory):
+def refreshed_clean_warehouse(clean_sources, tmp_path_factory):
     """--clean sources of the default seed, refreshed in a warehouse of their own."""
-    from pipelines.generate import generate
     from pipelines.refresh import run_refresh
     from pipelines.resources import WarehouseResource
 
     root = tmp_path_factory.mktemp("clean")
-    generate(root / "sources", seed=20221231, clean=True)
     inbox = root / "inbox"
     for folder in ("towns", "registries"):
-        shutil.copytree(root / "sources" / folder, inbox / folder, symlinks=True)
+        shutil.copytree(clean_sources / folder, inbox / folder, symlinks=True)
     warehouse = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(root / "warehouse"),
                                   work_db=str(root / "warehouse" / "work.duckdb"))
     result = run_refresh(warehouse)

@@ -70,15 +70,24 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
         work.execute("CHECKPOINT analyst_copy")
     except BaseException:
         work.execute("DETACH analyst_copy")
-        for leftover in temp.parent.glob(f"{temp.name}*"):
-            leftover.unlink(missing_ok=True)
+        _remove(temp)
         raise
     work.execute("DETACH analyst_copy")
-    os.chmod(temp, 0o644)
-    _fsync(temp)
-    os.replace(temp, published)
+    try:
+        os.chmod(temp, 0o644)
+        _fsync(temp)
+        os.replace(temp, published)
+    except BaseException:
+        _remove(temp)
+        raise
     _fsync(published.parent)
     return PublishSummary(path=published, tables=len(tables), rows=rows)
+
+
+def _remove(temp: Path) -> None:
+    """The temporary copy and its WAL, never the published file."""
+    for leftover in temp.parent.glob(f"{temp.name}*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _publishable_tables(work: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

@@ -58,7 +58,7 @@ def test_published_file_is_readable_and_work_db_private(published_once: Warehous
         assert {"marts", "meta"} <= schemas
         assert "raw" not in schemas and "staging" not in schemas and "intermediate" not in schemas
         assert con.sql("select status from meta.refresh").fetchall() == [("success",)]
-        described = con.sql(
+        described = con.execute(
             "select count(*) from duckdb_columns() where schema_name = 'marts' and comment is not null"
         ).fetchone()[0]
         assert described > 0

@@ -318,7 +318,8 @@ def parsed(kind: str, field_name: str, value):
     """What the loader must store for a cell value of the round trip."""
     column = CONTRACT.sheets[kind].column(field_name)
     if value is None:
-        return None
+        # An empty 是否分点 marks a main row (docs/contracts.md).
+        return False if field_name == "is_sub_point" else None
     if column.type == "yesno":
         return value == "是"
     if column.type == "categories":

@@ -46,8 +46,21 @@ def personal_values(refreshed_warehouse) -> dict[str, set[str]]:
 def leaks_in_text(text: str, personal: dict[str, set[str]]) -> list[str]:
     found = [f"ID {t[:6]}…" for t in ID_TOKEN.findall(text) if t.upper() in personal["ids"] or t in personal["ids"]]
     found += [f"phone {t[:3]}…" for t in PHONE_TOKEN.findall(text) if t in personal["phones"]]
-    found += [f"name {n[0]}…" for n in personal["names"] if len(n) >= 3 and n in text]
+    found += [f"name {n[0]}…" for n in names_in(text, personal["names"])]
     return found
+
+
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
+
+
+def names_in(text: str, names: set[str]) -> set[str]:
+    """Full names of 3–4 characters inside the text's runs of Chinese characters (2-character
+    names are left out: they are also ordinary words such as 王家)."""
+    hits = set()
+    for run in CJK_RUN.findall(text):
+        for length in (3, 4):
+            hits |= {run[i:i + length] for i in range(len(run) - length + 1)} & names
+    return hits
 
 
 def test_published_database_holds_no_personal_data(refreshed_warehouse, personal_values) -> None:

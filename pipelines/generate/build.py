@@ -397,6 +397,17 @@ REGISTRY_PLANTS = {
 }
 
 
+
+# Registry plants that make one cell unreadable (DQ11): plant name → (field, text as exported).
+_UNREADABLE_REGISTRY_CELLS = {
+    "birth_old": ("birth_date", "1890-01-01"),
+    "birth_future": ("birth_date", "2030-05-01"),
+    "ability_unknown": ("ability_level", "中重度"),
+    "allowance_text": ("annual_allowance_yuan", "待核定"),
+    "status_unknown": ("person_status", "暂停"),
+    "date_bad": ("contract_date", "2022.13.1"),
+}
+
 def _plant_registry(run: Run, registry: str, name: str, rows: list[DataRow], header: list[str],
                     contract: SheetContract, export: dt.date) -> None:
     col = {c.field: i for i, c in enumerate(contract.columns)}
@@ -423,18 +434,11 @@ def _plant_registry(run: Run, registry: str, name: str, rows: list[DataRow], hea
         row.cells[col["village_name"]] = unknown
         row.truth.update(village_name=unknown, village_name_code=None, village_level=None)
         row.findings.append(("DQ08", contract.column("village_name").header))
-    elif name == "birth_old":
-        row.cells[col["birth_date"]] = "1890-01-01"
-        row.truth["birth_date"] = None
-        row.findings.append(("DQ11", "出生日期"))
-    elif name == "birth_future":
-        row.cells[col["birth_date"]] = "2030-05-01"
-        row.truth["birth_date"] = None
-        row.findings.append(("DQ11", "出生日期"))
-    elif name == "ability_unknown":
-        row.cells[col["ability_level"]] = "中重度"
-        row.truth["ability_level"] = None
-        row.findings.append(("DQ11", "能力等级"))
+    elif name in _UNREADABLE_REGISTRY_CELLS:
+        field, text = _UNREADABLE_REGISTRY_CELLS[name]
+        row.cells[col[field]] = text
+        row.truth[field] = None
+        row.findings.append(("DQ11", contract.column(field).header))
     elif name == "ragged_short":
         row.cells = row.cells[:-2]
         for c in contract.columns[-2:]:
@@ -443,18 +447,6 @@ def _plant_registry(run: Run, registry: str, name: str, rows: list[DataRow], hea
     elif name == "ragged_long":
         row.cells = row.cells + ["多余字段"]
         row.findings.append(("DQ11", None))
-    elif name == "allowance_text":
-        row.cells[col["annual_allowance_yuan"]] = "待核定"
-        row.truth["annual_allowance_yuan"] = None
-        row.findings.append(("DQ11", "年基本生活标准"))
-    elif name == "status_unknown":
-        row.cells[col["person_status"]] = "暂停"
-        row.truth["person_status"] = None
-        row.findings.append(("DQ11", "人员状态"))
-    elif name == "date_bad":
-        row.cells[col["contract_date"]] = "2022.13.1"
-        row.truth["contract_date"] = None
-        row.findings.append(("DQ11", "签约日期"))
     elif name == "young":
         person = run.prog.young_tekun[0]
         young = DataRow(list(row.cells), dict(row.truth))

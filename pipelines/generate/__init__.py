@@ -19,6 +19,11 @@ from ..settings import BUILTIN_DIVISIONS, CONTRACT_FILE, SEEDS_DIR
 Progress = Callable[[str, int, int], None]
 
 
+# The registries take about as long as 5 of the 11 towns' workbooks; the answer key is written
+# by the first process after both finish.
+SECOND_PROCESS_TOWN_SHARE = 0.2
+
+
 def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..2022-12", scale: str = "district",
              clean: bool = False, progress: Progress | None = None, city_towns: int | None = None,
              city_people: int | None = None) -> dict:
@@ -27,7 +32,8 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
     `scale="city"` writes about 800 synthetic towns and 3 million people with their own
     division list (`reference/divisions.csv`); `city_towns`/`city_people` shrink it (tests).
     """
-    from .answer_key import INGEST_RULES, write_answer_key, write_truth
+    from .answer_key import (INGEST_RULES, town_truth_frames, write_answer_key, write_file_truth,
+                              write_town_truth)
     from .build import Run, generate_odd_files, generate_registries, generate_workbooks
     from .contract import load_contract
     from .divisions import load_towns
@@ -47,15 +53,23 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     month_list = parse_months(months)
     towns = load_towns(BUILTIN_DIVISIONS)
+    # A second process (spawned: polars' threads do not survive a fork) builds the same model
+    # from the seed and writes the registries and the last towns' workbooks while this one
+    # writes the first towns' workbooks: about equal shares of the work on two cores.
+    split = len(towns) - round(len(towns) * SECOND_PROCESS_TOWN_SHARE)
+    second = _start(_second_process_job, out_dir, seed, months, clean, split)
     sheets, registries = load_contract(CONTRACT_FILE)
     prog = build_programme(seed, month_list, towns, SEEDS_DIR)
     run = Run(out_dir, seed, clean, prog, sheets, registries)
     key_dir = out_dir / "answer_key"
-    # registries render in a second process (spawned: polars' threads do not survive a fork)
-    # while this one renders the workbooks; it rebuilds the same model from the seed
-    registry_job = _start(_registries_job, out_dir, seed, months, clean)
-    generate_workbooks(run, progress)
-    _merge(run, _join(registry_job))
+    generate_workbooks(run, progress, prog.towns[:split])
+    first_towns = town_truth_frames(run.truth, sheets)
+    if progress:
+        progress("registries and the last towns' workbooks", 0, 0)
+    last_towns = _merge(run, _join(second))
+    if progress:
+        progress("answer key", 0, 0)
+    write_town_truth(key_dir / "truth", [first_towns, last_towns])
     generate_odd_files(run)
     if not clean:
         _natural_findings(run)
@@ -64,7 +78,7 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
         planted[f["rule_id"]] = planted.get(f["rule_id"], 0) + 1
     rules = [{"rule_id": r, "layer": layer_of(r), "exhaustive": r[:4] in INGEST_RULES, "planted": planted.get(r, 0)}
              for r in RULE_IDS]
-    write_truth(key_dir / "truth", run.truth, sheets, registries, run.files, run.sheet_rows)
+    write_file_truth(key_dir / "truth", run.files, run.sheet_rows)
     write_answer_key(key_dir, run.files, run.sheet_rows, run.recorder.findings, run.recorder.manifest, rules)
     _write_answer_kpis(key_dir)
     counts: dict[str, int] = {}
@@ -76,9 +90,10 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
             "elapsed_seconds": round(time.perf_counter() - started, 2), "out_dir": str(out_dir)}
 
 
-def _registries_job(out_dir: Path, seed: int, months: str, clean: bool) -> tuple[list, list, dict]:
-    from .answer_key import write_registry_truth
-    from .build import Run, generate_registries
+def _second_process_job(out_dir: Path, seed: int, months: str, clean: bool, split: int) -> dict:
+    """Workbooks of the towns from `split` on, then the registries; returns what the answer key needs."""
+    from .answer_key import town_truth_frames, write_registry_truth
+    from .build import Run, generate_registries, generate_workbooks
     from .contract import load_contract
     from .divisions import load_towns
     from .model import build_programme, parse_months
@@ -86,9 +101,12 @@ def _registries_job(out_dir: Path, seed: int, months: str, clean: bool) -> tuple
     sheets, registries = load_contract(CONTRACT_FILE)
     prog = build_programme(seed, parse_months(months), load_towns(BUILTIN_DIVISIONS), SEEDS_DIR)
     run = Run(out_dir, seed, clean, prog, sheets, registries)
+    generate_workbooks(run, None, prog.towns[split:])
     generate_registries(run, None)
-    write_registry_truth(out_dir / "answer_key" / "truth", run.truth, registries)
-    return run.files, run.recorder.findings + _unpaired_key_examples(run), run.recorder.manifest
+    write_registry_truth(out_dir / "answer_key" / "truth", run.registry_truth, registries)
+    return {"files": run.files, "sheet_rows": run.sheet_rows, "town_truth": town_truth_frames(run.truth, sheets),
+            "lost_plants": run.lost_plants,
+            "findings": run.recorder.findings + _unpaired_key_examples(run), "manifest": run.recorder.manifest}
 
 
 def _run_and_send(sender, target, args) -> None:
@@ -118,30 +136,36 @@ def _join(job):
     try:
         status, payload = receiver.recv()
     except EOFError as error:
-        raise RuntimeError("registry generation process died") from error
+        raise RuntimeError("the second generation process died") from error
     process.join()
     if status != "ok":
-        raise RuntimeError(f"registry generation failed: {payload}")
+        raise RuntimeError(f"the second generation process failed: {payload}")
     return payload
 
 
-def _merge(run, result) -> None:
-    files, findings, manifest = result
-    run.files.extend(files)
-    run.recorder.findings.extend(findings)
-    for name, places in manifest.items():
-        run.recorder.manifest.setdefault(name, []).extend(places)
+def _merge(run, result: dict) -> dict:
+    """The second process's output after this one's (files and manifest places in town order);
+    returns its towns' truth frames."""
+    run.files.extend(result["files"])
+    run.sheet_rows.extend(result["sheet_rows"])
+    run.lost_plants.extend(result["lost_plants"])
+    run.recorder.findings.extend(result["findings"])
+    run.recorder.absorb(result["manifest"])
+    return result["town_truth"]
 
 
 def _unpaired_key_examples(run) -> list[dict]:
     """Five key-group persons with no pairing row in the last month (DQ06 occurs naturally: not exhaustive)."""
+    import polars as pl
+
     if run.clean:
         return []
     prog = run.prog
     last = prog.months[-1]
     export = prog.elderly_export_for(last)
     paired = {r["id_number"] for town in prog.towns for r in prog.pairing_rows(town, last)}
-    rows_by_id = {r["id_number"]: r for r in run.truth.get("registry_elderly", []) if r["export_date"] == export}
+    listed = pl.concat(run.registry_truth["elderly"]).filter(pl.col("export_date") == export)
+    rows_by_id = {r["id_number"]: r for r in listed.select("id_number", "file_id", "row_number").iter_rows(named=True)}
     out = []
     for person in prog.people:
         if len(out) >= 5:

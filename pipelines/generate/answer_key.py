@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from .contract import SheetContract
 
@@ -38,12 +39,21 @@ def table_schema(contract: SheetContract, registry: bool) -> dict[str, pl.DataTy
     return schema
 
 
-def write_truth(truth_dir: Path, truth: dict[str, list[dict]], sheets: dict[str, SheetContract],
-                registries: dict[str, SheetContract], files: list[dict], sheet_rows: list[dict]) -> None:
+def town_truth_frames(truth: dict[str, list[dict]], sheets: dict[str, SheetContract]) -> dict[str, pl.DataFrame]:
+    """The rows the loader must produce from the workbooks, one frame per sheet kind."""
+    return {kind: frame(truth.get(f"town_{kind}", []), table_schema(contract, registry=False))
+            for kind, contract in sheets.items()}
+
+
+def write_town_truth(truth_dir: Path, parts: list[dict[str, pl.DataFrame]]) -> None:
+    """`town_truth_frames` of several processes, in town order, one Parquet file per sheet kind."""
     truth_dir.mkdir(parents=True, exist_ok=True)
-    for kind, contract in sheets.items():
-        schema = table_schema(contract, registry=False)
-        frame(truth.get(f"town_{kind}", []), schema).write_parquet(truth_dir / f"town_{kind}.parquet")
+    for kind in parts[0]:
+        pl.concat([part[kind] for part in parts]).write_parquet(truth_dir / f"town_{kind}.parquet")
+
+
+def write_file_truth(truth_dir: Path, files: list[dict], sheet_rows: list[dict]) -> None:
+    truth_dir.mkdir(parents=True, exist_ok=True)
     file_schema = {"file_id": pl.Utf8, "file_name": pl.Utf8, "relative_path": pl.Utf8, "sha256": pl.Utf8,
                    "kind": pl.Utf8, "registry": pl.Utf8, "town_code": pl.Utf8, "month": pl.Date,
                    "export_date": pl.Date, "submission_date": pl.Date, "modified_at": pl.Datetime("us"),
@@ -58,18 +68,24 @@ def write_truth(truth_dir: Path, truth: dict[str, list[dict]], sheets: dict[str,
         truth_dir / "sheets.parquet")
 
 
-def write_registry_truth(truth_dir: Path, truth: dict[str, list[dict]],
+def write_registry_truth(truth_dir: Path, truth: dict[str, list[pl.DataFrame]],
                          registries: dict[str, SheetContract]) -> None:
     truth_dir.mkdir(parents=True, exist_ok=True)
     for registry, contract in registries.items():
-        schema = table_schema(contract, registry=True)
-        frame(truth.get(f"registry_{registry}", []), schema).write_parquet(truth_dir / f"registry_{registry}.parquet")
+        frames = truth.get(registry) or [pl.DataFrame(schema=table_schema(contract, registry=True))]
+        pl.concat(frames).write_parquet(truth_dir / f"registry_{registry}.parquet")
+
+
+_ARROW_TYPES = {pl.Utf8: pa.large_string(), pl.Int64: pa.int64(), pl.Float64: pa.float64(),
+                pl.Boolean: pa.bool_(), pl.Date: pa.date32(), pl.List(pl.Utf8): pa.large_list(pa.large_string())}
 
 
 def frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows of dicts as a typed frame (through Arrow: polars' from_dicts builds a Series per list cell)."""
     if not rows:
         return pl.DataFrame(schema=schema)
-    return pl.from_dicts(rows, schema=schema)
+    arrow_schema = pa.schema([(name, _ARROW_TYPES[dtype]) for name, dtype in schema.items()])
+    return pl.from_arrow(pa.Table.from_pylist(rows, schema=arrow_schema)).cast(schema)
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:

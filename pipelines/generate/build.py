@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import polars as pl
+
 from . import plants as plant_lib
 from .contract import SheetContract
 from .divisions import Town
 from .ids import legacy15
 from .model import Programme, am_of, month_end, month_start
-from .registries import (REGISTRY_PREFIX, encode_export, export_people, export_style, headers,
-                         person_cells)
+from .answer_key import frame, table_schema
+from .registries import (REGISTRY_PREFIX, encode_export, encode_export_frame, export_people, export_style,
+                         headers, person_cells)
+from .registry_frames import export_cells, export_rows, export_truth, people_frame, place_names
 from .render import (OPTIONAL_FIELDS, CellRenderer, DataRow, Profile, Recorder, assemble_sheet,
                      choose_profile, fmt_month_label, money_factor, render_rows, title_text, town_label)
 from .xlsx import Sheet, xls_bytes, xlsx_bytes
@@ -104,6 +108,7 @@ class Run:
     files: list[dict] = field(default_factory=list)
     sheet_rows: list[dict] = field(default_factory=list)
     truth: dict[str, list[dict]] = field(default_factory=dict)
+    registry_truth: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # one frame per export
     lost_plants: list[str] = field(default_factory=list)
     keep_truth: bool = True  # city scale: row truth is not kept (it would not fit in memory)
 
@@ -334,8 +339,11 @@ def emit_workbook(run: Run, job: WorkbookJob, status: str = "loaded", reason: st
     return relative, data
 
 
-def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | None) -> None:
+def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | None,
+                       towns: list[Town] | None = None) -> None:
+    """The workbooks of `towns` (default: every town); planted problems are placed over all towns."""
     prog = run.prog
+    towns = prog.towns if towns is None else towns
     months = prog.months
     n_towns = len(prog.towns)
     n_months = len(months)
@@ -348,9 +356,9 @@ def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | Non
     blocked = missing | {resubmit} | {key for key in sheet_problems}
     places = {} if run.clean else place_plants(prog, n_towns, months, blocked)
     kind_of = {n: k for k, names in plant_lib.LEDGER_PLANTS.items() for n in names}
-    total = n_towns * n_months
+    total = len(towns) * n_months
     done = 0
-    for town in prog.towns:
+    for town in towns:
         for mi, am in enumerate(months):
             done += 1
             if progress:
@@ -471,10 +479,17 @@ def _plant_registry(run: Run, registry: str, name: str, rows: list[DataRow], hea
         rows.append(twin)
 
 
+# The large exports (elderly database, family doctors: 80% of registry rows) are built as
+# frames; an export that takes a planted problem becomes rows for the plants to edit.
+FRAME_REGISTRIES = ("elderly", "family_doctor")
+
+
 def generate_registries(run: Run, progress) -> None:
     prog = run.prog
     jobs = ([("tekun", d) for d in prog.monthly_exports] + [("dibao", d) for d in prog.monthly_exports]
             + [("elderly", d) for d in prog.elderly_exports] + [("family_doctor", d) for d in prog.elderly_exports])
+    people = people_frame(prog.people)
+    town_names, village_names = place_names(prog.towns)
     counters: dict[str, int] = {}
     for n, (registry, export) in enumerate(jobs, start=1):
         if progress:
@@ -483,37 +498,45 @@ def generate_registries(run: Run, progress) -> None:
         counters[registry] = index + 1
         style = export_style(registry, index)
         contract = run.registries[registry]
+        schema = table_schema(contract, registry=True)
         header = headers(contract, style)
-        rows = []
-        for person in export_people(prog, registry, export):
-            cells, truth = person_cells(person, registry, style, export)
-            rows.append(DataRow(cells, truth))
-        if not run.clean:
-            last_index = sum(1 for r, _ in jobs if r == registry) - 1
-            plan = REGISTRY_PLANTS.get(registry, {})
-            here = [n for k, names in plan.items() if min(k, last_index) == index for n in names]
-            for name in here:
-                _plant_registry(run, registry, name, rows, header, contract, export)
-        if style.repeated_header:
-            header = header + [header[0]]
-            for row in rows:
-                row.cells = row.cells + [""]
-        if style.nul_bytes:
-            for row in rows[5:200:40]:
-                row.cells[0] = f"{row.cells[0]}\x00"
         ext = {"xlsx": ".xlsx", "xls": ".xls"}.get(style.encoding, ".csv")
         relative = f"registries/{REGISTRY_PREFIX[registry]}_{export:%Y%m%d}{ext}"
-        data = encode_export(header, [r.cells for r in rows], style)
+        month = run.month_label(am_of(export))
+        plants: list[str] = []
+        if not run.clean:
+            last_index = sum(1 for r, _ in jobs if r == registry) - 1
+            plants = [n for k, names in REGISTRY_PLANTS.get(registry, {}).items()
+                      if min(k, last_index) == index for n in names]
+        rows: list[DataRow] | None = None
+        if registry in FRAME_REGISTRIES:
+            listed = export_rows(people, registry, export)
+            cells = export_cells(listed, registry, style, export, town_names, village_names, homes=None)
+            truth = export_truth(listed, registry, style, export, relative, town_names, village_names, schema)
+            if plants:
+                row_truth = truth.drop("file_id", "row_number", "export_date").to_dicts()
+                rows = [DataRow(list(c), t) for c, t in zip(cells.rows(), row_truth)]
+            else:
+                data = encode_export_frame(header, cells, style)
+                n_rows = cells.height
+        else:
+            rows = [DataRow(*person_cells(person, registry, style, export))
+                    for person in export_people(prog, registry, export)]
+        if rows is not None:
+            for name in plants:
+                _plant_registry(run, registry, name, rows, header, contract, export)
+            data = encode_export(header, [r.cells for r in rows], style)
+            n_rows = len(rows)
+            truth = frame([{"file_id": relative, "row_number": number, "export_date": export, **row.truth}
+                           for number, row in enumerate(rows, start=2)], schema)
+            for number, row in enumerate(rows, start=2):
+                for rule, column in row.findings:
+                    run.recorder.finding(rule, row.truth.get("town_code"), month, relative, None, number, column)
+        run.registry_truth.setdefault(registry, []).append(truth)
         mtime = dt.datetime(export.year, export.month, export.day, 18, 30, tzinfo=SHANGHAI)
         run.write(relative, data, mtime)
-        month = run.month_label(am_of(export))
-        table = run.truth.setdefault(f"registry_{registry}", [])
-        for number, row in enumerate(rows, start=2):
-            table.append({"file_id": relative, "row_number": number, "export_date": export, **row.truth})
-            for rule, column in row.findings:
-                run.recorder.finding(rule, row.truth.get("town_code"), month, relative, None, number, column)
         run.add_file(relative, data, mtime, "registry", "loaded", None, registry=registry, export_date=export,
-                     rows=len(rows))
+                     rows=n_rows)
         run.recorder.variation(f"registry_encoding_{style.encoding}", relative)
         if style.header_aliases:
             run.recorder.variation("registry_header_alias", relative, None, 1)

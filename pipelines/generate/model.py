@@ -35,6 +35,7 @@ def month_end(am: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
+@functools.lru_cache(maxsize=None)
 def day_in(am: int, day: int) -> dt.date:
     return month_start(am).replace(day=min(day, month_end(am).day))
 
@@ -320,8 +321,11 @@ class Programme:
         return person.age_at_end(am) >= 80 or person.living == "独居" or person.left_behind
 
     def elderly_export_for(self, am: int) -> dt.date | None:
-        valid = [d for d in self.elderly_exports if d <= month_end(am)]
-        return max(valid) if valid else None
+        cache = self.__dict__.setdefault("_elderly_export_by_am", {})
+        if am not in cache:
+            valid = [d for d in self.elderly_exports if d <= month_end(am)]
+            cache[am] = max(valid) if valid else None
+        return cache[am]
 
     def monthly_export_for(self, am: int) -> dt.date | None:
         valid = [d for d in self.monthly_exports if d <= month_end(am)]
@@ -465,14 +469,22 @@ class Programme:
 
     def pairing_people(self, town: Town, am: int) -> list[Person]:
         """Paired persons still in a group (key, grid, or listed as 其他) and listable this month."""
-        return [p for p in self.pairing_candidates[town.code]
-                if p.pairing_am <= am and self.pairable(p, am)
-                and (p.pairing_other or self.is_key(p, am) or self.is_grid(p, am))]
+        return [person for person, _ in self._paired_with_key_flag(town, am)]
+
+    def _paired_with_key_flag(self, town: Town, am: int) -> list[tuple[Person, bool]]:
+        out = []
+        for person in self.pairing_candidates[town.code]:
+            if person.pairing_am > am or not self.pairable(person, am):
+                continue
+            key = self.is_key(person, am)  # pairable: aged 60+, so is_grid reduces to the test below
+            if key or person.pairing_other or (person.age_at_end(am) >= 80 or person.living == "独居"
+                                                or person.left_behind):
+                out.append((person, key))
+        return out
 
     def pairing_rows(self, town: Town, am: int) -> list[dict]:
         rows = []
-        for person in self.pairing_people(town, am):
-            key = self.is_key(person, am)
+        for person, key in self._paired_with_key_flag(town, am):
             draw = (int(person.id_number[:17]) * 7919 + am * 104729) % 1000003 / 1000003
             visits = (1, 1, 2, 2, 3, 4)[int(draw * 6)] if key else (0, 1, 1, 2)[int(draw * 4)]
             if key and (draw * 977) % 1 < person.visit_bias:

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from .contract import SheetContract
 from .model import Person, Programme, am_of
 from .render import DataRow
@@ -79,69 +81,66 @@ def headers(contract: SheetContract, style: ExportStyle) -> list[str]:
 
 
 def person_cells(person: Person, registry: str, style: ExportStyle, export: dt.date) -> tuple[list[Any], dict[str, Any]]:
-    """(cells, truth fields) of one person's row in one export."""
+    """(cells, truth fields) of one person's row in a 特困 or 低保 export (the large exports are
+    built as frames: `registry_frames`)."""
     am = am_of(export)
     town = person.town
     village = person.village
     village_text = village.name if style.village_form == "official" else village.short
     town_text = town.name if style.town_form == "name" else town.government_name
     id_cell = _id(person.id_number, style.id_form)
-    base_truth = {"id_number": person.id_number, "id_valid": True, "id_legacy15": False,
-                  "town_code": town.code, "village_name_code": village.code, "village_level": village.level}
-    if registry == "elderly":
-        device = am >= person.device_am
-        cells = [person.name, id_cell, person.gender, _birth(person.birth, style.birth_form), town_text,
-                 village_text, person.living, "是" if person.left_behind else "否",
-                 ABILITY_LABELS[person.ability] if style.ability_labels else str(person.ability),
-                 "是" if person.family_planning else "否", "是" if device else "否", person.phone or ""]
-        truth = {"person_name": person.name, "gender": person.gender, "birth_date": person.birth,
-                 "town_name": town_text, "village_name": village_text, "living_situation": person.living,
-                 "left_behind": person.left_behind, "ability_level": person.ability,
-                 "family_planning_special": person.family_planning, "smart_device": device, "phone": person.phone}
-    elif registry == "tekun":
+    truth = {"id_number": person.id_number, "id_valid": True, "id_legacy15": False,
+             "town_code": town.code, "village_name_code": village.code, "village_level": village.level,
+             "person_name": person.name, "town_name": town_text, "village_name": village_text}
+    if registry == "tekun":
         t = person.tekun
-        active = am < t.end_am
         home = t.institution(am)
-        status = "正常" if active else ("终止" if person.alive(am) else "注销")
+        status = "正常" if am < t.end_am else ("终止" if person.alive(am) else "注销")
+        mode = "集中供养" if home else "分散供养"
         cells = [person.name, id_cell, person.gender, _birth(person.birth, style.birth_form), town_text,
-                 village_text, "集中供养" if home else "分散供养", SELF_CARE_LONG[t.self_care], home or "",
-                 f"{t.allowance:.0f}", status]
-        truth = {"person_name": person.name, "gender": person.gender, "birth_date": person.birth,
-                 "town_name": town_text, "village_name": village_text,
-                 "support_mode": "集中供养" if home else "分散供养", "self_care": t.self_care,
-                 "institution": home, "annual_allowance_yuan": t.allowance, "person_status": status}
+                 village_text, mode, SELF_CARE_LONG[t.self_care], home or "", f"{t.allowance:.0f}", status]
+        truth.update(gender=person.gender, birth_date=person.birth, support_mode=mode, self_care=t.self_care,
+                     institution=home, annual_allowance_yuan=t.allowance, person_status=status)
     elif registry == "dibao":
         d = person.dibao
         status = "正常" if am < d.end_am else d.end_status
         cells = [person.name, id_cell, town_text, village_text, d.category, status]
-        truth = {"person_name": person.name, "town_name": town_text, "village_name": village_text,
-                 "assistance_category": d.category, "person_status": status}
+        truth.update(assistance_category=d.category, person_status=status)
     else:
-        status = person.doctor_status if am >= person.doctor_end_am else "有效"
-        cells = [id_cell, person.doctor_signed.isoformat(), person.doctor_institution, status]
-        truth = {"contract_date": person.doctor_signed, "contract_institution": person.doctor_institution,
-                 "contract_status": status}
-        for key in ("town_code", "village_name_code", "village_level"):
-            base_truth.pop(key)
-    return cells, {**base_truth, **truth}
+        raise ValueError(f"the {registry} export is built as a frame (registry_frames)")
+    return cells, truth
 
 
 def export_people(prog: Programme, registry: str, export: dt.date) -> list[Person]:
+    """The people listed in a 特困 or 低保 export."""
     am = am_of(export)
-    if registry == "elderly":
-        return [p for p in prog.people if prog.in_elderly_export(p, export)]
     if registry == "tekun":
         return [p for p in prog.people + prog.young_tekun
                 if p.tekun is not None and (p.alive(am) or p.tekun.end_am <= am)]
     if registry == "dibao":
         return [p for p in prog.people if p.dibao is not None and p.dibao.start_am <= am]
-    return [p for p in prog.people if p.doctor_signed is not None and p.doctor_signed <= export]
+    raise ValueError(f"the {registry} export is built as a frame (registry_frames)")
 
 
 def encode_export(header: list[str], rows: list[list[Any]], style: ExportStyle) -> bytes:
+    if style.repeated_header:  # the system printed its header row twice: one column too many
+        header = header + [header[0]]
+        rows = [row + [""] for row in rows]
+    if style.nul_bytes:
+        for row in rows[5:200:40]:
+            row[0] = f"{row[0]}\x00"
     if style.encoding in ("xlsx", "xls"):
         sheet = Sheet("Sheet1", [header] + rows)
         return xlsx_bytes([sheet]) if style.encoding == "xlsx" else xls_bytes([sheet])
     sep = "\t" if style.encoding == "utf-16" else ","
-    text = "\r\n".join(sep.join("" if c is None else str(c) for c in line) for line in [header] + rows) + "\r\n"
+    text = "\r\n".join([sep.join([c if type(c) is str else ("" if c is None else str(c)) for c in line])
+                        for line in [header] + rows]) + "\r\n"
     return text.encode(style.encoding)
+
+
+def encode_export_frame(header: list[str], cells: pl.DataFrame, style: ExportStyle) -> bytes:
+    """`encode_export` for cells held as a frame of text columns (written by Polars when plain CSV)."""
+    if style.encoding in ("xlsx", "xls", "utf-16") or style.repeated_header or style.nul_bytes:
+        return encode_export(header, [list(row) for row in cells.rows()], style)
+    body = cells.write_csv(include_header=False, quote_style="never", line_terminator="\r\n")
+    return (",".join(header) + "\r\n" + body).encode(style.encoding)

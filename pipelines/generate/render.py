@@ -49,6 +49,12 @@ class Recorder:
         if len(places) < MANIFEST_CAP:
             places.append({"file": file, "sheet": sheet, "row": row, "column": column})
 
+    def absorb(self, manifest: dict[str, list[dict]]) -> None:
+        """Places recorded by another process, after this one's (within the same cap)."""
+        for name, places in manifest.items():
+            kept = self.manifest.setdefault(name, [])
+            kept.extend(places[: max(0, MANIFEST_CAP - len(kept))])
+
     def finding(self, rule: str, town_code: str | None, month: str | None, file: str | None,
                 sheet: str | None = None, row: int | None = None, column: str | None = None) -> None:
         rule_id = RULE_BY_PREFIX[rule[:4]]
@@ -196,6 +202,19 @@ def money_factor(kind: str, profile: Profile) -> int:
 # ------------------------------------------------------------------------------ cells
 
 
+# form-first adapters of the forms module's tests, for CellRenderer._pick
+def _number_usable(form: str, value: float | int, column_type: str) -> bool:
+    return forms.number_form_usable(value, form, column_type)
+
+
+def _date_usable(form: str, value: dt.date) -> bool:
+    return forms.date_form_usable(value, form)
+
+
+def _id_usable(form: str, id18: str) -> bool:
+    return forms.id_form_usable(id18, form)
+
+
 class CellRenderer:
     """Renders one workbook's values in its profile's forms, with per-cell variety."""
 
@@ -205,10 +224,15 @@ class CellRenderer:
         self.neighbours = town.villages + town.communities
         self._village_usable: dict[tuple[str, str], bool] = {}
 
-    def _pick(self, preferred, options, usable=None):
-        form = preferred if self.rng.random() < 0.8 else options[int(self.rng.random() * len(options))]
-        if usable is not None and not usable(form):
-            form = preferred if usable(preferred) else next(f for f in options if usable(f))
+    def _pick(self, preferred, options, usable=None, *args):
+        """The profile's form mostly, another now and then; `usable(form, *args)` vetoes."""
+        random = self.rng.random
+        form = preferred if random() < 0.8 else options[int(random() * len(options))]
+        if usable is not None and not usable(form, *args):
+            if usable(preferred, *args):
+                return preferred
+            first = options[0]  # the plain form: usable for almost every value
+            return first if usable(first, *args) else next(f for f in options if usable(f, *args))
         return form
 
     def empty(self, column: Column) -> tuple[Any, str | None]:
@@ -242,11 +266,10 @@ class CellRenderer:
             return value, None, value
         if t in ("integer", "number", "area", "money"):
             shown = value / money_factor(kind, self.p) if t == "money" else value
-            form = self._pick(self.p.number_form, forms.NUMBER_FORMS,
-                              lambda f: forms.number_form_usable(shown, f, t))
+            form = self._pick(self.p.number_form, forms.NUMBER_FORMS, _number_usable, shown, t)
             return forms.number_cell(shown, form, t), (None if form == "number_cell" else f"number_{form}"), value
         if t == "date":
-            form = self._pick(self.p.date_form, forms.DATE_FORMS, lambda f: forms.date_form_usable(value, f))
+            form = self._pick(self.p.date_form, forms.DATE_FORMS, _date_usable, value)
             return forms.date_cell(value, form), f"date_{form}", value
         raise ValueError(f"no renderer for {t}")
 
@@ -262,23 +285,31 @@ class CellRenderer:
         return text, f"village_{form}", "".join(text.split())
 
     def id_number(self, id18: str) -> tuple[str, str]:
-        form = self._pick(self.p.id_form, forms.ID_FORMS, lambda f: forms.id_form_usable(id18, f))
+        form = self._pick(self.p.id_form, forms.ID_FORMS, _id_usable, id18)
         return forms.id_text(id18, form), f"id_{form}"
 
 
 def render_rows(kind: str, contract: SheetContract, records: list[dict], renderer: CellRenderer,
                 columns: list[Column]) -> list[DataRow]:
-    rows: list[DataRow] = []
+    """Every contract column is rendered (so a row draws the same random numbers whichever
+    columns the profile omits); only the profile's columns become cells."""
     present_fields = {c.field for c in columns}
+    # per column: (column, field, type, present, record key of its village, blank 是否分点 on main rows)
+    plan = [(c, c.field, c.type, c.field in present_fields,
+             ("_village" if c.field == "village_name" else "_merge_village") if c.type == "village" else None,
+             kind == "village_points" and c.field == "is_sub_point")
+            for c in contract.columns]
+    rng_random = renderer.rng.random
+    cell_of = renderer.cell
+    rows: list[DataRow] = []
     for record in records:
         cells: list[Any] = []
         truth: dict[str, Any] = {}
         variations: list[tuple[str, str | None]] = []
-        for column in contract.columns:
-            value = record.get(column.field)
-            present = column.field in present_fields
-            if column.type == "village":
-                village = record.get("_village") if column.field == "village_name" else record.get("_merge_village")
+        for column, name, column_type, present, village_key, sub_point_flag in plan:
+            value = record.get(name)
+            if village_key is not None:
+                village = record.get(village_key)
                 if village is None:
                     cell, variation = renderer.empty(column) if present else (None, None)
                     parsed, code, level = None, None, None
@@ -287,19 +318,22 @@ def render_rows(kind: str, contract: SheetContract, records: list[dict], rendere
                     code, level = village.code, village.level
                 if not present:
                     parsed = code = level = None
-                truth[column.field] = parsed
-                truth[f"{column.field}_code"] = code
-                if column.field == "village_name":
+                truth[name] = parsed
+                truth[f"{name}_code"] = code
+                if name == "village_name":
                     truth["village_level"] = level
-            elif column.type == "id":
+            elif column_type == "id":
                 cell, variation = renderer.id_number(value)
                 truth.update(id_number=value, id_valid=True, id_legacy15=False)
             else:
-                cell, variation, parsed = renderer.cell(column, value, kind)
-                truth[column.field] = parsed if present else None
-            if kind == "village_points" and column.field == "is_sub_point" and not value:
+                if value is not None and (column_type == "text" or column_type == "phone"):
+                    cell, variation, parsed = value, None, value  # typed as is, no draw
+                else:
+                    cell, variation, parsed = cell_of(column, value, kind)
+                truth[name] = parsed if present else None
+            if sub_point_flag and not value:
                 truth["is_sub_point"] = False
-                if cell is not None and renderer.rng.random() < 0.7:
+                if cell is not None and rng_random() < 0.7:
                     cell = None  # main rows usually leave 是否分点 blank
             if present:
                 cells.append(cell)
@@ -377,9 +411,11 @@ def assemble_sheet(name: str, kind: str, contract: SheetContract, columns: list[
             for variation, column in row.variations:
                 recorder.variation(variation, file, name, row_number, column)
         for rule, column in row.findings:
-            # a village absent from the sheet (DQ22) has no row of its own
-            recorder.finding(rule, town_code, str(month)[:7], file, lineage_sheet,
-                             None if rule.startswith("DQ22") else row_number, column)
+            # no row of its own (quality.md): a village absent from the sheet (DQ22), a centre's
+            # district top-up summed over its payment rows (DQ16 on 资金情况)
+            no_row = rule.startswith("DQ22") or (rule.startswith("DQ16") and kind == "funds")
+            recorder.finding(rule, town_code, str(month)[:7], file, lineage_sheet, None if no_row else row_number,
+                             column)
     if footer in ("totals", "both"):
         label = ("合计", "总计", "小计")[len(data) % 3]
         sheet.rows.append([label] + [None] * (width - 1))

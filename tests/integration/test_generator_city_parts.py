@@ -9,7 +9,8 @@ import pytest
 from pipelines.generate.city import city_projects, pairing_frame, with_pairing_schedule
 from pipelines.generate.city_divisions import PLACE_CHARS, _FIXED_WORDS, city_division_rows, write_divisions
 from pipelines.generate.city_people import age_at_least, age_at_month_end, id_numbers, town_people, town_sizes
-from pipelines.generate.city_registries import city_style, export_cells, export_rows, place_names
+from pipelines.generate.city_registries import city_style
+from pipelines.generate.registry_frames import export_cells, export_rows, place_names
 from pipelines.generate.divisions import load_towns
 from pipelines.generate.ids import is_valid_id, make_id
 from pipelines.generate.model import am_of, parse_months

@@ -27,15 +27,9 @@ Location = tuple[str, str | None, str | None, str | None, str | None, int | None
 
 
 def planted_location(row: dict[str, str]) -> Location:
-    """(rule, town, month, file name, sheet, row) of an answer-key finding, as quality.md places it.
-
-    quality.md leaves row_number null for a village absent from the sheet (DQ22) and for a sum
-    over several rows (DQ16's district top-up per centre); the generator may name a row there.
-    """
+    """(rule, town, month, file name, sheet, row) of an answer-key finding."""
     row_number = int(row["row_number"]) if row["row_number"] else None
     rule = row["rule_id"]
-    if rule.startswith("DQ22") or (rule.startswith("DQ16") and row["column_name"] == "金额"):
-        row_number = None
     source = row["source_file"].rsplit("/", 1)[-1] if row["source_file"] else None
     return (rule, row["town_code"] or None, row["month"] or None, source, row["sheet"] or None, row_number)
 

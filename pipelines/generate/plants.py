@@ -1,4 +1,5 @@
-"""Planted problems: one function per problem, editing rendered rows and tagging findings.
+"""Planted problems: one plant per problem (a function, or a `BadCell` that spoils one cell),
+editing rendered rows and tagging findings.
 
 Each plant picks its row by a predicate on the true values and marks the row as touched,
 so two plants never edit the same row. Ingest-layer plants change a cell so that exactly
@@ -56,8 +57,33 @@ class PlantContext:
         return next(n for n in UNKNOWN_VILLAGE_NAMES if n not in known)
 
 
+@dataclass(frozen=True)
+class BadCell:
+    """A plant that spoils one cell (DQ11) of the first untouched row whose true values pass `where`:
+    `cell` as typed, or a function of the context that gives it."""
+
+    field: str
+    cell: Any
+    where: Callable[[dict], bool] = lambda t: True
+
+    def __call__(self, ctx: PlantContext, rows: list[DataRow]) -> bool:
+        row = ctx.pick(rows, self.where)
+        if row is None:
+            return False
+        ctx.set_bad(row, self.field, self.cell(ctx) if callable(self.cell) else self.cell)
+        return True
+
+
 def _built(t: dict) -> bool:
     return t.get("build_status") in ("已建成", "已运营")
+
+
+def _village_point_with_area(t: dict) -> bool:
+    return _built(t) and t["area_m2"] is not None and t["village_level"] == "village"
+
+
+def _village_with_assistants(t: dict) -> bool:
+    return t["assistants"] is not None and t["village_level"] == "village"
 
 
 def _home_operating(t: dict) -> bool:
@@ -65,61 +91,6 @@ def _home_operating(t: dict) -> bool:
 
 
 # ------------------------------------------------------------------------------ ingest: facilities
-
-def fac_area_text(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["area_m2"] is not None)
-    if row:
-        ctx.set_bad(row, "area_m2", "约1200")
-        return True
-
-
-def fac_beds_range(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["beds"] is not None)
-    if row:
-        ctx.set_bad(row, "beds", "1200-1500")
-        return True
-
-
-def fac_beds_over(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["beds"] is not None)
-    if row:
-        ctx.set_bad(row, "beds", 12000)
-        return True
-
-
-def fac_status_unknown(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["build_status"] == "在建")
-    if row:
-        ctx.set_bad(row, "build_status", "已完工")
-        return True
-
-
-def fac_area_negative(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["area_m2"] is not None)
-    if row:
-        ctx.set_bad(row, "area_m2", -860)
-        return True
-
-
-def fac_start_date_bad(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["start_date"] is not None)
-    if row:
-        ctx.set_bad(row, "start_date", "2022.13.1")
-        return True
-
-
-def fac_start_date_old(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["start_date"] is not None)
-    if row:
-        ctx.set_bad(row, "start_date", "1998-05-01")
-        return True
-
-
-def fac_ref_error(ctx, rows):
-    row = ctx.pick(rows, _home_operating)
-    if row:
-        ctx.set_bad(row, "residents", XlError("#REF!"))
-        return True
 
 
 def fac_nursing_over(ctx, rows):
@@ -233,34 +204,6 @@ def fac_unknown_facility(ctx, rows):
     return True
 
 # ------------------------------------------------------------------------------ village points
-
-
-def vp_area_text(ctx, rows):
-    row = ctx.pick(rows, lambda t: _built(t) and t["area_m2"] is not None and t["village_level"] == "village")
-    if row:
-        ctx.set_bad(row, "area_m2", "待定")
-        return True
-
-
-def vp_area_huge(ctx, rows):
-    row = ctx.pick(rows, lambda t: _built(t) and t["area_m2"] is not None and t["village_level"] == "village")
-    if row:
-        ctx.set_bad(row, "area_m2", 150000)
-        return True
-
-
-def vp_assistants_negative(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["assistants"] is not None and t["village_level"] == "village")
-    if row:
-        ctx.set_bad(row, "assistants", -1)
-        return True
-
-
-def vp_setup_unknown(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置")
-    if row:
-        ctx.set_bad(row, "setup_mode", "自建")
-        return True
 
 
 def _followed_by_sub(rows: list[DataRow], row: DataRow) -> bool:
@@ -396,27 +339,6 @@ def pr_unknown_village(ctx, rows):
         return True
 
 
-def pr_visits_negative(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "visits_this_month", "-2")
-        return True
-
-
-def pr_date_future(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["pairing_date"] is not None)
-    if row:
-        ctx.set_bad(row, "pairing_date", month_end(ctx.am) + dt.timedelta(days=12))
-        return True
-
-
-def pr_mode_unknown(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "pairing_mode", "一帮一")
-        return True
-
-
 def pr_duplicate(ctx, rows):
     source = ctx.pick(rows, lambda t: True)
     if source:
@@ -471,34 +393,6 @@ def tr_malformed_id(ctx, rows):
         return True
 
 
-def tr_date_future(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "training_date", month_end(ctx.am) + dt.timedelta(days=9))
-        return True
-
-
-def tr_date_old(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "training_date", "1999-03-15")
-        return True
-
-
-def tr_category_unknown(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "training_category", "厨师")
-        return True
-
-
-def tr_hours_text(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "hours", "约40")
-        return True
-
-
 def tr_duplicate(ctx, rows):
     source = ctx.pick(rows, lambda t: t["training_date"] is not None)
     if source:
@@ -516,34 +410,6 @@ def tr_certificate_missing(ctx, rows):
         return True
 
 # ------------------------------------------------------------------------------ funds
-
-
-def fd_amount_huge(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "amount_yuan", 200_000_000 / ctx.money_factor)
-        return True
-
-
-def fd_date_future(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "paid_date", month_end(ctx.am) + dt.timedelta(days=5))
-        return True
-
-
-def fd_type_unknown(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "fund_type", "专项资金")
-        return True
-
-
-def fd_amount_text(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        ctx.set_bad(row, "amount_yuan", "待定")
-        return True
 
 
 def fd_topup_over(ctx, rows):
@@ -568,22 +434,72 @@ def fd_unknown_project(ctx, rows):
     return True
 
 
-# kind -> plant name -> function; a plant returns True when it found its row
+# kind -> plant name -> plant, in placing order; a plant returns True when it found its row
 LEDGER_PLANTS: dict[str, dict[str, Callable]] = {
-    "facilities": {f.__name__: f for f in (
-        fac_area_text, fac_beds_range, fac_beds_over, fac_status_unknown, fac_area_negative, fac_start_date_bad,
-        fac_start_date_old, fac_ref_error, fac_nursing_over, fac_residents_over, fac_built_no_date,
-        fac_built_future, fac_built_before_start, fac_duplicate, fac_area_small, fac_regress, fac_tekun_mismatch,
-        fac_merged_active, fac_unknown_facility)},
-    "village_points": {f.__name__: f for f in (
-        vp_area_text, vp_area_huge, vp_assistants_negative, vp_setup_unknown, vp_unknown_village, vp_duplicate,
-        vp_area_small, vp_subsidy_over, vp_merge_self, vp_merge_no_point, vp_omit_village)},
-    "pairings": {f.__name__: f for f in (
-        pr_bad_check, pr_bad_birth, pr_scientific, pr_legacy15, pr_unknown_village, pr_visits_negative,
-        pr_date_future, pr_mode_unknown, pr_duplicate, pr_young, pr_unknown_person, pr_inactive)},
-    "trainings": {f.__name__: f for f in (
-        tr_malformed_id, tr_date_future, tr_date_old, tr_category_unknown, tr_hours_text, tr_duplicate,
-        tr_certificate_missing)},
-    "funds": {f.__name__: f for f in (fd_amount_huge, fd_date_future, fd_type_unknown, fd_amount_text,
-                                      fd_topup_over, fd_unknown_project)},
+    "facilities": {
+        "fac_area_text": BadCell("area_m2", "约1200", lambda t: t["area_m2"] is not None),
+        "fac_beds_range": BadCell("beds", "1200-1500", lambda t: t["beds"] is not None),
+        "fac_beds_over": BadCell("beds", 12000, lambda t: t["beds"] is not None),
+        "fac_status_unknown": BadCell("build_status", "已完工", lambda t: t["build_status"] == "在建"),
+        "fac_area_negative": BadCell("area_m2", -860, lambda t: t["area_m2"] is not None),
+        "fac_start_date_bad": BadCell("start_date", "2022.13.1", lambda t: t["start_date"] is not None),
+        "fac_start_date_old": BadCell("start_date", "1998-05-01", lambda t: t["start_date"] is not None),
+        "fac_ref_error": BadCell("residents", XlError("#REF!"), _home_operating),
+        "fac_nursing_over": fac_nursing_over,
+        "fac_residents_over": fac_residents_over,
+        "fac_built_no_date": fac_built_no_date,
+        "fac_built_future": fac_built_future,
+        "fac_built_before_start": fac_built_before_start,
+        "fac_duplicate": fac_duplicate,
+        "fac_area_small": fac_area_small,
+        "fac_regress": fac_regress,
+        "fac_tekun_mismatch": fac_tekun_mismatch,
+        "fac_merged_active": fac_merged_active,
+        "fac_unknown_facility": fac_unknown_facility,
+    },
+    "village_points": {
+        "vp_area_text": BadCell("area_m2", "待定", _village_point_with_area),
+        "vp_area_huge": BadCell("area_m2", 150000, _village_point_with_area),
+        "vp_assistants_negative": BadCell("assistants", -1, _village_with_assistants),
+        "vp_setup_unknown": BadCell("setup_mode", "自建", lambda t: t["setup_mode"] == "合并设置"),
+        "vp_unknown_village": vp_unknown_village,
+        "vp_duplicate": vp_duplicate,
+        "vp_area_small": vp_area_small,
+        "vp_subsidy_over": vp_subsidy_over,
+        "vp_merge_self": vp_merge_self,
+        "vp_merge_no_point": vp_merge_no_point,
+        "vp_omit_village": vp_omit_village,
+    },
+    "pairings": {
+        "pr_bad_check": pr_bad_check,
+        "pr_bad_birth": pr_bad_birth,
+        "pr_scientific": pr_scientific,
+        "pr_legacy15": pr_legacy15,
+        "pr_unknown_village": pr_unknown_village,
+        "pr_visits_negative": BadCell("visits_this_month", "-2"),
+        "pr_date_future": BadCell("pairing_date", lambda ctx: month_end(ctx.am) + dt.timedelta(days=12),
+                                  lambda t: t["pairing_date"] is not None),
+        "pr_mode_unknown": BadCell("pairing_mode", "一帮一"),
+        "pr_duplicate": pr_duplicate,
+        "pr_young": pr_young,
+        "pr_unknown_person": pr_unknown_person,
+        "pr_inactive": pr_inactive,
+    },
+    "trainings": {
+        "tr_malformed_id": tr_malformed_id,
+        "tr_date_future": BadCell("training_date", lambda ctx: month_end(ctx.am) + dt.timedelta(days=9)),
+        "tr_date_old": BadCell("training_date", "1999-03-15"),
+        "tr_category_unknown": BadCell("training_category", "厨师"),
+        "tr_hours_text": BadCell("hours", "约40"),
+        "tr_duplicate": tr_duplicate,
+        "tr_certificate_missing": tr_certificate_missing,
+    },
+    "funds": {
+        "fd_amount_huge": BadCell("amount_yuan", lambda ctx: 200_000_000 / ctx.money_factor),
+        "fd_date_future": BadCell("paid_date", lambda ctx: month_end(ctx.am) + dt.timedelta(days=5)),
+        "fd_type_unknown": BadCell("fund_type", "专项资金"),
+        "fd_amount_text": BadCell("amount_yuan", "待定"),
+        "fd_topup_over": fd_topup_over,
+        "fd_unknown_project": fd_unknown_project,
+    },
 }

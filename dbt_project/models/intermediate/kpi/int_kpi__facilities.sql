@@ -69,44 +69,18 @@ measures as (
         coalesce(t.homes_merged_away, 0) as homes_merged_away
     from sheet as s
     left join per_town as t on t.town_code = s.town_code and t.month = s.month
-),
-
-long as (
-    select town_code, month, is_stale, has_sheet, 'K01_care_centres_built' as kpi_id,
-        care_centres_built as numerator, null as denominator from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K02_care_centre_nursing_bed_share',
-        coalesce(care_centre_nursing_beds, 0), coalesce(care_centre_beds, 0) from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K03_nursing_home_upgrades', upgrades_built, null from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K04_nursing_home_new_builds', new_homes_built, null from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K05_town_centre_coverage', has_built_centre, null from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K06_centre_area_compliance', centres_area_ok, centres_built
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K07_centre_institution_run', centres_institution_run, centres_built
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K08_nursing_home_socialised_rate', homes_socialised, operating_homes
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K27_nursing_home_clinic_rate', homes_with_clinic, operating_homes
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K28_nursing_home_registration_rate', homes_registered, operating_homes
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K29_consolidation_completed', homes_merged_away, null from measures
 )
 
-select
-    town_code,
-    month,
-    kpi_id,
-    cast(case when has_sheet then numerator end as double) as numerator,
-    cast(case when has_sheet then denominator end as double) as denominator,
-    is_stale
-from long
+{{ kpi_rows('measures', [
+    ('K01_care_centres_built', 'care_centres_built', none),
+    ('K02_care_centre_nursing_bed_share', 'coalesce(care_centre_nursing_beds, 0)', 'coalesce(care_centre_beds, 0)'),
+    ('K03_nursing_home_upgrades', 'upgrades_built', none),
+    ('K04_nursing_home_new_builds', 'new_homes_built', none),
+    ('K05_town_centre_coverage', 'has_built_centre', none),
+    ('K06_centre_area_compliance', 'centres_area_ok', 'centres_built'),
+    ('K07_centre_institution_run', 'centres_institution_run', 'centres_built'),
+    ('K08_nursing_home_socialised_rate', 'homes_socialised', 'operating_homes'),
+    ('K27_nursing_home_clinic_rate', 'homes_with_clinic', 'operating_homes'),
+    ('K28_nursing_home_registration_rate', 'homes_registered', 'operating_homes'),
+    ('K29_consolidation_completed', 'homes_merged_away', none)
+], present='has_sheet') }}

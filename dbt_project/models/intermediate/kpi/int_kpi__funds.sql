@@ -137,24 +137,10 @@ measures as (
     left join topup as t on t.town_code = s.town_code and t.month = s.month
     left join running_funds as r on r.town_code = s.town_code and r.month = s.month
     left join allowances as al on al.town_code = s.town_code and al.month = s.month
-),
-
-long as (
-    select town_code, month, is_stale, has_sheets, 'K23_city_subsidy_received' as kpi_id,
-        city_award_received as numerator, city_award_due as denominator from measures
-    union all
-    select town_code, month, is_stale, has_sheets, 'K24_district_topup_compliance', centres_within_cap, centres_with_topup
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheets, 'K26_running_fund_ratio', running_funds_paid, running_funds_due
-    from measures
 )
 
-select
-    town_code,
-    month,
-    kpi_id,
-    cast(case when has_sheets then numerator end as double) as numerator,
-    cast(case when has_sheets then denominator end as double) as denominator,
-    is_stale
-from long
+{{ kpi_rows('measures', [
+    ('K23_city_subsidy_received', 'city_award_received', 'city_award_due'),
+    ('K24_district_topup_compliance', 'centres_within_cap', 'centres_with_topup'),
+    ('K26_running_fund_ratio', 'running_funds_paid', 'running_funds_due')
+], present='has_sheets') }}

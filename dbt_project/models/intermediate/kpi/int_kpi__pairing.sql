@@ -30,22 +30,10 @@ measures as (
         coalesce(p.key_visited, 0) as key_visited
     from sheet as s
     left join per_town as p on p.town_code = s.town_code and p.month = s.month
-),
-
-long as (
-    select town_code, month, is_stale, has_sheet, 'K14_one_to_one_pairing' as kpi_id,
-        key_paired_one_to_one as numerator, key_group as denominator from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K15_grid_pairing', grid_paired, grid_group from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K16_key_group_visit_rate', key_visited, key_group from measures
 )
 
-select
-    town_code,
-    month,
-    kpi_id,
-    cast(case when has_sheet then numerator end as double) as numerator,
-    cast(case when has_sheet then denominator end as double) as denominator,
-    is_stale
-from long
+{{ kpi_rows('measures', [
+    ('K14_one_to_one_pairing', 'key_paired_one_to_one', 'key_group'),
+    ('K15_grid_pairing', 'grid_paired', 'grid_group'),
+    ('K16_key_group_visit_rate', 'key_visited', 'key_group')
+], present='has_sheet') }}

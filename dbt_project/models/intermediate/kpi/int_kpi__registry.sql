@@ -51,25 +51,13 @@ measures as (
     inner join exports as x on x.month = tm.month
     left join people as p on p.town_code = tm.town_code and p.month = tm.month
     left join database_rows as d on d.town_code = tm.town_code and d.month = tm.month
-),
-
-long as (
-    select town_code, month, is_stale, has_elderly and has_family_doctor as has_inputs,
-        'K20_family_doctor_contract_rate' as kpi_id, contracted as numerator, in_database as denominator
-    from measures
-    union all
-    select town_code, month, is_stale, has_elderly, 'K21_elderly_database_completeness', complete_rows, all_rows
-    from measures
-    union all
-    select town_code, month, is_stale, has_elderly, 'K22_smart_device_coverage', device_equipped, device_group
-    from measures
 )
 
-select
-    town_code,
-    month,
-    kpi_id,
-    cast(case when has_inputs then numerator end as double) as numerator,
-    cast(case when has_inputs then denominator end as double) as denominator,
-    is_stale
-from long
+{{ kpi_rows('measures', [
+    ('K20_family_doctor_contract_rate', 'contracted', 'in_database')
+], present='has_elderly and has_family_doctor') }}
+union all
+{{ kpi_rows('measures', [
+    ('K21_elderly_database_completeness', 'complete_rows', 'all_rows'),
+    ('K22_smart_device_coverage', 'device_equipped', 'device_group')
+], present='has_elderly') }}

@@ -77,23 +77,10 @@ measures as (
     union all
     select '{{ var("district_code") }}', month, has_sheet, is_stale, managers, caregivers, certified_caregivers
     from district_counts
-),
-
-long as (
-    select scope_code, month, is_stale, has_sheet, 'K17_manager_training' as kpi_id,
-        managers as numerator, null as denominator from measures
-    union all
-    select scope_code, month, is_stale, has_sheet, 'K18_caregiver_training', caregivers, null from measures
-    union all
-    select scope_code, month, is_stale, has_sheet, 'K19_caregiver_certification', certified_caregivers, caregivers
-    from measures
 )
 
-select
-    scope_code,
-    month,
-    kpi_id,
-    cast(case when has_sheet then numerator end as double) as numerator,
-    cast(case when has_sheet then denominator end as double) as denominator,
-    is_stale
-from long
+{{ kpi_rows('measures', [
+    ('K17_manager_training', 'managers', none),
+    ('K18_caregiver_training', 'caregivers', none),
+    ('K19_caregiver_certification', 'certified_caregivers', 'caregivers')
+], present='has_sheet', scope='scope_code') }}

@@ -60,32 +60,13 @@ measures as (
     from sheet as s
     left join per_town as t on t.town_code = s.town_code and t.month = s.month
     left join subsidy_rows as r on r.town_code = s.town_code and r.month = s.month
-),
-
-long as (
-    select town_code, month, is_stale, has_sheet, 'K09_village_points_built' as kpi_id,
-        points_built as numerator, null as denominator from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K10_village_coverage', villages_covered, village_count from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K11_point_area_compliance', standalone_area_ok, standalone_built
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K12_point_assistant_staffing', points_staffed, points_built
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K13_village_three_ones', villages_three_ones, village_count
-    from measures
-    union all
-    select town_code, month, is_stale, has_sheet, 'K25_point_subsidy_compliance', rows_within_cap, rows_with_subsidy
-    from measures
 )
 
-select
-    town_code,
-    month,
-    kpi_id,
-    cast(case when has_sheet then numerator end as double) as numerator,
-    cast(case when has_sheet then denominator end as double) as denominator,
-    is_stale
-from long
+{{ kpi_rows('measures', [
+    ('K09_village_points_built', 'points_built', none),
+    ('K10_village_coverage', 'villages_covered', 'village_count'),
+    ('K11_point_area_compliance', 'standalone_area_ok', 'standalone_built'),
+    ('K12_point_assistant_staffing', 'points_staffed', 'points_built'),
+    ('K13_village_three_ones', 'villages_three_ones', 'village_count'),
+    ('K25_point_subsidy_compliance', 'rows_within_cap', 'rows_with_subsidy')
+], present='has_sheet') }}

@@ -64,6 +64,7 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
     key_dir = out_dir / "answer_key"
     generate_workbooks(run, progress, prog.towns[:split])
     first_towns = town_truth_frames(run.truth, sheets)
+    run.truth.clear()  # the rows live on as frames
     if progress:
         progress("registries and the last towns' workbooks", 0, 0)
     last_towns = _merge(run, _join(second))

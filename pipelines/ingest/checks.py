@@ -33,7 +33,11 @@ def _with_check_helpers(frame: pl.DataFrame, source: SourceSpec, town_names: dic
         key_exprs = [squeezed(pl.col("facility_name")).str.strip_prefix(town_name)]
     counted = pl.all_horizontal(k.is_not_null() for k in key_exprs)
     if source.kind == "village_points":
-        counted = counted & pl.col("is_sub_point").fill_null(False).not_()
+        # 前锋村 = 前锋村委会 = 前锋: the resolved village code is the key; a name that resolves to
+        # no village is keyed by its typed text (a code and a text never share a key).
+        code = pl.col("village_name_code") if "village_name_code" in frame.columns else pl.lit(None, pl.String)
+        key_exprs = [code, pl.when(code.is_null()).then(pl.col("village_name"))]
+        counted = pl.col("village_name").is_not_null() & pl.col("is_sub_point").fill_null(False).not_()
     frame = frame.with_columns([e.alias(f"_k{i}") for i, e in enumerate(key_exprs)], _counted=counted)
     partition = ["file_id", "sheet_name", "_counted", *[f"_k{i}" for i in range(len(key_exprs))]]
     occurrence = pl.int_range(1, pl.len() + 1).over(partition)

@@ -179,7 +179,13 @@ def read_csv_chunks(
             if not keep.any():
                 continue
             series, numbers = series.filter(keep), numbers.filter(keep)
-            yield _frame(split_fields(series, encoding.separator), numbers, header)
+            fields = split_fields(series, encoding.separator)
+            # A line of only separators (`,,,,`) or blank fields is a blank row too; the line
+            # numbers of the rows after it stay the file's line numbers.
+            filled = fields.list.eval(pl.element().str.strip_chars() != "").list.any().fill_null(False)
+            if not filled.any():
+                continue
+            yield _frame(fields.filter(filled), numbers.filter(filled), header)
 
     return header, chunks()
 

@@ -129,18 +129,23 @@ _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _TIME_OF_DAY = re.compile(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
+_DATE_MONTH_ONLY = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})月?|(\d{2}))$")
+
+
 def parse_cover_date(text: str) -> date | None:
-    """A 填报日期 value (the full-date forms of inputs.md, an Excel date cell or serial); None when unreadable."""
+    """A 填报日期 value in any date form of inputs.md (a month alone is its last day), an Excel
+    date cell or serial (a date-time serial keeps its day); None when unreadable."""
     value = squeeze(_TIME_OF_DAY.sub("", half_width(text).strip()))
-    if re.fullmatch(r"\d{5}(\.0+)?", value):  # an Excel serial day number
+    if re.fullmatch(r"\d{5}(\.\d+)?", value):  # an Excel serial day number
         return date(1899, 12, 30) + timedelta(days=int(float(value)))
-    match = _DATE_FULL.match(value) or _DATE_COMPACT.match(value)
-    if not match:
-        return None
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if match := _DATE_FULL.match(value) or _DATE_COMPACT.match(value):
+            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if match := _DATE_MONTH_ONLY.match(value):
+            return month_end(date(int(match.group(1)), int(match.group(2) or match.group(3)), 1))
     except ValueError:
         return None
+    return None
 
 
 # --- cover fields ----------------------------------------------------------------------
@@ -161,7 +166,7 @@ def cover_value(cells: list[str | None], index: int, labels: list[str]) -> str |
         rest = text[len(label) :]
         if rest and rest[0] not in ":：":
             continue
-        value = _after_label(cell, len(label)).lstrip(":：").strip()
+        value = _after_label(cell, len(label)).strip().lstrip(":：").strip()  # `填报单位 ：统景镇` too
         if value:
             return value
         following = [c for c in cells[index + 1 :] if c is not None and squeeze(c)]

@@ -18,6 +18,7 @@ from pipelines.contract import Column, Contract
 EXCEL_EPOCH_OFFSET_DAYS = 25569  # serial 25569 = 1970-01-01 (1900 date system)
 _MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
 _NUMBER = r"^[+-]?\d+(\.\d+)?$"
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 _CELL_UNITS = r"(平方米|平米|m2|万元|元|张|人|个|名|支|次|队|户)$"
 
 
@@ -57,10 +58,13 @@ def number(raw: pl.Expr, multiplier: float | pl.Expr = 1.0) -> pl.Expr:
 
     A cell that carries its own 万元/元 overrides the header's multiplier.
     """
-    value = squeezed(raw).str.replace_all(",", "", literal=True)
+    value = squeezed(raw)
     cell_unit = value.str.extract(_CELL_UNITS, 1)
-    bare = value.str.replace(_CELL_UNITS, "")
-    parsed = pl.when(bare.str.contains(_NUMBER)).then(bare.cast(pl.Float64, strict=False)).otherwise(None)
+    with_commas = value.str.replace(_CELL_UNITS, "")
+    # a comma only as a thousands separator: `12,5` or `1,2,3` is not a number
+    commas_fit = ~with_commas.str.contains(",", literal=True) | with_commas.str.contains(_THOUSANDS)
+    bare = with_commas.str.replace_all(",", "", literal=True)
+    parsed = pl.when(commas_fit & bare.str.contains(_NUMBER)).then(bare.cast(pl.Float64, strict=False)).otherwise(None)
     factor = (
         pl.when(cell_unit == "万元")
         .then(pl.lit(10000.0))
@@ -119,8 +123,9 @@ def date(raw: pl.Expr) -> pl.Expr:
         .otherwise(None)
     )
     from_serial = (
-        pl.when((serial >= 1) & (serial <= _MAX_EXCEL_SERIAL) & (serial == serial.floor()))
-        .then((serial - EXCEL_EPOCH_OFFSET_DAYS).cast(pl.Int32).cast(pl.Date))
+        # a date-time shown as General (44713.4375) keeps its day
+        pl.when((serial >= 1) & (serial <= _MAX_EXCEL_SERIAL))
+        .then((serial.floor() - EXCEL_EPOCH_OFFSET_DAYS).cast(pl.Int32).cast(pl.Date))
         .otherwise(None)
     )
     return pl.coalesce(

@@ -75,7 +75,9 @@ def read_workbook(path: Path) -> list[SheetCells]:
         cells = cells.rename({old: f"c{i}" for i, old in enumerate(cells.columns)})
         if errors and errors.errors:
             cells = _with_error_texts(cells, errors.errors)
-        sheets.append(SheetCells(name, sheet.visible == "visible", cells, _number_cells(reader, index, cells.height)))
+        absolute = [column.absolute_index for column in sheet.available_columns()]
+        number_cells = _number_cells(reader, index, cells.height, absolute)
+        sheets.append(SheetCells(name, sheet.visible == "visible", cells, number_cells))
     return sheets
 
 
@@ -99,14 +101,19 @@ def _with_error_texts(cells: pl.DataFrame, errors) -> pl.DataFrame:
 _NUMBER_DETAIL = re.compile(r"got '(?:Float|Int)\((.*)\)'")
 
 
-def _number_cells(reader, index: int, height: int) -> NumberCells:
+def _number_cells(reader, index: int, height: int, absolute: list[int]) -> NumberCells:
     """Which cells of a column are number cells: an ID typed into one lost its digits.
 
     Loading the column as a type no cell has makes calamine name each cell's own type.
+    `col` is the column's position in the loaded range (`c<col>`); calamine's range starts at the
+    first used column, so `use_columns` gets the column's absolute sheet index (`absolute[col]`).
     """
 
     def numbers(col: int) -> pl.Series:
-        sheet = reader.load_sheet(index, header_row=None, dtypes="duration", use_columns=[col], skip_rows=0)
+        if col >= len(absolute):
+            return pl.Series([None] * height, dtype=pl.Float64)
+        sheet = reader.load_sheet(index, header_row=None, dtypes="duration", use_columns=[absolute[col]],
+                                  skip_rows=0)
         _, errors = sheet.to_arrow_with_errors()
         values: list[float | None] = [None] * height
         for error in errors.errors if errors else []:
@@ -246,6 +253,10 @@ def missing_required(header: Header, source: SourceSpec) -> list[str]:
 # --- data rows -------------------------------------------------------------------------
 
 
+# A first cell ending with one of these is a totals row too (全镇合计, 统景镇小计 …).
+TOTALS_SUFFIXES = ("合计", "总计", "小计")
+
+
 def _footer_prefixes(contract: Contract) -> list[str]:
     return [squeeze(p) for p in contract.words["footer_prefixes"]]
 
@@ -258,7 +269,8 @@ def _filled(cell: pl.Expr) -> pl.Expr:
 def data_rows(sheet: SheetCells, header: Header, source: SourceSpec, contract: Contract) -> pl.DataFrame:
     """`row_number` and `<field>_raw` for every data row; merged (fill-down) cells filled.
 
-    Fully blank rows and footer rows (first non-empty cell starts with 合计, 填表人： …) are dropped.
+    Fully blank rows and footer rows (first non-empty cell starts with 合计, 填表人： …, or ends with
+    合计/总计/小计, as in 全镇合计) are dropped.
     """
     cells = sheet.cells.with_row_index("row_number", offset=1).slice(header.data_start)
     id_fields = {c.field for c in source.columns if c.type == "id"}
@@ -271,7 +283,8 @@ def data_rows(sheet: SheetCells, header: Header, source: SourceSpec, contract: C
         columns.append(_filled(cell).alias(f"{field_name}_raw"))
     stripped = pl.col(sheet.cells.columns).str.strip_chars()
     first_cell = pl.coalesce(stripped.replace("", None)) if sheet.cells.width else pl.lit(None)
-    footer = "^(?:" + "|".join(re.escape(p) for p in _footer_prefixes(contract)) + ")"
+    footer = ("^(?:" + "|".join(re.escape(p) for p in _footer_prefixes(contract)) + ")"
+              + "|(?:" + "|".join(re.escape(t) for t in TOTALS_SUFFIXES) + ")$")
     raw_names = [f"{f}_raw" for f in header.columns]
     frame = cells.select(pl.col("row_number").cast(pl.Int32), *columns, _first=first_cell.cast(pl.String))
     is_footer_row = pl.col("_first").str.normalize("NFKC").str.replace_all(r"\s+", "").str.contains(footer)

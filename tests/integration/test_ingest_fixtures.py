@@ -258,3 +258,68 @@ def test_the_same_unreadable_bytes_twice_are_both_rejected_not_duplicates(inbox)
         (inbox / "registries" / name).write_text(TEKUN_HEADER + "\n", encoding="utf-8")
     summary, _, _, _ = refresh(inbox)
     assert sorted(status for _, status, _ in summary.files) == ["rejected", "rejected"]
+
+
+@pytest.mark.parametrize("blank_columns", [1, 2], ids=["table_from_column_B", "table_from_column_C"])
+def test_an_id_typed_as_a_number_is_destroyed_wherever_the_table_starts(inbox, blank_columns):
+    # calamine's range starts at the first used column: the ID's number cell must still be found
+    pad = [None] * blank_columns
+    write_workbook(inbox / "towns" / TOWN_FILE, {"结对扶老": [
+        pad + ["老人姓名", "所在村", "本月探访次数", "身份证号"],
+        pad + ["张*", "前锋村", 2, 500112194803155768],
+        pad + ["李*", "前锋村", 1, "11010519491231002X"],
+    ]})
+    write_workbook(inbox / "towns" / "大湾镇_2022年06月_进度表.xlsx", facilities())
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert status_of(summary, "大湾镇_2022年06月_进度表.xlsx") == ("loaded", None)
+    assert findings == [("DQ01_id_invalid", "结对扶老", 2, "身份证号")]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, id_number_raw, id_number, id_valid FROM raw.town_pairings "
+                       "ORDER BY row_number").fetchall() == [
+        (2, "5.00112E+17", None, False), (3, "11010519491231002X", "11010519491231002X", True)]
+    assert con.execute("SELECT count(*) FROM raw.town_facilities").fetchone() == (1,)
+
+
+def test_a_totals_row_named_by_what_it_totals_is_not_data(inbox):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities(
+        FACILITY_ROW, ["全镇合计", None, None, "50", "40", None], ["统景镇 小计", None, None, "50", "40", None]))
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, facility_name FROM raw.town_facilities").fetchall() == [
+        (2, "统景镇养老服务中心")]
+
+
+def test_village_main_rows_repeat_by_resolved_village(inbox):
+    write_workbook(inbox / "towns" / TOWN_FILE, {"互助养老点": [
+        ["村名", "设置方式", "是否分点"],
+        ["前锋村", "单独设立", "否"],
+        ["前锋村委会", "单独设立", None],   # the same village: a second main row
+        ["前锋", "单独设立", "是"],         # a sub-point: not a main row
+        ["前锋", "单独设立", "否"],         # the same village again
+        ["无此村", "单独设立", "否"],       # unresolved: keyed by the typed name
+        ["无此村", "单独设立", "否"],
+    ]})
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert [f for f in findings if f[0] == "DQ19_duplicate_row"] == [
+        ("DQ19_duplicate_row", "互助养老点", 3, "村名"),
+        ("DQ19_duplicate_row", "互助养老点", 5, "村名"),
+        ("DQ19_duplicate_row", "互助养老点", 7, "村名"),
+    ]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT DISTINCT village_name_code FROM raw.town_village_points "
+                       "WHERE village_name LIKE '前锋%'").fetchall() == [("500112133201",)]
+
+
+def test_a_registry_line_of_only_separators_is_a_blank_row(inbox):
+    lines = [TEKUN_HEADER, TEKUN_ROW, ",,,,,,,,,,", " , ,\t, ", "", TEKUN_ROW.replace("张*", "王*")]
+    (inbox / "registries" / TEKUN).write_bytes("\n".join(lines).encode("utf-8"))
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TEKUN) == ("loaded", None)
+    assert findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, person_name FROM raw.registry_tekun ORDER BY row_number").fetchall() == [
+        (2, "张*"), (6, "王*")]

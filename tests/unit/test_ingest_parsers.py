@@ -66,6 +66,7 @@ def test_find_town_in_name(name, expected):
     (["填报单位：统景镇"], ["填报单位"], "统景镇"),
     (["填报单位:", None, "统景镇人民政府"], ["填报单位"], "统景镇人民政府"),
     (["报表月份： 2022年6月"], ["报表月份", "月份"], "2022年6月"),
+    (["填报单位 ：统景镇"], ["填报单位"], "统景镇"),  # a space before the colon
     (["填报单位说明"], ["填报单位"], None),
     (["设施名称"], ["填报单位"], None),
 ])
@@ -76,6 +77,9 @@ def test_cover_value(cells, labels, expected):
 @pytest.mark.parametrize("text, expected", [
     ("2022年7月3日", date(2022, 7, 3)), ("2022-07-03", date(2022, 7, 3)), ("2022/7/3", date(2022, 7, 3)),
     ("20220703", date(2022, 7, 3)), ("2022-07-03 00:00:00", date(2022, 7, 3)), ("2022.13.1", None), ("七月", None),
+    # any date form of inputs.md: a month alone is its last day; a date-time serial keeps its day
+    ("2022年7月", date(2022, 7, 31)), ("2022-07", date(2022, 7, 31)), ("202207", date(2022, 7, 31)),
+    ("44745", date(2022, 7, 3)), ("44745.375", date(2022, 7, 3)), ("2022-13", None),
 ])
 def test_parse_cover_date(text, expected):
     assert parse_cover_date(text) == expected
@@ -103,6 +107,9 @@ def test_normalize_header(header, expected):
 @pytest.mark.parametrize("cell, expected", [
     ("1,200", 1200.0), ("1200㎡", 1200.0), ("1200平方米", 1200.0), ("１２００", 1200.0), ("1200.0", 1200.0),
     (" 85.5 ", 85.5), ("约1200", None), ("1200-1500", None), ("待定", None), ("—", None), (None, None), ("-5", -5.0),
+    ("1,200,000", 1200000.0), ("1,200.5", 1200.5), ("1,200㎡", 1200.0),
+    # a comma anywhere else is not a thousands separator: the cell is unreadable
+    ("12,5", None), ("1.200,5", None), ("1,2,3", None), (",5", None), ("1200,", None),
 ])
 def test_number(cell, expected):
     assert parse(values.number, [cell]) == [expected]
@@ -142,6 +149,7 @@ def test_teams(cell, expected):
     ("2022年6月30日", date(2022, 6, 30)), ("20220630", date(2022, 6, 30)), ("2022年6月", date(2022, 6, 30)),
     ("2022-06", date(2022, 6, 30)), ("2022年2月", date(2022, 2, 28)), ("2022.13.1", None), ("2022-02-30", None),
     ("待定", None), ("#REF!", None), ("—", None),
+    ("44742.4375", date(2022, 6, 30)),  # a date-time cell shown as General
 ])
 def test_date(cell, expected):
     assert parse(values.date, [cell]) == [expected]
@@ -243,6 +251,9 @@ def test_no_header_in_a_sheet_of_notes():
 @pytest.mark.parametrize("row, is_data", [
     (["合计", "10"], False), ([None, "总计"], False), (["填表人：李*"], False), (["联系电话：138****1234"], False),
     (["注：数据截至月末"], False), (["  小 计", "3"], False), (["红竹敬老院", "10"], True), ([None, None], False),
+    # a totals row named by what it totals: the word ends the first cell
+    (["全镇合计", "50"], False), (["统景镇 合 计 ", "50"], False), ([None, "全镇总计", "50"], False),
+    (["前锋村小计", "5"], False), (["红竹合计敬老院", "5"], True),
 ])
 def test_footer_and_blank_rows_are_not_data(row, is_data):
     rows = [["设施名称", "床位数"], ["统景镇敬老院", "20"], row]

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
-from pipelines.ingest.text import header_unit_suffix, normalize_header, squeeze
+from pipelines.ingest.text import match_header, normalize_header, squeeze
 from pipelines.ingest.workbook import HEADER_SEARCH_ROWS, data_rows, find_header, read_workbook
 
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -85,14 +85,10 @@ def map_header(fields: list[str], source: SourceSpec, contract: Contract) -> Hea
     columns: dict[str, int] = {}
     header_units: dict[str, str | None] = {}
     for index, text in enumerate(fields):
-        name, unit = normalize_header(text, units)
-        if name not in known:
-            bare, unit = header_unit_suffix(name, units)
-            name = bare if unit else name
-        field_name = known.get(name)
-        if field_name and field_name not in columns:
-            columns[field_name] = index
-            header_units[field_name] = unit
+        matched = match_header(text, known, units)
+        if matched and matched[0] not in columns:
+            columns[matched[0]] = index
+            header_units[matched[0]] = matched[1]
     return HeaderMap(columns, header_units, len(fields))
 
 

@@ -43,6 +43,32 @@ def _squeezed_units(units: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return {squeeze(k): v for k, v in units}
 
 
+_ANY_BRACKETED_TAIL = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]*)[)\]】〕]$")
+
+
+def match_header(text: str | None, known: dict[str, str], units: dict[str, str]) -> tuple[str, str | None] | None:
+    """(field, unit) of a header cell whose normalised name is a known header (`known`: normalised
+    header or alias -> field); None when it names no column.
+
+    Tried in turn: the name with a known bracketed unit dropped (`村（社区）` stays whole), a
+    unit written without brackets (`金额万元`), then any other bracketed tail (`（平米）`,
+    `（小时）`, `【㎡】`, `（元/年）`: "drop any bracketed unit"), whose 万/元 is still kept.
+    """
+    if text is None or not squeeze(text):
+        return None
+    name, unit = normalize_header(text, units)
+    if name in known:
+        return known[name], unit
+    bare, suffix_unit = header_unit_suffix(name, units)
+    if bare in known and suffix_unit:
+        return known[bare], suffix_unit
+    tail = _ANY_BRACKETED_TAIL.search(name)
+    if tail and name[: tail.start()] in known:
+        money = "万元" if "万" in tail.group(1) else "元" if "元" in tail.group(1) else None
+        return known[name[: tail.start()]], money
+    return None
+
+
 def header_unit_suffix(name: str, units: dict[str, str]) -> tuple[str, str | None]:
     """A unit written without brackets (`建筑面积m2`, `金额万元`): split it off."""
     normalized_units = _squeezed_units(tuple(units.items()))

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
-from pipelines.ingest.text import cover_value, header_unit_suffix, normalize_header, squeeze
+from pipelines.ingest.text import cover_value, match_header, normalize_header, squeeze
 
 HEADER_SEARCH_ROWS = 50
 COVER_ROWS = 5
@@ -200,18 +200,6 @@ def _known_headers(source: SourceSpec, contract: Contract) -> dict[str, str]:
     return known
 
 
-def _match_header(cell: str | None, known: dict[str, str], units: dict[str, str]) -> tuple[str, str | None] | None:
-    if cell is None or not squeeze(cell):
-        return None
-    name, unit = normalize_header(cell, units)
-    if name in known:
-        return known[name], unit
-    bare, suffix_unit = header_unit_suffix(name, units)
-    if bare in known and suffix_unit:
-        return known[bare], suffix_unit
-    return None
-
-
 def find_header(rows: list[list[str | None]], source: SourceSpec, contract: Contract) -> Header | None:
     """The header row: the first where at least half of the non-empty cells are known headers
     or group labels; with the next row when that names known columns under empty/group cells."""
@@ -222,12 +210,12 @@ def find_header(rows: list[list[str | None]], source: SourceSpec, contract: Cont
         filled = [c for c in row if c is not None and squeeze(c)]
         if not filled:
             continue
-        matched = [c for c in filled if _match_header(c, known, units) or squeeze(c) in groups]
+        matched = [c for c in filled if match_header(c, known, units) or squeeze(c) in groups]
         if len(matched) * 2 < len(filled) or not matched:
             continue
         below = rows[index + 1] if index + 1 < len(rows) else []
         upper_open = [i for i, c in enumerate(row) if c is None or not squeeze(c) or squeeze(c) in groups]
-        two_rows = any(i < len(below) and _match_header(below[i], known, units) for i in upper_open)
+        two_rows = any(i < len(below) and match_header(below[i], known, units) for i in upper_open)
         combined = []
         for i in range(max(len(row), len(below) if two_rows else 0)):
             lower = below[i] if two_rows and i < len(below) else None
@@ -236,7 +224,7 @@ def find_header(rows: list[list[str | None]], source: SourceSpec, contract: Cont
         columns: dict[str, int] = {}
         header_units: dict[str, str | None] = {}
         for i, cell in enumerate(combined):
-            match = _match_header(cell, known, units)
+            match = match_header(cell, known, units)
             if match and match[0] not in columns:  # a repeated header: the first column wins
                 columns[match[0]] = i
                 header_units[match[0]] = match[1]

@@ -337,3 +337,19 @@ def test_masking(fn, value, expected):
 def test_suite_files_are_in_step_with_the_contract():
     for table, suite in build_suites(CONTRACT).items():
         assert load_suite(table) == suite, f"regenerate suites: python -m pipelines.ingest.suites ({table})"
+
+
+@pytest.mark.parametrize("kind, cells, columns, units", [
+    # "drop any bracketed unit": units the contract does not list are dropped too, 万/元 kept
+    ("facilities", ["设施名称", "建筑面积（平米）", "床位数【张】"], {"facility_name": 0, "area_m2": 1, "beds": 2}, {}),
+    ("funds", ["项目名称", "资金类型", "金额(万)", "到位日期"], {"amount_yuan": 2}, {"amount_yuan": "万元"}),
+    ("funds", ["项目名称", "资金类型", "到位金额（元/笔）", "到位日期"], {"amount_yuan": 2}, {"amount_yuan": "元"}),
+    ("trainings", ["姓名", "身份证号", "培训类别", "培训日期", "学时（小时）"], {"hours": 4}, {"hours": None}),
+    # a bracketed part of a real header stays: 村（社区） is the header itself
+    ("village_points", ["村（社区）", "设置方式"], {"village_name": 0, "setup_mode": 1}, {}),
+])
+def test_headers_with_any_bracketed_unit(kind, cells, columns, units):
+    header = find_header([cells, [None] * len(cells)], CONTRACT.sheets[kind], CONTRACT)
+    assert header is not None
+    assert {f: header.columns[f] for f in columns} == columns
+    assert {f: header.units.get(f) for f in units} == units

@@ -42,8 +42,10 @@ def _typed(column: Column, raw: pl.Expr, contract: Contract, multiplier: pl.Expr
     kind = column.type
     if kind == "village":
         return values.village(raw, contract)
-    if kind in ("text", "phone", "id"):
+    if kind in ("text", "phone"):
         return values.text(raw, contract)
+    if kind == "id":
+        return values.text(raw, contract, errors_unreadable=False)
     if kind in ("number", "area"):
         return values.number(raw)
     if kind == "money":

@@ -37,6 +37,8 @@ SEVERITY = {
 }
 
 TYPE_NAMES = {
+    "text": ("文字（不能是 #REF!、#N/A 等公式错误值）", "text (not a formula error such as #REF! or #N/A)"),
+    "phone": ("电话号码（不能是 #REF!、#N/A 等公式错误值）", "a phone number (not a formula error such as #REF!)"),
     "integer": ("整数", "a whole number"),
     "teams": ("整数或是/否", "a whole number or yes/no"),
     "number": ("数值", "a number"),

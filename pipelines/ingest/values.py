@@ -43,8 +43,16 @@ def is_empty(raw: pl.Expr, empty_words: Iterable[str]) -> pl.Expr:
     return raw.is_null() | value.is_in(words)
 
 
-def text(raw: pl.Expr, contract: Contract) -> pl.Expr:
+# An Excel error value (`#REF!`, `#N/A` …) as a cell shows it: not text, an unreadable cell.
+_EXCEL_ERROR = r"^#(?:REF!|VALUE!|DIV/0!|N/A|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA)$"
+
+
+def text(raw: pl.Expr, contract: Contract, *, errors_unreadable: bool = True) -> pl.Expr:
+    """The cell's text, trimmed; null for an empty marker and (unless an ID column, whose check
+    reports it as an invalid ID) for an Excel error value."""
     empty = is_empty(raw, [*contract.words["empty"], *contract.words["empty_but_no_in_yesno_and_counts"]])
+    if errors_unreadable:
+        empty = empty | squeezed(raw).str.to_uppercase().str.contains(_EXCEL_ERROR)
     return pl.when(empty).then(None).otherwise(raw.str.strip_chars())
 
 

@@ -323,3 +323,15 @@ def test_a_registry_line_of_only_separators_is_a_blank_row(inbox):
     con = duckdb.connect(str(settings.work_db), read_only=True)
     assert con.execute("SELECT row_number, person_name FROM raw.registry_tekun ORDER BY row_number").fetchall() == [
         (2, "张*"), (6, "王*")]
+
+
+def test_an_excel_error_in_a_text_column_is_an_unreadable_cell(inbox):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities(
+        FACILITY_ROW, ["#REF!", "镇养老服务中心", "已运营", "50", "40", "2022-05-01"]))
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert findings == [("DQ11_bad_value", "机构设施", 3, "设施名称")]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, facility_name, facility_name_raw FROM raw.town_facilities "
+                       "ORDER BY row_number").fetchall() == [(2, "统景镇养老服务中心", "统景镇养老服务中心"),
+                                                             (3, None, "#REF!")]

@@ -11,7 +11,8 @@
 {%- endmacro %}
 
 {#- True when a cell held something that is not an empty marker but did not parse (a DQ11 cell):
-    such a cell counts in a KPI's denominator and fails its condition (inputs.md). -#}
+    such a cell counts in a KPI's denominator and fails its condition (inputs.md), except an
+    amount in a sum (K02, K23, K24, K26), which skips it (kpis.md). -#}
 {% macro is_unreadable(value_expr, raw_expr) -%}
     ({{ value_expr }} is null and {{ raw_expr }} is not null
      and trim({{ raw_expr }}) not in ('', '—', '-', '/', '暂无', 'NULL', 'null', '－', '——', '无'))

@@ -277,7 +277,7 @@ def test_every_kpi_town_and_month_has_a_row(warehouse):
         ("2022-01-01", "K10", 2, 4, "green", False),  # own point + 合并设置 into it; 社区 row ignored
         ("2022-03-01", "K10", 2, 4, "green", True),  # rejected sheet: January's in force
         ("2022-01-01", "K13", 1, 4, "yellow", False),
-        ("2022-01-01", "K25", 1, 3, "red", False),  # 25000 over the cap; 约2万 unreadable
+        ("2022-01-01", "K25", 1, 3, "red", False),  # 25000 over the cap; 约2万 unreadable: counts, fails
         ("2022-01-01", "K14", 1, 2, "green", False),
         ("2022-01-01", "K15", 1, 1, "done", False),
         ("2022-01-01", "K16", 1, 2, "red", False),

@@ -14,6 +14,7 @@ from pipelines.generate.answer_key_kpis.targets import (
     applicable_milestone,
     expected_progress,
     milestones_for,
+    rank_towns,
     traffic_light,
 )
 from pipelines.settings import SEEDS_DIR
@@ -139,3 +140,19 @@ def test_age_at_month_end_from_the_id_birth_date(birth, month_end, age):
     frame = pl.DataFrame({"id_number": [f"500112{birth:%Y%m%d}0011"], "month_end": [month_end]})
     end = pl.col("month_end")
     assert frame.select(age_at(end.dt.year(), month_day(end), birth_ymd(pl.col("id_number"))))[0, 0] == age
+
+
+def test_towns_rank_by_completion_then_numerator_then_code():
+    month = D(2022, 12, 1)
+    rows = pl.DataFrame({
+        "scope_code": ["T1", "T2", "T3", "T4", "T5"],
+        "month": [month] * 5,
+        "kpi_id": ["K10_village_coverage"] * 5,
+        "kind": ["progress"] * 5,
+        "target": [1.0] * 5,
+        "numerator": [4.0, 23.0, 10.0, 9999999.0, 4.0],
+        "value": [1.0, 1.0, 0.5, 0.9999999, 1.0],
+    })
+    ranks, _ = rank_towns(rows)
+    # 0.9999999 rounds to a full completion; 23 of 23 villages before 4 of 4; then town code
+    assert dict(ranks.select("scope_code", "rank").iter_rows()) == {"T4": 1, "T2": 2, "T1": 3, "T5": 4, "T3": 5}

@@ -1,6 +1,7 @@
 -- Payments of the 资金情况 sheet in force per town and month, matched by 项目名称 to a
 -- facility in force for the same town and month (exactly after normalising, failing that
--- after dropping the town's name from the start).
+-- after dropping the town's name from the start). name_stripped is kept so that payments can
+-- also be matched to plan projects that 机构设施 does not list (K23, K24).
 with sheets as (
     select town_code, month, file_id, is_stale
     from {{ ref('int_effective_sheets') }}
@@ -38,6 +39,8 @@ select
     n.amount_yuan,
     n.is_amount_unreadable,
     n.paid_date,
+    n.name_norm,
+    n.name_stripped,
     coalesce(
         (select min(f.facility_key) from {{ ref('int_facility_monthly') }} as f
          where f.town_code = n.town_code and f.month = n.month and f.name_norm = n.name_norm),

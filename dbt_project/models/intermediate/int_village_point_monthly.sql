@@ -1,6 +1,6 @@
 -- Every administrative village (村) of a programme town per month, described by the
 -- 互助养老点 sheet in force: its main row (the first row that is not a sub-point), the
--- assistants on any of its rows, and whether it is covered and meets the "three ones".
+-- assistants on any of its counted rows, and whether it is covered and meets the "three ones".
 -- Only months where the town has a version of the sheet appear.
 with sheets as (
     select town_code, month, file_id, is_stale
@@ -8,28 +8,39 @@ with sheets as (
     where sheet_kind = 'village_points' and file_id is not null
 ),
 
+-- Rows resolved to a 村 of the town; 社区 and unmatched (DQ08) rows count nowhere.
 village_rows as (
-    select s.month, s.is_stale, p.*
+    select
+        s.month,
+        s.is_stale,
+        p.*,
+        coalesce(p.is_sub_point, false) as is_sub_point_row,  -- empty means a main row
+        row_number() over (
+            partition by p.town_code, s.month, p.village_code, coalesce(p.is_sub_point, false)
+            order by p.row_number
+        ) as occurrence
     from sheets as s
     inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
     where p.village_level = 'village' and p.village_code is not null
 ),
 
+-- Sub-points and the village's first main row. A second main row of the same village is a
+-- DQ19 duplicate and counts nowhere, not even for K13's assistants (decisions.md).
+counted_rows as (
+    select *
+    from village_rows
+    where is_sub_point_row or occurrence = 1
+),
+
 main_rows as (
     select *
-    from (
-        select
-            *,
-            row_number() over (partition by town_code, month, village_code order by row_number) as occurrence
-        from village_rows
-        where not coalesce(is_sub_point, false)  -- empty means a main row
-    ) as ranked
-    where occurrence = 1
+    from counted_rows
+    where not is_sub_point_row
 ),
 
 any_row as (
     select town_code, month, village_code, max(assistants) as max_assistants, count(*) as row_count
-    from village_rows
+    from counted_rows
     group by town_code, month, village_code
 ),
 

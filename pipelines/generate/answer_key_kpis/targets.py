@@ -131,18 +131,18 @@ def rank_towns(town_rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(scope_code, month, kpi_id, rank) per ranked KPI, and (town_code, month, mean_rank, overall_rank).
 
     Ranked: the progress KPIs that have town targets. Order: completion (value / town target)
-    descending, then the larger value, then the town code; a null completion ranks last.
+    descending, then the larger absolute value (the numerator: for a count, the value itself),
+    then the town code; a null completion ranks last.
     """
     ranked_kpis = (
         town_rows.filter((pl.col("kind") == "progress") & pl.col("target").is_not_null())["kpi_id"].unique().to_list()
     )
     candidates = town_rows.filter(pl.col("kpi_id").is_in(ranked_kpis)).with_columns(
         completion=pl.when(pl.col("target") != 0).then(pl.col("value") / pl.col("target")).round(DECIMALS),
-        rounded_value=pl.col("value").round(DECIMALS),
     )
     ranks = (
         candidates.sort(
-            ["month", "kpi_id", "completion", "rounded_value", "scope_code"],
+            ["month", "kpi_id", "completion", "numerator", "scope_code"],
             descending=[False, False, True, True, False],
             nulls_last=True,
         )

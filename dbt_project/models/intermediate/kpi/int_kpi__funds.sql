@@ -1,6 +1,8 @@
 -- K23, K24 and K26, per town and month, from the 资金情况 sheet in force and the facilities
--- in force (payments matched to facilities by name); K26 also reads the 特困 register.
--- Sums skip null amounts; a centre with an unreadable 区级补助 amount fails K24.
+-- in force (payments matched to facilities by name); K23 and K24 also match payments to the
+-- plan's centres by name, K26 also reads the 特困 register.
+-- Sums skip null (unreadable) amounts, which are already DQ11 findings (kpis.md): such a
+-- payment counts nowhere, not even in K24's denominator (decisions.md).
 with sheets as (
     select
         tm.town_code,
@@ -16,24 +18,33 @@ with sheets as (
         on fund.town_code = tm.town_code and fund.month = tm.month and fund.sheet_kind = 'funds'
 ),
 
+-- Payments with what they were paid to. A payment goes to a town centre when the facility it
+-- matches in 机构设施 (any status) is a centre, or when it names one of the town's plan
+-- centres: the plan centre counts even when 机构设施 has no row for it (decisions.md, K23).
+-- Equal normalised names have equal town-stripped names, so matching plan projects on
+-- name_stripped alone covers both of inputs.md's matching steps.
 paid as (
     select
         p.*,
         f.facility_type,
-        f.is_built,
-        f.is_operating_home,
-        coalesce(pp.is_centre_in_nursing_home, false) as is_centre_in_nursing_home
+        coalesce(f.is_operating_home, false) as is_operating_home,
+        coalesce(f.facility_type = '镇养老服务中心', false)
+        or exists (
+            select 1 from {{ ref('int_plan_projects') }} as pp
+            where pp.town_code = p.town_code and pp.name_stripped = p.name_stripped
+                and pp.facility_type = '镇养老服务中心'
+        ) as is_to_town_centre
     from {{ ref('int_fund_payments_monthly') }} as p
-    inner join {{ ref('int_facility_monthly') }} as f
+    left join {{ ref('int_facility_monthly') }} as f
         on f.town_code = p.town_code and f.month = p.month and f.facility_key = p.facility_key
-    left join {{ ref('int_plan_projects') }} as pp on pp.project_id = f.project_id
+    where p.amount_yuan is not null
 ),
 
 city_award as (
     select p.town_code, p.month, sum(p.amount_yuan) as received
     from paid as p
     inner join {{ ref('int_months') }} as m on m.month = p.month
-    where p.fund_type = '市级奖补' and p.facility_type = '镇养老服务中心' and p.paid_date <= m.month_end
+    where p.fund_type = '市级奖补' and p.is_to_town_centre and p.paid_date <= m.month_end
     group by p.town_code, p.month
 ),
 
@@ -44,24 +55,28 @@ centres_built as (
     group by town_code, month
 ),
 
+-- K24: 区级补助 (any date) per plan centre renovated in a home, matched by name to the plan
+-- project itself, so a centre without a 机构设施 row still counts. A centre is in the
+-- denominator once it has a readable amount (0 included); unreadable amounts were dropped
+-- in `paid` and neither add a centre nor fail one (decisions.md).
 topup_by_centre as (
     select
-        town_code,
-        month,
-        facility_key,
-        coalesce(sum(amount_yuan), 0) as topup,
-        max(case when is_amount_unreadable then 1 else 0 end) = 1 as has_unreadable_amount
-    from paid
-    where fund_type = '区级补助' and is_centre_in_nursing_home and (amount_yuan > 0 or is_amount_unreadable)
-    group by town_code, month, facility_key
+        p.town_code,
+        p.month,
+        pp.project_id,
+        sum(p.amount_yuan) as topup
+    from paid as p
+    inner join {{ ref('int_plan_projects') }} as pp
+        on pp.town_code = p.town_code and pp.name_stripped = p.name_stripped
+    where p.fund_type = '区级补助' and pp.is_centre_in_nursing_home
+    group by p.town_code, p.month, pp.project_id
 ),
 
 topup as (
     select
         town_code,
         month,
-        sum(case when not has_unreadable_amount and topup <= {{ district_topup_cap_yuan() }} then 1 else 0 end)
-            as centres_within_cap,
+        sum(case when topup <= {{ district_topup_cap_yuan() }} then 1 else 0 end) as centres_within_cap,
         count(*) as centres_with_topup
     from topup_by_centre
     group by town_code, month
@@ -77,22 +92,28 @@ running_funds as (
     group by p.town_code, p.month
 ),
 
-residents as (
+-- Active 集中供养 rows of the export in force, then one row per person (the first such row):
+-- filtering first means an earlier 终止 or 分散供养 row of the same person does not hide
+-- an active one (decisions.md: deduplicated per export).
+active_residents as (
     select
         e.month,
         r.town_code,
         r.annual_allowance_yuan,
         {{ normalise_name('r.institution') }} as name_norm,
-        {{ normalise_name('t.town_name') }} as town_name_norm
+        {{ normalise_name('t.town_name') }} as town_name_norm,
+        row_number() over (partition by e.month, r.file_id, r.person_key order by r.row_number) as occurrence
     from {{ ref('int_effective_registries') }} as e
     inner join {{ ref('stg_registry__tekun') }} as r on r.file_id = e.file_id
     inner join {{ ref('dim_town') }} as t on t.town_code = r.town_code
     where e.registry = 'tekun' and r.person_key is not null and r.person_status = '正常'
         and r.support_mode = '集中供养'
-        and r.row_number = (
-            select min(r2.row_number) from {{ ref('stg_registry__tekun') }} as r2
-            where r2.file_id = r.file_id and r2.person_key = r.person_key
-        )
+),
+
+residents as (
+    select month, town_code, annual_allowance_yuan, name_norm, town_name_norm
+    from active_residents
+    where occurrence = 1
 ),
 
 resident_homes as (

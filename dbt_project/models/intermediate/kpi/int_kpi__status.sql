@@ -52,7 +52,7 @@ baseline as (
     select
         d.kpi_id,
         d.scope_code,
-        coalesce(b.due_date, ps.start_date) as point_date,
+        ps.start_date as point_date,  -- a baseline dated before the start still starts the line at the start
         coalesce(b.target_value, 0) as point_value
     from dated_scopes as d
     cross join plan_start as ps
@@ -150,7 +150,10 @@ ranks as (
         s.kpi_id,
         row_number() over (
             partition by s.kpi_id, s.month
-            order by s.value / nullif(s.target, 0) desc nulls last, abs(s.value) desc nulls last, s.scope_code
+            -- completion, then the absolute figure behind it (the numerator: 23 of 23 villages before
+            -- 4 of 4), then town code
+            order by round(s.value / nullif(s.target, 0), 6) desc nulls last, s.numerator desc nulls last,
+                s.scope_code
         ) as town_rank
     from statused as s
     inner join ranked_kpis as k on k.kpi_id = s.kpi_id and k.month = s.month

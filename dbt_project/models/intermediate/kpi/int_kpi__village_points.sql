@@ -1,6 +1,8 @@
 -- K09-K13 and K25, per town and month, from the 互助养老点 sheet in force.
 -- K09, K11, K12 count villages' main rows; K13 takes assistants from any of the village's
--- rows; K25 takes every point and sub-point row on its own; 社区 rows count nowhere.
+-- counted rows; K25 takes every point and sub-point row on its own. Only rows resolved to a
+-- 村 count: 社区 and unmatched (DQ08) rows count nowhere, nor does a second main row of the
+-- same village (DQ19), as decisions.md reads "Village rows".
 with sheet as (
     select
         tm.town_code,
@@ -29,6 +31,9 @@ per_town as (
     group by town_code, month
 ),
 
+-- K25: sub-point rows and each village's main row (the one int_village_point_monthly took)
+-- with a 设备购置补助 (0 included). K25 is no sum: an unreadable amount (DQ11) counts in the
+-- denominator and fails, as inputs.md says of unreadable cells.
 subsidy_rows as (
     select
         s.town_code,
@@ -37,8 +42,12 @@ subsidy_rows as (
         count(*) as rows_with_subsidy
     from sheet as s
     inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
-    where coalesce(p.village_level, '') <> 'community'
-        and (p.equipment_subsidy_yuan > 0 or {{ is_unreadable('p.equipment_subsidy_yuan', 'p.equipment_subsidy_text') }})
+    left join {{ ref('int_village_point_monthly') }} as v
+        on v.town_code = s.town_code and v.month = s.month and v.village_code = p.village_code
+    where p.village_level = 'village' and p.village_code is not null
+        and (p.equipment_subsidy_yuan is not null
+            or {{ is_unreadable('p.equipment_subsidy_yuan', 'p.equipment_subsidy_text') }})
+        and (coalesce(p.is_sub_point, false) or p.row_number = v.main_row_number)
     group by s.town_code, s.month
 ),
 

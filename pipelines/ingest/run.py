@@ -195,8 +195,16 @@ class _Run:
             return
         towns = self.divisions.in_scope_towns
         cover = wb.read_cover(cells, self.contract)
-        cover_town = resolve_town(cover.town, towns) if cover.town else None
+        # A cover field that is filled decides (inputs.md: "from the cover fields when present"):
+        # one naming no town or month rejects the file, whatever the file name says.
+        cover_town = (resolve_town(cover.town, towns) or find_town_in_name(cover.town, towns)) if cover.town else None
         cover_month = find_month(cover.month) if cover.month else None
+        if cover.town and cover_town is None:
+            record.reject("town_unresolved")
+            return
+        if cover.month and cover_month is None:
+            record.reject("month_unresolved")
+            return
         name_town = find_town_in_name(file.file_name, towns)
         name_month = find_month(file.file_name)
         if (cover_town and name_town and cover_town != name_town) or (

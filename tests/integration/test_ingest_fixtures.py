@@ -106,10 +106,14 @@ REJECTIONS = [
     ("cover_conflict", TOWN_FILE,
      lambda p, t: write_workbook(p, facilities(cover=[["填报单位：大湾镇"], ["报表月份：2022年6月"]]))),
     ("no_known_sheet", TOWN_FILE, lambda p, t: write_workbook(p, {"Sheet1": [["随便", "写写"]]})),
+    # a filled cover field decides: one naming no town or month rejects the file, whatever its name says
+    ("town_unresolved", TOWN_FILE, lambda p, t: write_workbook(p, facilities(cover=[["填报单位：某某镇"]]))),
+    ("month_unresolved", TOWN_FILE, lambda p, t: write_workbook(p, facilities(cover=[["报表月份：上半年"]]))),
 ]
 
 
-@pytest.mark.parametrize("reason, name, make", REJECTIONS, ids=[r[0] for r in REJECTIONS])
+@pytest.mark.parametrize("reason, name, make", REJECTIONS,
+                         ids=[f"{r[0]}-{i}" for i, r in enumerate(REJECTIONS)])
 def test_rejected_workbooks_are_recorded_and_set_aside(inbox, tmp_path, reason, name, make):
     make(inbox / "towns" / name, tmp_path)
     summary, files, findings, settings = refresh(inbox)
@@ -335,3 +339,11 @@ def test_an_excel_error_in_a_text_column_is_an_unreadable_cell(inbox):
     assert con.execute("SELECT row_number, facility_name, facility_name_raw FROM raw.town_facilities "
                        "ORDER BY row_number").fetchall() == [(2, "统景镇养老服务中心", "统景镇养老服务中心"),
                                                              (3, None, "#REF!")]
+
+
+@pytest.mark.parametrize("cover_town", ["统景镇（盖章）", "渝北区统景镇", "统景镇人民政府"])
+def test_a_cover_town_with_more_words_still_names_its_town(inbox, cover_town):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities(cover=[[f"填报单位：{cover_town}"]]))
+    summary, _, findings, _ = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert findings == []

@@ -202,19 +202,6 @@ def money_factor(kind: str, profile: Profile) -> int:
 # ------------------------------------------------------------------------------ cells
 
 
-# form-first adapters of the forms module's tests, for CellRenderer._pick
-def _number_usable(form: str, value: float | int, column_type: str) -> bool:
-    return forms.number_form_usable(value, form, column_type)
-
-
-def _date_usable(form: str, value: dt.date) -> bool:
-    return forms.date_form_usable(value, form)
-
-
-def _id_usable(form: str, id18: str) -> bool:
-    return forms.id_form_usable(id18, form)
-
-
 class CellRenderer:
     """Renders one workbook's values in its profile's forms, with per-cell variety."""
 
@@ -224,15 +211,11 @@ class CellRenderer:
         self.neighbours = town.villages + town.communities
         self._village_usable: dict[tuple[str, str], bool] = {}
 
-    def _pick(self, preferred, options, usable=None, *args):
-        """The profile's form mostly, another now and then; `usable(form, *args)` vetoes."""
-        random = self.rng.random
-        form = preferred if random() < 0.8 else options[int(random() * len(options))]
-        if usable is not None and not usable(form, *args):
-            if usable(preferred, *args):
-                return preferred
-            first = options[0]  # the plain form: usable for almost every value
-            return first if usable(first, *args) else next(f for f in options if usable(f, *args))
+    def _pick(self, preferred, options, usable=None):
+        """The profile's form mostly, another now and then; `usable(form)` vetoes."""
+        form = preferred if self.rng.random() < 0.8 else options[int(self.rng.random() * len(options))]
+        if usable is not None and not usable(form):
+            form = preferred if usable(preferred) else next(f for f in options if usable(f))
         return form
 
     def empty(self, column: Column) -> tuple[Any, str | None]:
@@ -266,10 +249,11 @@ class CellRenderer:
             return value, None, value
         if t in ("integer", "number", "area", "money"):
             shown = value / money_factor(kind, self.p) if t == "money" else value
-            form = self._pick(self.p.number_form, forms.NUMBER_FORMS, _number_usable, shown, t)
+            form = self._pick(self.p.number_form, forms.NUMBER_FORMS,
+                              lambda f: forms.number_form_usable(shown, f, t))
             return forms.number_cell(shown, form, t), (None if form == "number_cell" else f"number_{form}"), value
         if t == "date":
-            form = self._pick(self.p.date_form, forms.DATE_FORMS, _date_usable, value)
+            form = self._pick(self.p.date_form, forms.DATE_FORMS, lambda f: forms.date_form_usable(value, f))
             return forms.date_cell(value, form), f"date_{form}", value
         raise ValueError(f"no renderer for {t}")
 
@@ -285,7 +269,7 @@ class CellRenderer:
         return text, f"village_{form}", "".join(text.split())
 
     def id_number(self, id18: str) -> tuple[str, str]:
-        form = self._pick(self.p.id_form, forms.ID_FORMS, _id_usable, id18)
+        form = self._pick(self.p.id_form, forms.ID_FORMS, lambda f: forms.id_form_usable(id18, f))
         return forms.id_text(id18, form), f"id_{form}"
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
-from pipelines.ingest.text import match_header, normalize_header, squeeze
-from pipelines.ingest.workbook import HEADER_SEARCH_ROWS, data_rows, find_header, read_workbook
+from pipelines.ingest.text import match_header, squeeze
+from pipelines.ingest.workbook import HEADER_SEARCH_ROWS, data_rows, find_header, known_headers, read_workbook
 
 CHUNK_BYTES = 16 * 1024 * 1024
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
@@ -78,10 +78,7 @@ class HeaderMap:
 def map_header(fields: list[str], source: SourceSpec, contract: Contract) -> HeaderMap:
     """Registry header fields -> contract fields (same normalisation as sheets; first repeat wins)."""
     units = contract.words["units"]
-    known: dict[str, str] = {}
-    for column in source.columns:
-        for label in (column.header, *column.aliases):
-            known.setdefault(normalize_header(label, units)[0], column.field)
+    known = known_headers(source, contract)
     columns: dict[str, int] = {}
     header_units: dict[str, str | None] = {}
     for index, text in enumerate(fields):

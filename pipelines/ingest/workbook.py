@@ -191,7 +191,8 @@ class Header:
         return self.data_start
 
 
-def _known_headers(source: SourceSpec, contract: Contract) -> dict[str, str]:
+def known_headers(source: SourceSpec, contract: Contract) -> dict[str, str]:
+    """Normalised header or alias -> field, for `match_header` (sheets and registries alike)."""
     units = contract.words["units"]
     known = {}
     for column in source.columns:
@@ -204,7 +205,7 @@ def find_header(rows: list[list[str | None]], source: SourceSpec, contract: Cont
     """The header row: the first where at least half of the non-empty cells are known headers
     or group labels; with the next row when that names known columns under empty/group cells."""
     units = contract.words["units"]
-    known = _known_headers(source, contract)
+    known = known_headers(source, contract)
     groups = {squeeze(g) for g in source.group_labels}
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         filled = [c for c in row if c is not None and squeeze(c)]

@@ -11,6 +11,7 @@ import dagster as dg
 
 from pipelines.publish.refresh_log import record_refresh
 from pipelines.resources import WarehouseResource
+from pipelines.runs import fail_dead_runs
 
 REFRESH_STAGES = ("ingest", "transform", "quality", "publish")
 INBOX_FOLDERS = ("towns", "registries")
@@ -82,4 +83,17 @@ def record_failed_refresh(context: dg.RunFailureSensorContext, warehouse: Wareho
 
 ORCHESTRATION_JOBS = [nightly_refresh]
 ORCHESTRATION_SCHEDULES = [nightly_refresh_schedule]
-ORCHESTRATION_SENSORS = [inbox_sensor, record_failed_refresh]
+@dg.sensor(
+    name="fail_dead_runs",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks runs whose process is gone (a refresh killed hard) as failed, so the queue moves on.",
+)
+def fail_dead_runs_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    dead = fail_dead_runs(context.instance, default_work_db=str(warehouse.settings().work_db))
+    if dead:
+        context.log.warning(f"marked {len(dead)} dead run(s) failed: {', '.join(run.run_id for run in dead)}")
+    return dg.SkipReason(f"{len(dead)} dead run(s) marked failed" if dead else "no dead runs")
+
+
+ORCHESTRATION_SENSORS = [inbox_sensor, record_failed_refresh, fail_dead_runs_sensor]

@@ -17,7 +17,8 @@ import dagster as dg
 from pipelines.orchestration import REFRESH_STAGES
 from pipelines.publish.refresh_log import record_refresh
 from pipelines.resources import WarehouseResource, build_resources
-from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, new_refresh_id
+from pipelines.processes import child_processes, stop_children
+from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, fail_dead_runs, new_refresh_id, process_tags
 from pipelines.settings import PROJECT_ROOT
 
 
@@ -64,12 +65,15 @@ def run_refresh(
     from pipelines.definitions import defs
 
     instance = instance or dagster_instance()
+    settings = warehouse.settings()
+    fail_dead_runs(instance, default_work_db=str(settings.work_db))
     assets = list(defs.assets or [])
     checks = list(defs.asset_checks or [])
     graph = defs.resolve_asset_graph()
     started = datetime.now(timezone.utc)
     result = RefreshResult(success=True, refresh_id=new_refresh_id(started))
-    tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat()}
+    tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),
+            **process_tags(str(settings.work_db))}
     for stage in REFRESH_STAGES:
         selection = dg.AssetSelection.groups(stage)
         if not selection.resolve(graph):
@@ -77,6 +81,7 @@ def run_refresh(
         if on_stage:
             on_stage(stage, "start")
         stage_started = time.perf_counter()
+        children_before = set(child_processes(os.getpid()))
         run = dg.materialize(
             [*assets, *checks],
             selection=selection,
@@ -92,6 +97,8 @@ def run_refresh(
             result.success = False
             result.failed_stage = stage
             result.error = _first_failure(run)
+            # A step that failed while dbt ran may leave dbt behind, holding the database's lock.
+            stop_children(keep=children_before)
             with warehouse.connect() as con:
                 record_refresh(con, result.refresh_id, started=started, status="failed",
                                error=f"{stage}: {result.error}")

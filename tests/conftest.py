@@ -75,3 +75,26 @@ def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPa
     result = run_refresh(warehouse)
     assert result.success, f"refresh failed in {result.failed_stage}: {result.error}"
     return warehouse.settings()
+
+
+@pytest.fixture(scope="session")
+def small_clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two clean months (2022-11..2022-12) of the default seed: a quick inbox for refresh mechanics."""
+    from pipelines.generate import generate
+
+    out = tmp_path_factory.mktemp("generated_small")
+    generate(out, seed=DEFAULT_SEED, months="2022-11..2022-12", clean=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def copy_inbox():
+    """copy_inbox(sources, into): a private copy of an inbox (a refresh moves rejected files aside)."""
+    import shutil
+
+    def copy(sources: Path, into: Path) -> Path:
+        for folder in ("towns", "registries"):
+            shutil.copytree(sources / folder, into / folder, symlinks=True)
+        return into
+
+    return copy

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.contract import create_raw_tables
+from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
 from pipelines.transform.dbt_run import dbt_args_for, exported_env
 from pipelines.transform.project import DBT_PROJECT
@@ -21,4 +22,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with warehouse.connect() as con:
         create_raw_tables(con)  # dbt's sources exist even before the first file arrives
     with exported_env(settings.dbt_env()):
-        yield from dbt.cli(dbt_args_for("build", settings), context=context).stream()
+        invocation = dbt.cli(dbt_args_for("build", settings), context=context)
+        try:
+            yield from invocation.stream()
+        finally:
+            # When the step fails while dbt still runs, dbt must not outlive it holding the
+            # working database's lock.
+            if invocation.process.poll() is None:
+                stop_processes([invocation.process.pid])

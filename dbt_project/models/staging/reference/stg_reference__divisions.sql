@@ -1,5 +1,8 @@
 -- The division list: the built-in seed, or the file given to `ruralcare refresh --divisions`
 -- (a city-scale list with the same columns), passed in as the dbt var `divisions_file`.
+-- The seed stays a dependency either way, so dbt's graph is the same with and without the
+-- var: Dagster loads one manifest and orders its assets by it.
+-- depends_on: {{ ref('divisions') }}
 {% set divisions_file = var('divisions_file', none) %}
 select
     cast(code as varchar) as code,

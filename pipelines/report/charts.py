@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 
 import matplotlib
@@ -40,7 +41,8 @@ def _check_font() -> None:
 
 def _svg(figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    with plt.rc_context(STYLE):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     svg = buffer.getvalue()
     # Inline in HTML: drop the XML prolog and DOCTYPE, keep the <svg> element.
@@ -48,10 +50,15 @@ def _svg(figure) -> str:
 
 
 def points_chart(points: Sequence[tuple[str, float | None, float | None]]) -> str:
-    """Bars of village points built per town, beside each town's target."""
+    return _svg(points_figure(points))
+
+
+def points_figure(points: Sequence[tuple[str, float | None, float | None]]):
+    """Figure 1: bars of village points built per town, beside each town's target."""
     _check_font()
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(figsize=(WIDTH_IN, 3.1))
+        # Constrained: room is made for the slanted names and the legend below them.
+        figure, axes = plt.subplots(figsize=(WIDTH_IN, 3.1), layout="constrained")
         names = [p[0] for p in points]
         built = [p[1] or 0 for p in points]
         targets = [p[2] or 0 for p in points]
@@ -69,38 +76,112 @@ def points_chart(points: Sequence[tuple[str, float | None, float | None]]) -> st
         axes.set_xticks(list(x), names, rotation=30, ha="right", rotation_mode="anchor")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title("图1  各镇街村级互助养老点建成数与目标（个）")
-        axes.legend(frameon=False, ncols=2, loc="upper right")
-        return _svg(figure)
+        # Below the names: inside the plot it would cover the bars of the towns on the right.
+        figure.legend(frameon=False, ncols=2, loc="outside lower center")
+        return figure
+
+
+TREND_LABEL_SIZE = 7.5
+# Label centres at least this many font sizes apart: a line of text and a little air.
+TREND_LABEL_SPACING = 1.25
+TREND_LABEL_OFFSET = 10  # points from a line's last point to its label
 
 
 def trend_chart(months: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
-    """Lines of the district's coverage rates month by month (values are fractions)."""
+    return _svg(trend_figure(months, series))
+
+
+def trend_figure(months: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]):
+    """Figure 2: lines of the district's coverage rates month by month (values are fractions),
+    each line's last value beside it."""
     _check_font()
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(WIDTH_IN, 3.0))
         x = list(range(len(months)))
+        ends = []
         for (name, values), colour in zip(series, LINE_COLOURS):
             points = [(i, v * 100) for i, v in zip(x, values) if v is not None]
             if points:
                 axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
                           color=colour, label=name, linewidth=1.6)
-                last_x, last_y = points[-1]
-                axes.annotate(f"{last_y:.1f}%", (last_x, last_y), xytext=(4, 0), textcoords="offset points",
-                              fontsize=7.5, color=colour, va="center")
-        step = max(1, len(months) // 9)
-        axes.set_xticks(x[::step], [months[i] for i in x[::step]])
+                ends.append((points[-1], colour))
         axes.set_ylim(0, 105)
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
         axes.grid(axis="y", color="#e5e5e5", linewidth=0.6)
         axes.set_xlim(-0.5, len(months) - 0.2)
+        _label_months(figure, axes, months)
         axes.set_title("图2  全区覆盖类指标逐月变化")
-        axes.legend(frameon=False, ncols=2, loc="lower right", fontsize=8)
-        return _svg(figure)
+        _label_line_ends(figure, axes, ends)
+        # Below the plot, where no line or value label can run under it.
+        axes.legend(frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=8)
+        return figure
+
+
+def _label_months(figure, axes, months: Sequence[str]) -> None:
+    """Every month's name if they fit side by side, else every second (third, …) one counted
+    back from the report month, so the month reported on is always named."""
+    axes.set_xticks(range(len(months)), months)
+    renderer = figure.canvas.get_renderer()
+    widest = max((label.get_window_extent(renderer).width for label in axes.get_xticklabels()), default=0)
+    month_width = axes.transData.transform((1, 0))[0] - axes.transData.transform((0, 0))[0]
+    air = plt.rcParams["font.size"] * figure.dpi / 72
+    step = max(1, math.ceil((widest + air) / month_width))
+    named = list(range(len(months) - 1, -1, -step))[::-1]
+    axes.set_xticks(named, [months[i] for i in named])
+
+
+def _label_line_ends(figure, axes, ends: Sequence[tuple[tuple[float, float], str]]) -> None:
+    """Each line's last value, moved up or down as little as keeps the labels clear of each
+    other and inside the plot; a thin leader runs back to the point."""
+    points_per_pixel = 72 / figure.dpi
+    at = [axes.transData.transform(point)[1] * points_per_pixel for point, _ in ends]
+    gap = TREND_LABEL_SIZE * TREND_LABEL_SPACING
+    bottom, top = axes.bbox.y0 * points_per_pixel, axes.bbox.y1 * points_per_pixel
+    placed = spread_apart(at, gap, bottom + gap / 2, top - gap / 2)
+    for ((last_x, last_y), colour), y, label_y in zip(ends, at, placed):
+        axes.annotate(f"{last_y:.1f}%", (last_x, last_y), xytext=(TREND_LABEL_OFFSET, label_y - y),
+                      textcoords="offset points", fontsize=TREND_LABEL_SIZE, color=colour, va="center",
+                      # The leader leaves the label's left side: it can never cross another label.
+                      arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.6,
+                                  "relpos": (0, 0.5), "shrinkA": 1, "shrinkB": 2.5})
+
+
+def spread_apart(wanted: Sequence[float], gap: float, low: float, high: float) -> list[float]:
+    """Label positions as near as can be to `wanted` (least squares), in the same order, at
+    least `gap` apart and within [low, high]: a close cluster spreads up and down about its middle.
+
+    Equal wishes keep their given order from the top down (the legend's order).
+    """
+    if gap < 0 or low > high:
+        raise ValueError(f"spread_apart needs gap >= 0 and low <= high, got gap={gap}, low={low}, high={high}")
+    top_of_bottom = high - (len(wanted) - 1) * gap  # the bottom label's highest place
+    if wanted and top_of_bottom < low:
+        raise ValueError(f"{len(wanted)} labels {gap:g} apart need {(len(wanted) - 1) * gap:g}, "
+                         f"the space between {low:g} and {high:g} is only {high - low:g}")
+    bottom_up = sorted(range(len(wanted)), key=lambda i: (wanted[i], -i))
+    # Taking k gaps off the k-th label from the bottom turns "at least a gap apart" into "in
+    # order": pool adjacent labels that break the order (least squares isotonic regression).
+    pools: list[list[float]] = []  # [sum, count]
+    for k, i in enumerate(bottom_up):
+        pools.append([wanted[i] - k * gap, 1])
+        while len(pools) > 1 and pools[-2][0] / pools[-2][1] > pools[-1][0] / pools[-1][1]:
+            total, count = pools.pop()
+            pools[-1][0] += total
+            pools[-1][1] += count
+    fitted = [min(max(total / count, low), top_of_bottom) for total, count in pools for _ in range(count)]
+    positions = [0.0] * len(wanted)
+    for k, i in enumerate(bottom_up):
+        positions[i] = fitted[k] + k * gap
+    return positions
 
 
 def project_mix_chart(groups: Sequence[str], statuses: Sequence[str],
                       counts: dict[tuple[str, str], int]) -> str:
-    """Stacked bars: how many projects of each kind are at each construction status."""
+    return _svg(project_mix_figure(groups, statuses, counts))
+
+
+def project_mix_figure(groups: Sequence[str], statuses: Sequence[str], counts: dict[tuple[str, str], int]):
+    """Figure 3: stacked bars, how many projects of each kind are at each construction status."""
     _check_font()
     with plt.rc_context(STYLE):
         height = 0.5 + 0.42 * max(1, len(groups))
@@ -123,4 +204,4 @@ def project_mix_chart(groups: Sequence[str], statuses: Sequence[str],
         axes.set_title("图3  重点项目建设状态构成")
         axes.legend(frameon=False, ncols=len(statuses), loc="upper center", bbox_to_anchor=(0.5, -0.28),
                     fontsize=8)
-        return _svg(figure)
+        return figure

@@ -341,3 +341,113 @@ def test_no_person_level_values_leave_the_database(written):
     book = openpyxl.load_workbook(written["xlsx"])
     cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
     assert cells and not any("500112****" in c or "张*" in c for c in cells)
+
+
+# ---------------------------------------------------------------- charts: labels that never overlap
+
+from itertools import combinations  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from pipelines.report.charts import points_figure, spread_apart, trend_figure  # noqa: E402
+
+
+@pytest.mark.parametrize("wanted, gap, low, high, placed", [
+    # the demo's 2022-12: the top one stays, the three below spread about their middle
+    ([98.8, 95.6, 95.2, 93.5], 2, 0, 105, [98.8, 94.7667 + 2, 94.7667, 94.7667 - 2]),
+    ([50, 50, 50], 10, 0, 100, [60, 50, 40]),  # equal: first on top, as in the legend
+    ([10, 40, 80], 10, 0, 100, [10, 40, 80]),  # already apart: unchanged
+    ([100, 99, 98], 5, 0, 100, [100, 95, 90]),  # at the top: pushed down, not out
+    ([0, 1], 5, 2.5, 100, [2.5, 7.5]),  # at the bottom: pushed up
+    ([5, 30, 6], 4, 0, 100, [3.5, 30, 7.5]),  # given in any order, each keeps its own place
+    ([42], 10, 0, 100, [42]),  # a single label
+    ([120], 10, 0, 100, [100]),  # a single label beyond the edge comes inside
+    ([], 10, 0, 100, []),
+])
+def test_spread_apart_moves_labels_as_little_as_keeps_them_apart(wanted, gap, low, high, placed):
+    result = spread_apart(wanted, gap, low, high)
+    assert result == pytest.approx(placed, abs=1e-4)
+    order = sorted(range(len(wanted)), key=lambda i: (wanted[i], -i))
+    assert [result[i] for i in order] == sorted(result)
+    assert all(b - a >= gap - 1e-9 for a, b in zip(sorted(result), sorted(result)[1:]))
+    assert all(low <= y <= high for y in result)
+
+
+def test_spread_apart_says_when_the_labels_cannot_fit():
+    with pytest.raises(ValueError, match="3 labels 10 apart need 20, the space between 0 and 15 is only 15"):
+        spread_apart([5, 5, 5], 10, 0, 15)
+
+
+MONTHS_2022 = [f"22年{m}月" for m in range(1, 13)]
+COVERAGE_NAMES = ["镇养老服务中心覆盖率", "村级互助养老服务覆盖率", "重点对象一对一结对率", "敬老院改造提升完成率"]
+
+
+def trend_series(ends: list[float], months: int) -> list[tuple[str, list[float | None]]]:
+    """Lines rising to `ends` (fractions) in the last month."""
+    return [(name, [end * (0.3 + 0.7 * m / max(1, months - 1)) for m in range(months)])
+            for name, end in zip(COVERAGE_NAMES, ends)]
+
+
+def text_box(text: Text, renderer):
+    """Where the letters are (an annotation's own extent also takes in its leader line)."""
+    return Text.get_window_extent(text, renderer)
+
+
+def overlaps(texts: list[Text], renderer) -> list[tuple[str, str]]:
+    boxes = [(t.get_text(), text_box(t, renderer)) for t in texts if t.get_visible() and t.get_text()]
+    return [(a, b) for (a, box_a), (b, box_b) in combinations(boxes, 2) if box_a.overlaps(box_b)]
+
+
+def figure_texts(figure) -> list[Text]:
+    """What a reader sees written on the figure: titles, tick labels, value labels, legend."""
+    texts = []
+    for axes in figure.axes:
+        texts += [axes.title, *axes.get_xticklabels(), *axes.get_yticklabels(), *axes.texts]
+        if axes.get_legend():
+            texts += axes.get_legend().get_texts()
+    for legend in figure.legends:
+        texts += legend.get_texts()
+    return texts
+
+
+@pytest.mark.parametrize("ends, months", [
+    ([0.988, 0.956, 0.952, 0.935], 12),  # the demo's 2022-12
+    ([0.97, 0.97, 0.97, 0.97], 2),  # all equal, the first month of a report
+    ([0.033, 0.032, 0.032, 0.031], 12),  # at the bottom, by the legend's old corner
+])
+def test_trend_chart_value_labels_never_overlap(ends, months):
+    figure = trend_figure(MONTHS_2022[:months], trend_series(ends, months))
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    axes = figure.axes[0]
+    labels = axes.texts
+    assert [t.get_text() for t in labels] == [f"{end * 100:.1f}%" for end in ends]
+    assert overlaps(labels, renderer) == []
+    # each still points at its line's last value, and a higher value sits higher
+    assert [x for t in labels for x in t.xy] == pytest.approx([x for end in ends for x in (months - 1, end * 100)])
+    boxes = [text_box(t, renderer) for t in labels]
+    assert sorted(range(len(ends)), key=lambda i: (ends[i], -i)) == sorted(range(len(ends)), key=lambda i: boxes[i].y0)
+    assert all(axes.bbox.y0 <= box.y0 and box.y1 <= axes.bbox.y1 for box in boxes)
+    # nor does any other text: month names, legend, title; the report month is named
+    assert overlaps(figure_texts(figure), renderer) == []
+    assert axes.get_xticklabels()[-1].get_text() == MONTHS_2022[months - 1]
+    plt.close(figure)
+
+
+def test_points_chart_legend_covers_no_bar_and_no_value():
+    """The tallest towns last, where a legend in the plot's upper right corner used to sit."""
+    built = [2, 6, 5, 4, 5, 7, 8, 10, 14, 14, 14]
+    figure = points_figure([(f"{name}镇", value, value) for name, value in zip("一二三四五六七八九十甲", built)])
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    axes = figure.axes[0]
+    legends = [*figure.legends, *filter(None, [axes.get_legend()])]
+    assert len(legends) == 1
+    legend = legends[0].get_window_extent(renderer)
+    assert [t.get_text() for t in axes.texts] == [str(v) for v in built]
+    covered = [p for p in axes.patches if p.get_height() and p.get_window_extent(renderer).overlaps(legend)]
+    covered += [t.get_text() for t in axes.texts if text_box(t, renderer).overlaps(legend)]
+    assert covered == []
+    assert overlaps([axes.title, *axes.texts, *legends[0].get_texts()], renderer) == []
+    plt.close(figure)

@@ -193,16 +193,25 @@ def raw_table_for_truth(con: duckdb.DuckDBPyConnection, table: str, columns: lis
         con, f"SELECT f.relative_path AS file_id, {select} FROM raw.{table} t JOIN raw.files f USING (file_id)")
 
 
+ROW_TABLES = [t for t in raw_tables() if t.startswith(("town_", "registry_"))]
+
+
 def all_table_mismatches(run: IngestRun) -> list[str]:
-    lines = []
+    """Every raw row table against its truth table; an empty side is a mismatch, not a pass."""
+    truth_tables = {path.stem: path for path in (run.answer_key / "truth").glob("*.parquet")}
+    lines = [f"{table}: no truth table in the answer key" for table in ROW_TABLES if table not in truth_tables]
+    lines += [f"truth/{table}.parquet: no raw table of that name"
+              for table in sorted(truth_tables.keys() - {*ROW_TABLES, "files", "sheets"})]
     with run.connect() as con:
-        for path in sorted((run.answer_key / "truth").glob("*.parquet")):
-            table = path.stem
-            if table in ("files", "sheets"):
+        for table in ROW_TABLES:
+            if table not in truth_tables:
                 continue
-            truth = pl.read_parquet(path)
+            truth = pl.read_parquet(truth_tables[table])
             keys = ["file_id", "row_number"] if table.startswith("registry_") else ["file_id", "sheet_name", "row_number"]
             loaded = raw_table_for_truth(con, table, truth.columns)
+            if truth.is_empty() or loaded.is_empty():
+                lines.append(f"{table}: {truth.height} truth rows, {loaded.height} loaded rows; both must have rows")
+                continue
             truth = truth.with_columns(pl.col("row_number").cast(pl.Int64), __in_truth=pl.lit(True))
             loaded = loaded.with_columns(pl.col("row_number").cast(pl.Int64), __in_loaded=pl.lit(True))
             lines += table_mismatches(truth, loaded, keys, table)
@@ -212,8 +221,11 @@ def all_table_mismatches(run: IngestRun) -> list[str]:
 # --- tests: default output ------------------------------------------------------------------
 
 
-def test_every_file_status_matches_the_answer_key(default_ingest: IngestRun):
+def test_every_file_status_matches_the_answer_key(default_ingest: IngestRun, generated_run):
     expected = {r["relative_path"]: r for r in read_csv(default_ingest.answer_key / "files.csv")}
+    generated_files = sum(generated_run[1]["files"].values())
+    assert generated_files > 0 and len(expected) == generated_files, (
+        f"files.csv lists {len(expected)} files, the generator wrote {generated_files}")
     with default_ingest.connect() as con:
         actual = loaded_files(con)
     fields = ["kind", "registry", "town_code", "month", "export_date", "expected_status", "reason",
@@ -224,6 +236,7 @@ def test_every_file_status_matches_the_answer_key(default_ingest: IngestRun):
 
 def test_every_sheet_status_matches_the_answer_key(default_ingest: IngestRun):
     expected = {(r["relative_path"], r["sheet_name"]): r for r in read_csv(default_ingest.answer_key / "sheets.csv")}
+    assert expected, "sheets.csv lists no sheets"
     with default_ingest.connect() as con:
         actual = loaded_sheets(con)
     problems = differences(expected, actual, ["sheet_kind", "expected_status", "header_row", "rows"])
@@ -252,6 +265,7 @@ def test_findings_carry_the_answer_keys_town_and_month(default_ingest: IngestRun
                if f["layer"] == INGEST_LAYER}
     with default_ingest.connect() as con:
         found = {finding_key(f): f for f in loaded_findings(con)}
+    assert planted.keys() & found.keys(), "no planted ingest finding was found: nothing to compare"
     problems = [f"{key}: (town, month) expected {(p['town_code'], p['month'])}, got "
                 f"{(found[key]['town_code'], found[key]['month'])}"
                 for key, p in planted.items()
@@ -273,6 +287,8 @@ def test_a_second_run_on_the_same_inbox_loads_nothing_and_changes_nothing(defaul
             return {t: frame_of(con, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in tables}
 
         before = snapshot()
+        empty = [t for t in tables if before[t].is_empty()]
+        assert not empty, f"the first run left these raw tables empty: {empty}"
         summary = run_ingest(settings, con, "second-run")
         after = snapshot()
     finally:
@@ -289,8 +305,11 @@ def test_clean_output_has_no_ingest_findings_beyond_its_answer_key(clean_ingest:
     ingest_rules = {rule for rule, r in rules(clean_ingest.answer_key).items() if r["layer"] == INGEST_LAYER}
     listed = {finding_key(f) for f in read_csv(clean_ingest.answer_key / "findings.csv")
               if f["layer"] == INGEST_LAYER}
+    assert ingest_rules, "rules.csv lists no ingest rules"
     with clean_ingest.connect() as con:
+        ((loaded,),) = con.execute("select count(*) from raw.files where status = 'loaded'").fetchall()
         found = [f for f in loaded_findings(con) if f["rule_id"] in ingest_rules]
+    assert loaded > 0, "the clean inbox loaded no file: no findings would be trivially true"
     unexpected = sorted((finding_key(f) for f in found if finding_key(f) not in listed), key=str)
     assert not unexpected, f"{len(unexpected)} ingest findings on clean output:\n" + "\n".join(
         map(str, unexpected[:50]))
@@ -298,6 +317,7 @@ def test_clean_output_has_no_ingest_findings_beyond_its_answer_key(clean_ingest:
 
 def test_clean_output_statuses_and_tables_match_the_answer_key(clean_ingest: IngestRun):
     expected = {r["relative_path"]: r for r in read_csv(clean_ingest.answer_key / "files.csv")}
+    assert expected, "the clean answer key lists no files"
     with clean_ingest.connect() as con:
         actual = loaded_files(con)
     problems = differences(expected, actual, ["town_code", "month", "export_date", "expected_status",

@@ -1,6 +1,6 @@
 """End to end: generate the district's sources, refresh (ingest, dbt build, publish), and compare every
 KPI row (every town, the district, every month) and the overall ranking with the generator's
-answer key, which is computed independently from the programme model (kpis.md)."""
+answer key, which is computed independently from the programme model (docs/kpis.md)."""
 
 from __future__ import annotations
 
@@ -56,15 +56,39 @@ def built(refreshed_warehouse, generated_sources):
     con.close()
 
 
+DISTRICT_CODE = "500112"
+TOWNS = 11
+
+
+def generated_months() -> list[str]:
+    """The generator's default months (2021-07..2022-12), as the marts write them."""
+    return [f"{year}-{month:02d}-01" for year in (2021, 2022) for month in range(1, 13) if (year, month) >= (2021, 7)]
+
+
+def every_town(con) -> list[str]:
+    towns = [code for (code,) in con.execute("select town_code from marts.dim_town where is_rural_scope").fetchall()]
+    assert len(towns) == TOWNS, f"the programme covers the district's {TOWNS} rural towns, dim_town lists {towns}"
+    return towns
+
+
+def expected_kpi_rows(con) -> set[tuple[str, str, str]]:
+    """Every KPI for every town and the district in every generated month: the answer key must hold exactly
+    these (and the models the answer key's rows), or the comparison could pass on two empty sides."""
+    kpis = [kpi for (kpi,) in con.execute("select kpi_id from marts.dim_kpi").fetchall()]
+    assert kpis, "marts.dim_kpi is empty"
+    return {(scope, month, kpi) for scope in [DISTRICT_CODE, *every_town(con)]
+            for month in generated_months() for kpi in kpis}
+
+
 def our_kpis(con) -> dict[tuple[str, str, str], dict]:
     rows = con.execute(
         """
         select town_code, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, rank
         from marts.kpi_town_monthly
         union all
-        select '500112', month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, null
+        select ?, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, null
         from marts.kpi_district_monthly
-        """
+        """, [DISTRICT_CODE]
     ).fetchall()
     out = {}
     for scope, month, kpi, num, den, value, target, due, expected, status, stale, rank in rows:
@@ -81,6 +105,8 @@ def test_every_kpi_row_equals_the_answer_key(built):
     with (answer_key / "kpis.csv").open(encoding="utf-8") as handle:
         key = {(r["scope_code"], r["month"][:7] + "-01", r["kpi_id"]): _key_row(r) for r in csv.DictReader(handle)}
     ours = our_kpis(con)
+    expected = expected_kpi_rows(con)
+    assert set(key) == expected, f"answer key: {len(key)} rows, {len(expected)} expected"
     mismatches = []
     for row_key in sorted(set(key) | set(ours)):
         if row_key not in ours or row_key not in key:
@@ -99,6 +125,8 @@ def test_overall_town_ranking_equals_the_answer_key(built):
                for r in csv.DictReader(handle)}
     ours = {(t, m.isoformat()): (mean, rank) for t, m, mean, rank in con.execute(
         "select town_code, month, mean_rank, overall_rank from marts.town_rank_monthly").fetchall()}
+    every_town_month = {(town, month) for town in every_town(con) for month in generated_months()}
+    assert set(key) == every_town_month, f"answer key: {len(key)} rows, {len(every_town_month)} expected"
     mismatches = [f"{k}: models {ours.get(k)} vs key {key.get(k)}" for k in sorted(set(key) | set(ours))
                   if k not in ours or k not in key or ours[k][1] != key[k][1]
                   or not math.isclose(ours[k][0], key[k][0], abs_tol=1e-9)]

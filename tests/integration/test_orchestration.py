@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipelines.definitions import defs
-from pipelines.orchestration import inbox_sensor, nightly_refresh_schedule
+from pipelines.orchestration import REFRESH_STAGES, inbox_sensor, nightly_refresh_schedule
 from pipelines.resources import WarehouseResource
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,12 +32,32 @@ def test_nightly_refresh_runs_at_two_in_shanghai() -> None:
 
 
 def test_nightly_refresh_job_covers_every_refresh_stage() -> None:
+    assert REFRESH_STAGES == ("ingest", "transform", "quality", "publish")
     job = defs.resolve_job_def("nightly_refresh")
     graph = defs.resolve_asset_graph()
+    stage_of = {key: graph.get(key).group_name for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    assert set(stage_of.values()) == {*REFRESH_STAGES, "report"}, "every refresh stage has assets"
     selected = job.asset_layer.selected_asset_keys
-    groups = {graph.get(key).group_name for key in selected}
-    assert groups == {"ingest", "transform", "quality", "publish"} & {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert selected == {key for key, stage in stage_of.items() if stage in REFRESH_STAGES}
     assert dg.AssetKey(["publish", "analyst_database"]) in selected
+
+
+def test_refresh_stages_run_after_the_stages_they_read() -> None:
+    """`run_refresh` materialises one stage after the other: no asset may read a later stage's."""
+    graph = defs.resolve_asset_graph()
+    order = {stage: position for position, stage in enumerate(REFRESH_STAGES)}
+    backwards = [
+        f"{key.to_user_string()} ({graph.get(key).group_name}) reads {parent.to_user_string()} ({graph.get(parent).group_name})"
+        for key in graph.get_all_asset_keys() if graph.get(key).group_name in order
+        for parent in graph.get(key).parent_keys
+        if graph.get(parent).group_name in order and order[graph.get(parent).group_name] > order[graph.get(key).group_name]
+    ]
+    assert not backwards, backwards
+    reads_earlier = {(graph.get(parent).group_name, graph.get(key).group_name)
+                     for key in graph.get_all_asset_keys() for parent in graph.get(key).parent_keys
+                     if graph.get(parent).group_name in order and graph.get(key).group_name in order
+                     and graph.get(parent).group_name != graph.get(key).group_name}
+    assert reads_earlier >= set(zip(REFRESH_STAGES, REFRESH_STAGES[1:])), "each stage reads the one before it"
 
 
 def evaluate(sensor, inbox: Path, cursor: str | None):

@@ -62,12 +62,15 @@ PLANT_NEEDS: dict[str, Callable[[Programme, Town, int], bool]] = {
 }
 
 
-def place_plants(prog: Programme, n_towns: int, months: list[int], blocked: set[tuple[int, int]]) -> dict:
+def place_plants(prog: Programme, n_towns: int, months: list[int],
+                 blocked: set[tuple[int, int]]) -> tuple[dict[tuple[int, int], list[str]], list[str]]:
     """(town index, month index) -> plant names: each plant at the first workbook, from a spread-out
-    starting point, that holds the row it needs; never a town's first month (its baseline)."""
+    starting point, that holds the row it needs; never a town's first month (its baseline).
+    Also the plants no workbook can take (a short month range has few facility rows)."""
     names = [n for kind in plant_lib.LEDGER_PLANTS for n in plant_lib.LEDGER_PLANTS[kind]]
     kind_of = {n: k for k, kinds in plant_lib.LEDGER_PLANTS.items() for n in kinds}
     places: dict[tuple[int, int], list[str]] = {}
+    unplaced: list[str] = []
     load: dict[tuple[int, int, str], int] = {}
     n_months = len(months)
     slots = [(t, m) for t in range(n_towns) for m in range(1, n_months)] or [(t, 0) for t in range(n_towns)]
@@ -89,7 +92,9 @@ def place_plants(prog: Programme, n_towns: int, months: list[int], blocked: set[
                 places.setdefault((t, m), []).append(name)
                 load[(t, m, kind_of[name])] = load.get((t, m, kind_of[name]), 0) + 1
                 break
-    return places
+        else:
+            unplaced.append(name)
+    return places, unplaced
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -354,7 +359,9 @@ def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | Non
     sheet_problems = {} if run.clean else {(1 % n_towns, mi_of(7)): "missing_required",
                                           (10 % n_towns, mi_of(13)): "ambiguous"}
     blocked = missing | {resubmit} | {key for key in sheet_problems}
-    places = {} if run.clean else place_plants(prog, n_towns, months, blocked)
+    places, unplaced = ({}, []) if run.clean else place_plants(prog, n_towns, months, blocked)
+    if prog.towns[0] in towns:  # every process places the plants; one reports those left out
+        run.lost_plants.extend(unplaced)
     kind_of = {n: k for k, names in plant_lib.LEDGER_PLANTS.items() for n in names}
     total = len(towns) * n_months
     done = 0
@@ -416,12 +423,33 @@ _UNREADABLE_REGISTRY_CELLS = {
     "date_bad": ("contract_date", "2022.13.1"),
 }
 
+# What a registry plant's row must hold (the default: anything): only an ID of 18 digits has a
+# scientific-notation form (one ending in X does not).
+_REGISTRY_PLANT_NEEDS: dict[str, Callable[[dict], bool]] = {
+    "sci": lambda truth: truth["id_number"].isdigit(),
+}
+
+
+def _registry_plant_row(name: str, rows: list[DataRow]) -> DataRow | None:
+    """The first untouched row, from a point a third of the way down, that the plant can edit."""
+    candidates = [r for r in rows if not r.findings]
+    need = _REGISTRY_PLANT_NEEDS.get(name, lambda truth: True)
+    start = len(candidates) // 3 + len(name)
+    for step in range(len(candidates)):
+        row = candidates[(start + step) % len(candidates)]
+        if need(row.truth):
+            return row
+    return None
+
+
 def _plant_registry(run: Run, registry: str, name: str, rows: list[DataRow], header: list[str],
                     contract: SheetContract, export: dt.date) -> None:
     col = {c.field: i for i, c in enumerate(contract.columns)}
     id_header = contract.column("id_number").header
-    candidates = [r for r in rows if not r.findings]
-    row = candidates[len(candidates) // 3 + len(name)]
+    row = _registry_plant_row(name, rows)
+    if row is None:
+        run.lost_plants.append(f"{registry}:{name}")
+        return
     if name == "sci":
         row.cells[col["id_number"]] = f"{float(row.truth['id_number']):.5E}"
         row.truth.update(id_number=None, id_valid=False)

@@ -40,11 +40,16 @@ class PlantContext:
     def header(self, name: str) -> str:
         return self.contract.column(name).header
 
-    def pick(self, rows: list[DataRow], predicate: Callable[[dict], bool]) -> DataRow | None:
+    def pick(self, rows: list[DataRow], predicate: Callable[[dict], bool], *, alone: bool = False) -> DataRow | None:
+        """The first untouched row whose true values pass `predicate`; `alone`: one whose village has
+        no sub-point rows merged under it (moving or copying it would split the merged cells)."""
         for index, row in enumerate(rows):
-            if index not in self.touched and not row.merged_village and predicate(row.truth):
-                self.touched.add(index)
-                return row
+            if index in self.touched or row.merged_village or not predicate(row.truth):
+                continue
+            if alone and index + 1 < len(rows) and rows[index + 1].merged_village:
+                continue
+            self.touched.add(index)
+            return row
         return None
 
     def set_bad(self, row: DataRow, name: str, cell: Any, rule: str = "DQ11") -> None:
@@ -206,14 +211,9 @@ def fac_unknown_facility(ctx, rows):
 # ------------------------------------------------------------------------------ village points
 
 
-def _followed_by_sub(rows: list[DataRow], row: DataRow) -> bool:
-    index = rows.index(row)
-    return index + 1 < len(rows) and rows[index + 1].merged_village
-
-
 def vp_unknown_village(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["village_level"] == "village")
-    if row and not _followed_by_sub(rows, row):
+    row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["village_level"] == "village", alone=True)
+    if row:
         name = ctx.unknown_village()
         row.cells[ctx.col("village_name")] = name
         row.truth.update(village_name=name, village_name_code=None, village_level=None)
@@ -223,8 +223,8 @@ def vp_unknown_village(ctx, rows):
 
 
 def vp_duplicate(ctx, rows):
-    source = ctx.pick(rows, lambda t: t["village_level"] == "village" and not t["is_sub_point"])
-    if source and not _followed_by_sub(rows, source):
+    source = ctx.pick(rows, lambda t: t["village_level"] == "village" and not t["is_sub_point"], alone=True)
+    if source:
         rows.append(DataRow(list(source.cells), dict(source.truth), findings=[("DQ19", ctx.header("village_name"))]))
         ctx.touched.add(len(rows) - 1)
         return True
@@ -271,8 +271,8 @@ def vp_merge_no_point(ctx, rows):
 
 
 def vp_omit_village(ctx, rows):
-    row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["village_level"] == "village")
-    if row and not _followed_by_sub(rows, row):
+    row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["village_level"] == "village", alone=True)
+    if row:
         rows.remove(row)
         ctx.touched.clear()  # indices moved; later plants re-pick by value
         ctx.omitted = row

@@ -1,7 +1,9 @@
 """Registry exports: file names, encodings, and streaming the rows out as raw-text frames.
 
-A CSV is decoded in chunks of whole lines (bounded memory whatever its size) and split into
-fields column-wise with Polars; only lines with quoted fields go through the csv module.
+A CSV is decoded in chunks of whole records (bounded memory whatever its size): lines are
+split with Polars, and the lines of a record whose quoted field holds line breaks are joined
+again, so a chunk never ends inside a quoted field. Fields are split column-wise with
+Polars; only records with quoted fields go through the csv module.
 .xlsx/.xls registries are read like a town sheet (first visible sheet, same header rules).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +25,10 @@ from pipelines.ingest.text import match_header, squeeze
 from pipelines.ingest.workbook import HEADER_SEARCH_ROWS, data_rows, find_header, known_headers, read_workbook
 
 CHUNK_BYTES = 16 * 1024 * 1024
+# An address or remark over a few lines is real; a quote still open this many lines on is a
+# stray one, read as running to the end of its own line rather than swallowing the file.
+MAX_RECORD_LINES = 100
+_FIELD_MARK = "\x00"
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 
 
@@ -119,19 +126,88 @@ def _lines(text: str) -> pl.Series:
     return pl.Series("line", [text], dtype=pl.String).str.split("\n").explode().str.strip_chars_end("\r")
 
 
+def _quote_patterns(separator: str) -> tuple[str, str]:
+    """Regexes telling, for a line with quotes, whether it ends inside a quoted field: when it
+    starts outside one (`opens`) and when it starts inside one (`stays_open`).
+
+    The csv module's reading: a quote opens a field only at its start, `""` inside is a quote,
+    and text after the closing quote belongs to the field (so a quote there is plain text).
+    """
+    sep = r"\t" if separator == "\t" else re.escape(separator)
+    inside = r'(?:[^"]|"")*'
+    after_close = rf'(?:[^"{sep}][^{sep}]*)?'
+    field = rf'(?:"{inside}"{after_close}|(?:[^"{sep}][^{sep}]*)?)'
+    opens = rf'^(?:{field}{sep})*"{inside}$'
+    stays_open = rf'^{inside}(?:"{after_close}(?:{sep}{field})*{sep}"{inside})?$'
+    return opens, stays_open
+
+
+def join_quoted_lines(lines: pl.Series, separator: str, final: bool) -> tuple[pl.Series, pl.Series]:
+    """(records, the lines of a record still open at the end) from text lines.
+
+    The lines of a record whose quoted field holds line breaks are joined with `\n`. Unless
+    `final`, a record still open at the end waits for the next lines; a quote left open for
+    MAX_RECORD_LINES lines or to the end of the file runs to the end of its own line only.
+    """
+    with_quotes = lines.str.contains('"', literal=True)
+    if not with_quotes.any():
+        return lines, lines.clear()
+    positions = with_quotes.arg_true()
+    quoted_lines = lines.gather(positions)
+    opens, stays_open = _quote_patterns(separator)
+    open_at = positions.filter(quoted_lines.str.contains(opens)).to_list()
+    if not open_at:
+        return lines, lines.clear()
+    close_at = positions.filter(~quoted_lines.str.contains(stays_open)).to_list()
+    spans: list[tuple[int, int]] = []
+    cut = lines.len()
+    next_line = 0  # the first line starting outside any quoted field not yet read
+    while (k := bisect_left(open_at, next_line)) < len(open_at):
+        start = open_at[k]
+        j = bisect_right(close_at, start)
+        end = close_at[j] if j < len(close_at) else None
+        if end is not None and end - start < MAX_RECORD_LINES:
+            spans.append((start, end))
+            next_line = end + 1
+        elif end is None and not final and lines.len() - start < MAX_RECORD_LINES:
+            cut = start
+            break
+        else:
+            next_line = start + 1
+    records = lines.slice(0, cut)
+    if spans:
+        span_lines = iter(lines.gather([i for start, end in spans for i in range(start, end + 1)]).to_list())
+        joined = ["\n".join(next(span_lines) for _ in range(end - start + 1)) for start, end in spans]
+        continuation = [i for start, end in spans for i in range(start + 1, end + 1)]
+        keep = pl.repeat(True, cut, eager=True).scatter(continuation, False)
+        records = records.scatter([start for start, _ in spans], pl.Series(joined, dtype=pl.String)).filter(keep)
+    return records, lines.slice(cut)
+
+
+def _records(line_chunks: Iterator[pl.Series], separator: str) -> Iterator[pl.Series]:
+    """Whole records, a chunk at a time; a record open at a chunk's end goes with the next chunk."""
+    waiting = pl.Series("line", [], dtype=pl.String)
+    for lines in line_chunks:
+        records, waiting = join_quoted_lines(pl.concat([waiting, lines]), separator, final=False)
+        if not records.is_empty():
+            yield records
+    if not waiting.is_empty():
+        yield join_quoted_lines(waiting, separator, final=True)[0]
+
+
 def split_fields(lines: pl.Series, separator: str) -> pl.Series:
-    """Each line's fields as a list; quoted fields (`"a,b"`) honoured via the csv module."""
+    """Each record's fields as a list; quoted fields (`"a,b"`) honoured via the csv module."""
     sep = re.escape(separator)
     quoted = lines.str.contains(f'(^|{sep})"')
-    fields = lines.str.split(separator)
-    if quoted.any():
-        positions = quoted.arg_true().to_list()
-        parsed: list[list[str] | None] = [None] * len(lines)
-        for position, line in zip(positions, lines.gather(positions).to_list()):
-            parsed[position] = next(csv.reader([line], delimiter=separator), [])
-        replacement = pl.Series(parsed, dtype=pl.List(pl.String))
-        fields = pl.select(pl.when(quoted).then(replacement).otherwise(fields)).to_series()
-    return fields
+    if not quoted.any():
+        return lines.str.split(separator)
+    # Every record's fields joined by NUL (dropped on decoding, so never in the text), then
+    # split once: building a list column row by row from Python is slow.
+    positions = quoted.arg_true()
+    parsed = [_FIELD_MARK.join(next(csv.reader([line], delimiter=separator), []))
+              for line in lines.gather(positions).to_list()]
+    marked = lines.str.replace_all(separator, _FIELD_MARK, literal=True)
+    return marked.scatter(positions, pl.Series(parsed, dtype=pl.String)).str.split(_FIELD_MARK)
 
 
 def _frame(fields: pl.Series, numbers: pl.Series, header: HeaderMap) -> pl.DataFrame:
@@ -153,8 +229,8 @@ def read_csv_chunks(
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     encoding = detect_encoding(head)
-    lines = _decoded_lines(path, encoding, chunk_bytes)
-    first_chunk = next(lines, pl.Series("line", [], dtype=pl.String))
+    records = _records(_decoded_lines(path, encoding, chunk_bytes), encoding.separator)
+    first_chunk = next(records, pl.Series("line", [], dtype=pl.String))
     if first_chunk.is_empty() or not first_chunk[0].strip():
         raise RegistryHeaderError("no header line")
     header_fields = next(csv.reader([first_chunk[0]], delimiter=encoding.separator))
@@ -164,17 +240,17 @@ def read_csv_chunks(
         raise RegistryHeaderError("、".join(missing))
 
     def chunks() -> Iterator[pl.DataFrame]:
-        line_number = 2
-        for series in _chain(first_chunk.slice(1), lines):
-            numbers = pl.int_range(line_number, line_number + series.len(), eager=True)
-            line_number += series.len()
+        row_number = 2  # records, as Excel numbers the rows; the header is row 1
+        for series in _chain(first_chunk.slice(1), records):
+            numbers = pl.int_range(row_number, row_number + series.len(), eager=True)
+            row_number += series.len()
             keep = series.str.strip_chars() != ""
             if not keep.any():
                 continue
             series, numbers = series.filter(keep), numbers.filter(keep)
             fields = split_fields(series, encoding.separator)
-            # A line of only separators (`,,,,`) or blank fields is a blank row too; the line
-            # numbers of the rows after it stay the file's line numbers.
+            # A line of only separators (`,,,,`) or blank fields is a blank row too; like a
+            # blank line it keeps its row number, as in Excel.
             filled = fields.list.eval(pl.element().str.strip_chars() != "").list.any().fill_null(False)
             if not filled.any():
                 continue

@@ -12,6 +12,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.ingest import run_ingest
+from pipelines.ingest.idnumber import check_char
 from pipelines.settings import Settings
 
 TOWN_FILE = "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx"
@@ -347,3 +348,85 @@ def test_a_cover_town_with_more_words_still_names_its_town(inbox, cover_town):
     summary, _, findings, _ = refresh(inbox)
     assert status_of(summary, TOWN_FILE) == ("loaded", None)
     assert findings == []
+
+
+def test_a_registry_with_quoted_multi_line_addresses_loads_one_row_per_person(inbox):
+    header = "姓名,公民身份号码,性别,出生日期,镇街,村社区,家庭住址,居住状况,是否留守,能力等级,计生特殊家庭,智能监测设备,联系电话"
+    addresses = ['"前锋村3组,12号"', '"前锋村""老屋基""5号"', '"前锋村\n4组8号"', '"前锋村\r\n4组9号"',
+                 '"前锋村,\n""老屋基"",\r\n8组"', "前锋村2组"]
+    lines = [header]
+    for i, address in enumerate(addresses):
+        first17 = f"50011219490101{i:03d}"
+        lines.append(f"张{i},{first17}{check_char(first17)},男,1949-01-01,统景镇,前锋村,{address},"
+                     f"独居,否,0,否,是,1381234000{i}")
+    name = "农村老年人信息库_20221231.csv"
+    (inbox / "registries" / name).write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("loaded", None)
+    assert findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, person_name, village_name_code FROM raw.registry_elderly "
+                       "ORDER BY row_number").fetchall() == [
+        (2 + i, f"张{i}", "500112133201") for i in range(6)]
+
+
+def write_xls_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """An Excel 97-2003 (BIFF8) workbook, whatever `path`'s extension says."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlwt.Workbook(encoding="utf-8")
+    for name, rows in sheets.items():
+        sheet = book.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheet.write(r, c, value)
+    book.save(str(path))
+    return path
+
+
+OOXML_MAGIC, BIFF_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# A clerk who renames a workbook (or saves one under the other format's name) expects it to load.
+OTHER_EXTENSION = [(".xls", write_workbook, OOXML_MAGIC), (".xlsx", write_xls_workbook, BIFF_MAGIC)]
+OTHER_EXTENSION_IDS = ["xlsx_named_xls", "xls_named_xlsx"]
+
+
+@pytest.mark.parametrize("extension, write, magic", OTHER_EXTENSION, ids=OTHER_EXTENSION_IDS)
+def test_a_town_workbook_with_the_other_workbook_extension_is_read_by_its_content(inbox, extension, write, magic):
+    name = "统景镇_2022年06月_农村养老服务全覆盖进度表" + extension
+    assert write(inbox / "towns" / name, facilities()).read_bytes().startswith(magic)
+    summary, files, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("loaded", None)
+    assert files[f"towns/{name}"][2:] == ("500112133", date(2022, 6, 1))
+    assert findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT sheet_name, row_number, facility_name, beds, completion_date "
+                       "FROM raw.town_facilities").fetchall() == [
+        ("机构设施", 2, "统景镇养老服务中心", 50, date(2022, 5, 1))]
+
+
+@pytest.mark.parametrize("extension, write, magic", OTHER_EXTENSION, ids=OTHER_EXTENSION_IDS)
+def test_a_registry_workbook_with_the_other_workbook_extension_is_read_by_its_content(inbox, extension, write, magic):
+    name = "家庭医生签约_20220630" + extension
+    rows = [["公民身份号码", "签约日期", "签约机构", "签约状态"], ["11010519491231002X", "2022-03-01", "统景镇卫生院", "有效"]]
+    assert write(inbox / "registries" / name, {"Sheet1": rows}).read_bytes().startswith(magic)
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("loaded", None)
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, contract_date, contract_status FROM raw.registry_family_doctor").fetchall() == [
+        (2, date(2022, 3, 1), "有效")]
+
+
+@pytest.mark.parametrize("folder, name", [
+    ("towns", "统景镇_2022年06月_进度表.xlsx"), ("towns", "统景镇_2022年06月_进度表.xls"),
+    ("towns", "统景镇_2022年06月_进度表.xlsm"), ("registries", "家庭医生签约_20220630.xlsx"),
+    ("registries", "家庭医生签约_20220630.xls"),
+])
+def test_a_file_with_a_workbook_extension_that_is_no_workbook_is_rejected_saying_so(inbox, folder, name):
+    # a CSV export saved under a workbook's name
+    (inbox / folder / name).write_bytes("公民身份号码,签约日期\r\n11010519491231002X,2022-03-01\r\n".encode("gb18030"))
+    summary, files, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("rejected", "not_workbook")
+    assert files[f"{folder}/{name}"][1].startswith("not a readable Excel workbook (content does not match the extension)")
+    assert [f[0] for f in findings] == ["DQ09_file_rejected"]
+    reason = (settings.rejected_dir / folder / f"{name}.reason.txt").read_text(encoding="utf-8")
+    assert "不是可读取的 Excel 工作簿（内容与扩展名不符）" in reason

@@ -1,0 +1,143 @@
+"""Store: checked rows as Parquet files, then one DuckDB transaction for everything of a run;
+rejected files moved aside with their reason."""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.contract import raw_tables
+from pipelines.ingest.findings import Finding, findings_frame
+from pipelines.ingest.inbox import REASONS
+from pipelines.ingest.parse import polars_schema
+from pipelines.ingest.results import FileResult
+
+
+class ParquetStore:
+    """One Parquet file per source file and raw table: `<raw_dir>/<table>/<file_id>.parquet`.
+
+    A workbook's rows of a table are written at once; a registry's arrive batch by batch and
+    are appended to a writer kept open until `finish` (bounded memory whatever its size).
+    """
+
+    def __init__(self, raw_dir: Path) -> None:
+        self._raw_dir = raw_dir
+        self._written: dict[str, list[Path]] = defaultdict(list)
+        self._open: dict[str, tuple[pq.ParquetWriter, Path, pa.Schema]] = {}  # by file_id
+
+    def _path(self, table: str, file_id: str) -> Path:
+        folder = self._raw_dir / table
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{file_id}.parquet"
+
+    def write(self, table: str, file_id: str, frame: pl.DataFrame) -> None:
+        path = self._path(table, file_id)
+        frame.write_parquet(path)
+        self._written[table].append(path)
+
+    def append(self, table: str, file_id: str, frame: pl.DataFrame) -> None:
+        rows = frame.to_arrow()
+        if file_id not in self._open:
+            path = self._path(table, file_id)
+            self._open[file_id] = (pq.ParquetWriter(path, rows.schema), path, rows.schema)
+        writer, _, schema = self._open[file_id]
+        writer.write_table(rows.cast(schema))
+
+    def finish(self, appended: Iterable[tuple[str, str]]) -> dict[str, list[Path]]:
+        """Close the appended files, given as (table, file_id); a file that got no rows gets an
+        empty Parquet. Returns every file written, by table."""
+        for table, file_id in appended:
+            opened = self._open.pop(file_id, None)
+            if opened is None:
+                self.write(table, file_id, pl.DataFrame(schema=polars_schema(raw_tables()[table])))
+            else:
+                writer, path, _ = opened
+                writer.close()
+                self._written[table].append(path)
+        return {table: list(paths) for table, paths in self._written.items()}
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    parquet_files: Mapping[str, Sequence[Path]],
+    superseded_before: Iterable[str],
+    files: Sequence[FileResult],
+    findings: Sequence[Finding],
+    refresh_id: str,
+    loaded_at: datetime,
+) -> None:
+    """One transaction: the new rows, the files a new workbook supersedes, the new files and
+    sheets, the findings. A failure leaves the raw layer as it was."""
+    tables = raw_tables()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, paths in parquet_files.items():
+            columns = ", ".join(f'"{name}"' for name, _ in tables[table])
+            typed = ", ".join(f'CAST("{name}" AS {dtype}) AS "{name}"' for name, dtype in tables[table])
+            listed = "[" + ", ".join(f"'{p.as_posix()}'" for p in paths) + "]"
+            con.execute(f"INSERT INTO raw.{table} ({columns}) SELECT {typed} FROM read_parquet({listed}, union_by_name = true)")
+        zh, en = REASONS["superseded"]
+        for file_id in superseded_before:
+            con.execute("UPDATE raw.files SET status = 'superseded', reason_zh = ?, reason_en = ? WHERE file_id = ?",
+                        [zh, en, file_id])
+        _insert(con, "files", files_frame(files, refresh_id, loaded_at))
+        _insert(con, "sheets", sheets_frame(files))
+        _insert(con, "ingest_findings", findings_frame(list(findings), refresh_id))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height:
+        con.register("_new_rows", frame.to_arrow())
+        con.execute(f"INSERT INTO raw.{table} BY NAME SELECT * FROM _new_rows")
+        con.unregister("_new_rows")
+
+
+def files_frame(files: Sequence[FileResult], refresh_id: str, loaded_at: datetime) -> pl.DataFrame:
+    """The `raw.files` rows."""
+    rows = []
+    for r in files:
+        zh, en = REASONS[r.reason] if r.reason else (None, None)
+        rows.append({
+            "file_id": r.file.file_id, "file_name": r.file.file_name, "relative_path": r.file.relative_path,
+            "sha256": r.file.sha256, "kind": r.kind, "registry": r.registry, "town_code": r.town_code,
+            "month": r.month, "export_date": r.export_date, "submission_date": r.submission_date,
+            "modified_at": r.file.modified_at, "status": r.status, "reason_zh": zh, "reason_en": en,
+            "rows": r.rows, "loaded_at": loaded_at, "refresh_id": refresh_id,
+        })
+    schema = polars_schema(raw_tables()["files"])
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def sheets_frame(files: Sequence[FileResult]) -> pl.DataFrame:
+    """The `raw.sheets` rows: every recognised sheet of the new workbooks."""
+    rows = [(s.file_id, s.kind, s.name, s.status, s.reason_zh, s.reason_en, s.header_row, s.rows)
+            for f in files for s in f.sheets]
+    schema = polars_schema(raw_tables()["sheets"])
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def set_aside_rejected(rejected_dir: Path, files: Sequence[FileResult]) -> None:
+    """Move each rejected file to `rejected_dir` (same relative path) with a `.reason.txt` beside it."""
+    for result in files:
+        if result.status != "rejected":
+            continue
+        file = result.file
+        target = rejected_dir / file.relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target = target.with_name(f"{file.file_id}_{target.name}")
+        shutil.move(str(file.path), target)
+        zh, en = REASONS[result.reason]
+        target.with_name(target.name + ".reason.txt").write_text(f"{file.relative_path}\n{zh}\n{en}\n", encoding="utf-8")

@@ -1,0 +1,102 @@
+"""Validate: parse raw-text rows into typed rows, run the expectation suites, store the checked rows.
+
+Rows of many files are validated together (one suite run per sheet kind, per registry batch),
+since a suite run costs far more than a row.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import polars as pl
+
+from pipelines.contract import Contract, SourceSpec
+from pipelines.ingest.checks import check_rows
+from pipelines.ingest.divisions import Divisions
+from pipelines.ingest.findings import Finding
+from pipelines.ingest.parse import parse_rows
+from pipelines.ingest.store import ParquetStore
+from pipelines.ingest.suites import SuiteRunner
+
+# Registry rows parsed but not yet validated are held up to this many (bounded memory
+# whatever the export's size; validation runs once per batch, not once per file).
+REGISTRY_BATCH_ROWS = 400_000
+
+
+def start_loading_suites() -> Future[SuiteRunner]:
+    """Build the suite runner in a background thread: importing Great Expectations takes
+    seconds, in which the files are read."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    loading = pool.submit(SuiteRunner)
+    pool.shutdown(wait=False)  # the thread ends once the runner is built
+    return loading
+
+
+class _Held:
+    """Frames of one source kind gathered over many files."""
+
+    def __init__(self) -> None:
+        self.frames: list[pl.DataFrame] = []
+        self.rows = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self.frames.append(frame)
+        self.rows += frame.height
+
+    def take(self) -> pl.DataFrame | None:
+        frames, self.frames, self.rows = self.frames, [], 0
+        return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+
+class Validation:
+    """Rows in, checked rows out to the Parquet store, findings gathered until `finish`.
+
+    A town sheet's rows are held until `finish`, then each sheet kind's rows of all workbooks
+    are parsed and validated at once. A registry's rows are parsed chunk by chunk and validated
+    whenever REGISTRY_BATCH_ROWS are held.
+    """
+
+    def __init__(self, suites: Future[SuiteRunner], contract: Contract, divisions: Divisions, pii_key: bytes,
+                 file_names: dict[str, str], parquet: ParquetStore) -> None:
+        self._suites = suites
+        self._contract = contract
+        self._divisions = divisions
+        self._pii_key = pii_key
+        self._file_names = file_names  # file_id -> file name, for the findings' messages
+        self._parquet = parquet
+        self._sheet_rows: dict[str, _Held] = {}  # by sheet kind: raw-text rows
+        self._registry_rows: dict[str, _Held] = {}  # by registry kind: parsed rows
+        self._findings: list[Finding] = []
+
+    def add_sheet_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
+        self._sheet_rows.setdefault(source.kind, _Held()).add(rows)
+
+    def add_registry_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
+        held = self._registry_rows.setdefault(source.kind, _Held())
+        held.add(parse_rows(rows, source, self._contract, self._divisions, self._pii_key))
+        if held.rows >= REGISTRY_BATCH_ROWS:
+            self._check_registry(source)
+
+    def finish(self) -> list[Finding]:
+        """Validate everything still held; every finding of the rows."""
+        for kind, held in self._sheet_rows.items():
+            source = self._contract.sheets[kind]
+            parsed = parse_rows(held.take(), source, self._contract, self._divisions, self._pii_key)
+            for file_id, rows in self._check(parsed, source):
+                self._parquet.write(source.table, file_id, rows)
+        for kind in self._registry_rows:
+            self._check_registry(self._contract.registries[kind])
+        return list(self._findings)
+
+    def _check_registry(self, source: SourceSpec) -> None:
+        parsed = self._registry_rows[source.kind].take()
+        if parsed is None:
+            return
+        for file_id, rows in self._check(parsed, source):
+            self._parquet.append(source.table, file_id, rows)
+
+    def _check(self, parsed: pl.DataFrame, source: SourceSpec) -> list[tuple[str, pl.DataFrame]]:
+        """The checked rows of each file (in the order the files came)."""
+        checked = check_rows(parsed, source, self._suites.result(), self._file_names, self._divisions.towns)
+        self._findings.extend(checked.findings)
+        return [(file_id, rows) for (file_id,), rows in checked.rows.group_by(["file_id"], maintain_order=True)]

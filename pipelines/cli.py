@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -64,14 +65,24 @@ def _refresh(warehouse_resource, strict: bool = False) -> bool:
     log_path = settings.warehouse_dir / "logs" / "refresh-latest.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's own log lines go to a file; the terminal shows the stages.
+    result, failure = None, None
     with console.status("refreshing…"), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
-        result = run_refresh(warehouse_resource, on_stage=on_stage)
+        try:
+            result = run_refresh(warehouse_resource, on_stage=on_stage)
+        except Exception as error:  # noqa: BLE001 - the terminal gets one clear line, the log the traceback
+            failure = f"{type(error).__name__}: {error}"
+            traceback.print_exc(file=log)
+    if result is None:
+        console.print(f"[red]Refresh stopped[/]: {failure}")
+        console.print(f"  log: {log_path}. The published database was left as it was.")
+        return False
     for stage, seconds in result.stage_seconds.items():
         console.print(f"    {stage:<10} {seconds:6.1f} s")
     console.print(f"  refresh {result.refresh_id}; dbt log: {log_path}")
     if not result.success:
         console.print(f"[red]Refresh failed in stage {result.failed_stage}[/]: {result.error}")
-        console.print("The published database was left as it was. Fix the cause above and run the refresh again.")
+        console.print(f"  log: {log_path}. The published database was left as it was; "
+                      "fix the cause above and run the refresh again.")
         return False
     rejected = _rejected_in(settings, result.refresh_id)
     if rejected:
@@ -281,9 +292,13 @@ def ui(port: int) -> None:
 @main.command()
 @click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
 def docs(warehouse: Path | None) -> None:
-    """Generate the dbt documentation site (models, columns, lineage) and print where it is."""
+    """Write docs/kpis.md and docs/rules.md from the catalogues, then generate the dbt
+    documentation site (models, columns, lineage) and print where it is."""
+    from pipelines.docs_catalogue import write_generated_files
     from pipelines.transform.dbt_run import exported_env
 
+    for path in write_generated_files():
+        console.print(f"rewritten from the catalogues: {path.relative_to(PROJECT_ROOT)}")
     settings = _warehouse(None, warehouse, None).settings()
     dbt = Path(sys.executable).parent / "dbt"
     with exported_env(settings.dbt_env()):

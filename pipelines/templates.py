@@ -1,6 +1,6 @@
 """Blank town workbooks (`ruralcare templates`): the five ledgers with drop-down lists.
 
-One workbook per town in scope, named as inputs.md §1 recommends, with the cover fields
+One workbook per town in scope, named as docs/inputs.md ("File names") recommends, with the cover fields
 filled, canonical headers from `sources/contract/sheets.yaml`, a drop-down list on every
 category and village column, number and date checks with input messages, locked header
 rows and a short 填报说明 sheet. The 互助养老点 sheet starts with one row per village and
@@ -31,7 +31,7 @@ LISTS_SHEET = "_lists"  # hidden; the loader ignores hidden and unknown sheets
 # Layout of every data sheet (0-based rows): title, cover fields, header, then data.
 TITLE_ROW, COVER_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2, 3
 DATA_ROWS = 10_000  # validations and unlocked cells reach this far below the header
-EARLIEST_DATE = date(2000, 1, 1)  # a workbook date before 2000 is a finding (inputs.md)
+EARLIEST_DATE = date(2000, 1, 1)  # a workbook date before 2000 is a finding (docs/inputs.md)
 DATE_FORMAT = "yyyy-mm-dd"
 YES, NO = "是", "否"
 
@@ -181,7 +181,7 @@ def _number_check(column: Column) -> dict | None:
     if column.type == "area":
         return {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 100_000}
     if column.type == "money":
-        # 1亿元 is the ceiling of any amount (inputs.md); expressed in the column's unit.
+        # 1亿元 is the ceiling of any amount (docs/inputs.md); expressed in the column's unit.
         ceiling = 10_000 if column.default_unit == "万元" else 100_000_000
         return {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": ceiling}
     if column.type == "number":

@@ -1,8 +1,8 @@
 """Synthetic sources for ruralcare: `generate()` writes towns/, registries/ and answer_key/.
 
 The programme is modelled first (`model.py`), then rendered into the files towns and
-district systems send (`render.py`, `registries.py`), with the variations of inputs.md
-and — unless `clean` — the planted problems of quality.md (`plants.py`). The answer key
+district systems send (`render.py`, `registries.py`), with the variations of docs/inputs.md
+and — unless `clean` — the planted problems of docs/rules.md (`plants.py`). The answer key
 is computed from the model, never by running the pipeline.
 """
 

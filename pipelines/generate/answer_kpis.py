@@ -1,9 +1,9 @@
-"""The answer key of the 30 KPIs (kpis.md), computed in Polars from the generator's truth tables.
+"""The answer key of the 30 KPIs (docs/kpis.md), computed in Polars from the generator's truth tables.
 
 `compute_answer_kpis` returns (kpis, town_rank): one KPI row per scope (every town in scope
 and the district 500112), month (from the earliest report month of any loaded workbook to
-the latest) and KPI of the catalogue, and the towns' overall ranking per month. It is
-written independently of the dbt KPI models so that each checks the other.
+the latest) and KPI, and the towns' overall ranking per month. It is written independently
+of the dbt KPI models and of the KPI catalogue they read, so that each checks the other.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pipelines.generate.answer_key_kpis.inputs import (
     month_grid,
 )
 from pipelines.generate.answer_key_kpis.people import exports_in_force, loaded_rows, older_persons
-from pipelines.generate.answer_key_kpis.targets import rank_towns, targets_frame, traffic_light
+from pipelines.generate.answer_key_kpis.targets import kpi_classes, rank_towns, targets_frame, traffic_light
 from pipelines.generate.answer_key_kpis.workbooks import (
     effective_workbooks,
     on_time_submissions,
@@ -68,7 +68,8 @@ def compute_answer_kpis(truth_dir: Path, divisions_file: Path, seeds_dir: Path) 
     town_codes = scope.town_codes
 
     measures = _town_measures(tables, scope, plan, months)
-    count_kpis = plan.catalogue.filter(pl.col("measure") == "count")["kpi_id"].to_list()
+    classes = kpi_classes()
+    count_kpis = classes.filter(pl.col("measure") == "count")["kpi_id"].to_list()
     district = _district_measures(measures.town_rows, measures.district_trainings, count_kpis)
     stale = _stale_flags(measures.in_force, measures.sent)
     rows = pl.concat(
@@ -79,7 +80,7 @@ def compute_answer_kpis(truth_dir: Path, divisions_file: Path, seeds_dir: Path) 
         how="vertical_relaxed",
     )
     grid = (
-        plan.catalogue.select("kpi_id")
+        classes.select("kpi_id")
         .join(pl.DataFrame({"scope_code": [*town_codes, DISTRICT_CODE]}, schema={"scope_code": pl.String}), how="cross")
         .join(months.select("month"), how="cross")
     )

@@ -1,4 +1,4 @@
-"""How clerks type a value: every form inputs.md lists, each one parsing back to the same value.
+"""How clerks type a value: every form docs/inputs.md lists, each one parsing back to the same value.
 
 Pure functions: (value, form) -> the cell as written. `FORMS` names the forms of each
 kind; the generator spreads them over towns and months and records them in the manifest.

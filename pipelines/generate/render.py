@@ -395,7 +395,7 @@ def assemble_sheet(name: str, kind: str, contract: SheetContract, columns: list[
             for variation, column in row.variations:
                 recorder.variation(variation, file, name, row_number, column)
         for rule, column in row.findings:
-            # no row of its own (quality.md): a village absent from the sheet (DQ22), a centre's
+            # no row of its own (docs/rules.md): a village absent from the sheet (DQ22), a centre's
             # district top-up summed over its payment rows (DQ16 on 资金情况)
             no_row = rule.startswith("DQ22") or (rule.startswith("DQ16") and kind == "funds")
             recorder.finding(rule, town_code, str(month)[:7], file, lineage_sheet, None if no_row else row_number,

@@ -10,9 +10,9 @@ from datetime import date
 
 import polars as pl
 
+from pipelines.catalogue import rule_severity
 from pipelines.contract import FINDINGS_COLUMNS
 from pipelines.ingest.parse import polars_schema
-from pipelines.ingest.suites import SEVERITY
 
 
 def mask_id(value: str) -> str:
@@ -69,7 +69,7 @@ class Finding:
 
     @property
     def severity(self) -> str:
-        return SEVERITY[self.rule_id]
+        return rule_severity(self.rule_id)
 
 
 def describe(

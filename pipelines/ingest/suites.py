@@ -3,8 +3,9 @@
 The suites are built from sheets.yaml and kept as reviewable JSON under
 `pipelines/ingest/suites/` (regenerate with `python -m pipelines.ingest.suites` after
 changing the contract; a unit test keeps the files in step). Each expectation's `meta`
-names the quality rule it reports, the column, whether a failing cell is set to null
-(unreadable / out of range: DQ11) and the message template.
+names the quality rule it reports (its severity from the rule catalogue, docs/rules.md), the
+column, whether a failing cell is set to null (unreadable / out of range: DQ11) and the message
+template.
 
 Validation runs on pandas frames in an ephemeral context (GX's SQL datasource is not used).
 """
@@ -19,22 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.catalogue import rule_severity
 from pipelines.contract import Column, Contract, SourceSpec, load_contract
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-
-SEVERITY = {
-    "DQ01_id_invalid": "error",
-    "DQ02_id_legacy15": "info",
-    "DQ08_unknown_village": "error",
-    "DQ09_file_rejected": "error",
-    "DQ10_sheet_rejected": "error",
-    "DQ11_bad_value": "error",
-    "DQ12_beds_inconsistent": "error",
-    "DQ14_dates_inconsistent": "error",
-    "DQ19_duplicate_row": "warning",
-    "DQ21_certificate_missing": "warning",
-}
 
 TYPE_NAMES = {
     "text": ("文字（不能是 #REF!、#N/A 等公式错误值）", "text (not a formula error such as #REF! or #N/A)"),
@@ -71,7 +60,7 @@ def _given(field: str) -> str:
 def _expectation(kind: str, rule: str, spec: Column | None, nulls_cell: bool, zh: str, en: str, **kwargs) -> dict:
     meta = {
         "rule_id": rule,
-        "severity": SEVERITY[rule],
+        "severity": rule_severity(rule),
         "field": spec.field if spec else None,
         "column_name": spec.header if spec else None,
         "nulls_cell": nulls_cell,

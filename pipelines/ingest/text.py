@@ -159,7 +159,7 @@ _DATE_MONTH_ONLY = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})月?|(\d{2}))$")
 
 
 def parse_cover_date(text: str) -> date | None:
-    """A 填报日期 value in any date form of inputs.md (a month alone is its last day), an Excel
+    """A 填报日期 value in any date form of docs/inputs.md (a month alone is its last day), an Excel
     date cell or serial (a date-time serial keeps its day); None when unreadable."""
     value = squeeze(_TIME_OF_DAY.sub("", half_width(text).strip()))
     if re.fullmatch(r"\d{5}(\.\d+)?", value):  # an Excel serial day number

@@ -112,7 +112,7 @@ def teams(raw: pl.Expr, contract: Contract) -> pl.Expr:
 
 
 def date(raw: pl.Expr) -> pl.Expr:
-    """Every date form of inputs.md; month-only forms give the month's last day."""
+    """Every date form of docs/inputs.md; month-only forms give the month's last day."""
     value = squeezed(raw).str.replace(r"^(\d{4}-\d{2}-\d{2})T?\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "$1")
     full = value.str.extract_groups(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
     compact = value.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$")

@@ -19,17 +19,37 @@ from pipelines.publish.refresh_log import sql_literal
 PUBLISHED_SCHEMAS = ("marts", "quality", "meta")
 ANALYST_STORAGE_VERSION = "v1.0.0"
 
-# Columns that would carry a person's identity; none may reach the analyst copy.
+# The per-rule tables (quality.dq03_not_older, …) only build quality.findings, which holds every
+# one of their rows: analysts read that one table.
+PER_RULE_TABLE = re.compile(r"^dq\d+_")
+# Person lists the analyst copy gets only in part (minimum necessary): a person appears by
+# person_key with village and age band, as in marts.fct_person_monthly. Masked names and IDs,
+# exact age and the registry file and row stay in the working database, for the feedback
+# workbooks that go to each town.
+DEIDENTIFIED_COLUMNS = {
+    ("quality", "unpaired_key_persons"): (
+        "month", "town_code", "village_code", "village_name", "person_key", "age_band", "registry",
+    ),
+}
+
+# Columns that would carry a person's identity (masked or not) or exact age; none may reach the
+# analyst copy.
 FORBIDDEN_COLUMN = re.compile(
     r"(^|_)(id_number|id_raw|person_name|elder_name|helper_name|trainee_name|phone|helper_phone)(_raw)?$"
+    r"|masked|^age$|birth_date"
 )
 # A full resident ID (18 characters) or a mainland mobile number standing on its own in a text
 # value (not inside a longer run of letters and digits such as a person_key hash).
 FULL_ID_OR_PHONE = r"(^|[^0-9A-Za-z])(\d{17}[\dXx]|1[3-9]\d{9})([^0-9A-Za-z]|$)"
+# A whole cell masked as the quality models mask (macros/quality_masking.sql): an ID
+# 500112********1234 (all stars when short), a name 张* / 欧阳**, a phone 138****1234.
+MASKED_VALUE = r"^\s*(\*+|[0-9A-Za-z]{6}\*{8}[0-9A-Za-z]{4}|\p{Han}{1,2}\*+|\d{3}\*{4}\d{4})\s*$"
+# The one published column that may hold a masked value: a finding points at its cell.
+MASKED_VALUE_ALLOWED = {("quality", "findings", "value")}
 
 
 class PrivacyViolation(RuntimeError):
-    """A table about to be published holds a full ID number, a name or a phone number."""
+    """A table about to be published holds a full or masked ID number, name or phone number."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,10 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
         for schema in sorted({schema for schema, _ in tables}):
             work.execute(f"CREATE SCHEMA analyst_copy.{schema}")
         for schema, table in tables:
-            work.execute(f'CREATE TABLE analyst_copy.{schema}."{table}" AS SELECT * FROM {schema}."{table}"')
+            work.execute(
+                f'CREATE TABLE analyst_copy.{schema}."{table}" AS SELECT {_published_columns(schema, table)} '
+                f'FROM {schema}."{table}"'
+            )
             rows += work.execute(f'SELECT count(*) FROM analyst_copy.{schema}."{table}"').fetchone()[0]
             _copy_comments(work, schema, table)
         _check_values(work, tables)
@@ -92,7 +115,7 @@ def _remove(temp: Path) -> None:
 
 def _publishable_tables(work: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
-    return work.execute(
+    found = work.execute(
         f"""
         select schema_name, table_name from duckdb_tables()
         where database_name = current_database() and schema_name in ({placeholders})
@@ -103,6 +126,12 @@ def _publishable_tables(work: duckdb.DuckDBPyConnection) -> list[tuple[str, str]
         """,
         [*PUBLISHED_SCHEMAS, *PUBLISHED_SCHEMAS],
     ).fetchall()
+    return [(schema, table) for schema, table in found if not (schema == "quality" and PER_RULE_TABLE.match(table))]
+
+
+def _published_columns(schema: str, table: str) -> str:
+    kept = DEIDENTIFIED_COLUMNS.get((schema, table))
+    return ", ".join(f'"{column}"' for column in kept) if kept else "*"
 
 
 def _copy_comments(work: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
@@ -116,8 +145,10 @@ def _copy_comments(work: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
         work.execute(f'COMMENT ON TABLE analyst_copy.{schema}."{table}" IS {sql_literal(comment[0])}')
     for column, text in work.execute(
         "select column_name, comment from duckdb_columns() where database_name = current_database() "
-        "and schema_name = ? and table_name = ? and comment is not null",
-        [schema, table],
+        "and schema_name = ? and table_name = ? and comment is not null and column_name in ("
+        "  select column_name from duckdb_columns() where database_name = 'analyst_copy' "
+        "  and schema_name = ? and table_name = ?)",
+        [schema, table, schema, table],
     ).fetchall():
         work.execute(f'COMMENT ON COLUMN analyst_copy.{schema}."{table}"."{column}" IS {sql_literal(text)}')
 
@@ -134,14 +165,19 @@ def _check_values(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
                 raise PrivacyViolation(f"{schema}.{table}.{column} would publish personal data")
             if data_type != "VARCHAR":
                 continue
-            hit = work.execute(
-                f'select count(*) from analyst_copy.{schema}."{table}" '
-                f'where regexp_matches("{column}", ?)',
-                [FULL_ID_OR_PHONE],
-            ).fetchone()[0]
-            if hit:
+            full, masked = work.execute(
+                f'select count(*) filter (where regexp_matches("{column}", ?)), '
+                f'count(*) filter (where regexp_matches("{column}", ?)) from analyst_copy.{schema}."{table}"',
+                [FULL_ID_OR_PHONE, MASKED_VALUE],
+            ).fetchone()
+            if full:
                 raise PrivacyViolation(
-                    f"{schema}.{table}.{column} holds {hit} value(s) that look like a full ID or phone number"
+                    f"{schema}.{table}.{column} holds {full} value(s) that look like a full ID or phone number"
+                )
+            if masked and (schema, table, column) not in MASKED_VALUE_ALLOWED:
+                raise PrivacyViolation(
+                    f"{schema}.{table}.{column} holds {masked} masked name, ID or phone value(s); the analyst "
+                    "copy shows a person by person_key only (masked values only in quality.findings.value)"
                 )
 
 

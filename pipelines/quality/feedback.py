@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
+from pipelines.catalogue import rule_name_zh
 from pipelines.publish.database import FULL_ID_OR_PHONE
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -56,14 +57,15 @@ def workbook_name(town: Town, month: date) -> str:
 
 
 def finding_rows(findings: list[dict]) -> list[list[object]]:
-    """The 问题清单 rows: errors first, then warnings, then info; by rule, file, sheet, row."""
+    """The 问题清单 rows: errors first, then warnings, then info; by rule, file, sheet, row. 问题类型 is
+    the rule's name in the rule catalogue, as the monthly report prints it."""
     ordered = sorted(findings, key=lambda f: (
         SEVERITY_ORDER.get(f["severity"], 3), f["rule_id"], f["source_file"] or "", f["sheet"] or "",
         f["row_number"] if f["row_number"] is not None else -1, f["column_name"] or "", f["value"] or ""))
     return [
-        [number, SEVERITY_ZH.get(f["severity"], f["severity"]), f["rule_id"], f["name_zh"], f["source_file"],
-         f["sheet"], f["row_number"], f["column_name"], f["value"], _without_fix(f["message_zh"], f["fix_zh"]),
-         f["fix_zh"]]
+        [number, SEVERITY_ZH.get(f["severity"], f["severity"]), f["rule_id"], rule_name_zh(f["rule_id"]),
+         f["source_file"], f["sheet"], f["row_number"], f["column_name"], f["value"],
+         _without_fix(f["message_zh"], f["fix_zh"]), f["fix_zh"]]
         for number, f in enumerate(ordered, 1)
     ]
 
@@ -98,11 +100,10 @@ def write_feedback(work_db: Path, month: date, out_dir: Path) -> list[Path]:
         towns = [Town(code, name) for code, name in con.execute(
             "select town_code, town_name from marts.dim_town where is_rural_scope order by town_code").fetchall()]
         findings = _records(con, """
-            select f.town_code, f.rule_id, f.severity, c.name_zh, f.source_file, f.sheet, f.row_number,
-                   f.column_name, f.value, f.message_zh, f.fix_zh
-            from quality.findings as f
-            left join quality.rule_catalogue as c on c.rule_id = f.rule_id
-            where f.month = ?""", [month])
+            select town_code, rule_id, severity, source_file, sheet, row_number, column_name, value,
+                   message_zh, fix_zh
+            from quality.findings
+            where month = ?""", [month])
         persons = _records(con, """
             select town_code, village_name, name_masked, id_masked, age, registry, source_file, row_number
             from quality.unpaired_key_persons where month = ?""", [month])

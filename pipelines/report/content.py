@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipelines.catalogue import StatusLimits, status_limits
 from pipelines.report.data import ReportData, Town
 from pipelines.report.fmt import (
     DASH, change, fmt_change, fmt_count, fmt_date, fmt_month, fmt_percent, fmt_value, fmt_wan_yuan,
@@ -20,7 +21,7 @@ from pipelines.report.labels import (
     BUILD_STATUSES, KIND_LABELS, NOT_REPORTED, SEVERITY_LABELS, project_group, rule_label, status_label,
 )
 
-# KPIs the lead paragraph and the town table name; the catalogue's ids (kpis.md).
+# KPIs the lead paragraph and the town table name; the catalogue's ids (docs/kpis.md).
 CENTRES = "K05_town_centre_coverage"
 POINTS = "K09_village_points_built"
 VILLAGE_COVERAGE = "K10_village_coverage"
@@ -534,12 +535,16 @@ def definitions_table(data: ReportData) -> Table:
     return Table("指标说明", "附表  指标口径说明", ["编号", "指标", "类别", "单位", "计算口径"], rows)
 
 
-LEGEND = [
-    "进度指标：已完成（蓝）= 达到最终目标；正常推进（绿）= 落后序时进度不超过目标的10%；"
-    "进度滞后（黄）= 落后10%至30%；严重滞后（红）= 落后超过30%。",
-    "约束性指标：达标（绿）= 不低于标准；接近标准（黄）= 低于标准不超过10个百分点；未达标（红）= 其余情形。",
-    "无数据（灰）= 分母为0或尚无报表；※ = 镇街未按期报送，沿用此前报表数据。",
-]
+def status_legend(limits: StatusLimits) -> list[str]:
+    """The colours' meaning, worded from the limits int_kpi__status.sql decides them by."""
+    green, yellow = -limits.progress_green_gap * 100, -limits.progress_yellow_gap * 100
+    margin = limits.threshold_yellow_margin * 100
+    return [
+        f"进度指标：已完成（蓝）= 达到最终目标；正常推进（绿）= 落后序时进度不超过目标的{green:g}%；"
+        f"进度滞后（黄）= 落后{green:g}%至{yellow:g}%；严重滞后（红）= 落后超过{yellow:g}%。",
+        f"约束性指标：达标（绿）= 不低于标准；接近标准（黄）= 低于标准不超过{margin:g}个百分点；未达标（红）= 其余情形。",
+        "无数据（灰）= 分母为0或尚无报表；※ = 镇街未按期报送，沿用此前报表数据。",
+    ]
 
 
 # ---------------------------------------------------------------- lead paragraphs
@@ -629,5 +634,5 @@ def build_report(data: ReportData) -> Report:
         submissions=submissions_table(data),
         findings_by_rule=findings_by_rule_table(data),
         definitions=definitions_table(data),
-        legend=LEGEND,
+        legend=status_legend(status_limits()),
     )

@@ -1,6 +1,6 @@
 """Everything the report shows, read from the published (de-identified) database.
 
-Only the mart contracts of outputs.md are read; findings are read as counts by town and rule,
+Only the published marts (docs/analysts.md) are read; findings are read as counts by town and rule,
 so no person-level row ever leaves the database for the report.
 """
 

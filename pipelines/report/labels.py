@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pipelines.catalogue import rule_name_zh
+
 # Status label by KPI kind: a threshold KPI is 达标/未达标, a progress KPI is ahead or behind 序时进度.
 STATUS_LABELS = {
     "progress": {"done": "已完成", "green": "正常推进", "yellow": "进度滞后", "red": "严重滞后",
@@ -26,34 +28,6 @@ KIND_LABELS = {"progress": "进度指标", "threshold": "约束性指标", "info
 
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 
-RULE_LABELS = {
-    "DQ01_id_invalid": "身份证号无效",
-    "DQ02_id_legacy15": "15位身份证号已转换",
-    "DQ03_not_older": "未满60周岁",
-    "DQ04_id_two_towns": "同一人出现在两个镇街",
-    "DQ05_pairing_unknown_person": "结对对象不在登记名册中",
-    "DQ06_key_person_unpaired": "重点对象未一对一结对",
-    "DQ07_pairing_inactive_person": "结对对象已终止或注销",
-    "DQ08_unknown_village": "村名无法匹配",
-    "DQ09_file_rejected": "文件被退回",
-    "DQ10_sheet_rejected": "工作表被退回",
-    "DQ11_bad_value": "单元格内容无法识别",
-    "DQ12_beds_inconsistent": "床位数据矛盾",
-    "DQ13_area_below_standard": "面积低于标准",
-    "DQ14_dates_inconsistent": "日期矛盾或缺失",
-    "DQ15_status_regressed": "建设状态倒退",
-    "DQ16_subsidy_over_cap": "补助超过上限",
-    "DQ17_residents_mismatch": "集中供养人数与名册不符",
-    "DQ18_bad_merge_target": "合并设置对象有误",
-    "DQ19_duplicate_row": "重复记录",
-    "DQ20_merged_home_active": "已撤并敬老院仍有入住",
-    "DQ21_certificate_missing": "取证但缺证书编号",
-    "DQ22_village_not_reported": "有村未填报互助养老点",
-    "DQ23_submission_missing": "未按期报送",
-    "DQ24_unknown_facility": "机构或项目名称无法匹配",
-    "DQ25_registry_count_mismatch": "重点对象人数与名册差异较大",
-}
-
 # Named projects in the order a reader expects them: by task, then by town.
 PROJECT_GROUPS = (
     ("失能特困人员集中照护中心", None, "失能特困人员集中照护中心"),
@@ -75,7 +49,8 @@ def status_label(status: str | None, kind: str) -> str:
 
 
 def rule_label(rule_id: str) -> str:
-    return RULE_LABELS.get(rule_id, rule_id)
+    """The rule's Chinese name from the rule catalogue, as the feedback workbooks print it."""
+    return rule_name_zh(rule_id)
 
 
 def project_group(facility_type: str, build_mode: str) -> tuple[int, str]:

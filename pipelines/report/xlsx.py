@@ -27,7 +27,7 @@ def display_width(text: str) -> int:
 
 
 def safe_text(text: str) -> str:
-    """Never a formula, even for a reader who re-enters the cell (outputs.md: prefix a ')."""
+    """Never a formula, even for a reader who re-enters the cell: a leading ' keeps it text."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

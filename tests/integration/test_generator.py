@@ -14,7 +14,7 @@ from pipelines.generate import generate
 from pipelines.generate.ids import is_valid_id
 from pipelines.generate.render import RULE_IDS
 
-# Every variation inputs.md lists, as the manifest names it.
+# Every variation docs/inputs.md lists, as the manifest names it.
 REQUIRED_VARIATIONS = (
     ["format_xlsx", "format_xlsm", "format_xls", "title_rows_1", "title_rows_2", "title_rows_3", "title_rows_4",
      "header_two_rows", "merged_village_cells", "footer_合计", "footer_总计", "footer_小计", "footer_signature",

@@ -16,7 +16,7 @@ from pipelines.quality.feedback import write_feedback
 
 pytestmark = pytest.mark.slow
 
-# Rules whose findings quality.md lets the clean programme have: the unpaired key-group
+# Rules whose findings the clean programme may have: the unpaired key-group
 # persons (DQ06) and the pairing-count gap they cause (DQ25) while pairing is under way, and
 # workbooks that arrived after the 5th (DQ23).
 NATURAL_RULES = {"DQ06_key_person_unpaired", "DQ23_submission_missing", "DQ25_registry_count_mismatch"}

@@ -1,4 +1,4 @@
-"""The KPI answer key on small hand-built truth tables; every expected number is worked out by hand from kpis.md."""
+"""The KPI answer key on small hand-built truth tables; every expected number is worked out by hand from docs/kpis.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from pipelines.contract import raw_tables
 from pipelines.generate.answer_key_kpis.inputs import _POLARS_TYPES
 from pipelines.generate.answer_kpis import compute_answer_kpis
-from pipelines.settings import SEEDS_DIR
 
 D = dt.date
 DAWAN, MUER = "500112135", "500112139"
@@ -158,7 +157,6 @@ class World:
         (seeds / "plan.csv").write_text(PLAN, encoding="utf-8")
         (seeds / "plan_projects.csv").write_text(PROJECTS, encoding="utf-8")
         (seeds / "plan_targets.csv").write_text(TARGETS, encoding="utf-8")
-        (seeds / "kpi_catalogue.csv").write_bytes((SEEDS_DIR / "kpi_catalogue.csv").read_bytes())
         divisions = self.root / "divisions.csv"
         divisions.write_text(DIVISIONS, encoding="utf-8")
         return compute_answer_kpis(truth, divisions, seeds)

@@ -77,7 +77,7 @@ def test_cover_value(cells, labels, expected):
 @pytest.mark.parametrize("text, expected", [
     ("2022年7月3日", date(2022, 7, 3)), ("2022-07-03", date(2022, 7, 3)), ("2022/7/3", date(2022, 7, 3)),
     ("20220703", date(2022, 7, 3)), ("2022-07-03 00:00:00", date(2022, 7, 3)), ("2022.13.1", None), ("七月", None),
-    # any date form of inputs.md: a month alone is its last day; a date-time serial keeps its day
+    # any date form of docs/inputs.md: a month alone is its last day; a date-time serial keeps its day
     ("2022年7月", date(2022, 7, 31)), ("2022-07", date(2022, 7, 31)), ("202207", date(2022, 7, 31)),
     ("44745", date(2022, 7, 3)), ("44745.375", date(2022, 7, 3)), ("2022-13", None),
 ])

@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from pipelines.quality.checks import SQL_RULES, check_result, counts_by_rule_and_town
+from pipelines.quality.checks import check_result, counts_by_rule_and_town, sql_rules
 from pipelines.quality.feedback import Town, finding_rows, neutralise, unpaired_rows, workbook_name
 
 
@@ -99,13 +99,13 @@ def test_counts_by_town_cover_every_sql_rule_and_only_those():
         ("DQ01_id_invalid", "500112144", "洛碛镇", 5),
         ("DQ23_submission_missing", None, None, 1),
     ])
-    assert set(counts) == set(SQL_RULES)
+    assert set(counts) == {rule.rule_id for rule in sql_rules()}
     assert counts["DQ13_area_below_standard"] == {"500112144 洛碛镇": 2, "500112133 统景镇": 1}
     assert counts["DQ23_submission_missing"] == {"未识别": 1}
     assert sum(counts["DQ03_not_older"].values()) == 0
 
 
-def test_the_checks_cover_exactly_the_rules_quality_md_gives_the_sql_layer():
-    assert sorted(r[:4] for r in SQL_RULES) == [
+def test_the_checks_cover_exactly_the_rules_the_catalogue_gives_the_sql_layer():
+    assert sorted(r.rule_id[:4] for r in sql_rules()) == [
         "DQ03", "DQ04", "DQ05", "DQ06", "DQ07", "DQ13", "DQ15", "DQ16", "DQ17", "DQ18", "DQ20", "DQ22", "DQ23",
         "DQ24", "DQ25"]

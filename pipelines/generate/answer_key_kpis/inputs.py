@@ -83,7 +83,6 @@ class Plan:
     start_date: dt.date
     projects: pl.DataFrame  # plan_projects.csv
     targets: pl.DataFrame  # kpi_id, scope_code, due_date, target_value
-    catalogue: pl.DataFrame  # kpi_id, kind, measure, threshold
 
 
 def load_plan(seeds_dir: Path) -> Plan:
@@ -97,14 +96,10 @@ def load_plan(seeds_dir: Path) -> Plan:
         seeds_dir / "plan_targets.csv",
         schema_overrides={"scope_code": pl.String, "due_date": pl.Date, "target_value": pl.Float64},
     ).select("kpi_id", "scope_code", "due_date", "target_value")
-    catalogue = pl.read_csv(
-        seeds_dir / "kpi_catalogue.csv", schema_overrides={"threshold": pl.Float64}
-    ).select("kpi_id", "kind", "measure", "threshold")
     return Plan(
         start_date=plan["start_date"].cast(pl.Date).min(),
         projects=projects,
         targets=targets,
-        catalogue=catalogue,
     )
 
 

@@ -30,7 +30,7 @@ EQUIPMENT_SUBSIDY_CAP_YUAN = 20_000.0
 MANAGER = "院长/主管"
 CAREGIVER = "养老护理员"
 
-# kpis.md: which sheets feed which KPIs (a carried-forward sheet makes them stale).
+# docs/kpis.md: which sheets feed which KPIs (a carried-forward sheet makes them stale).
 FEEDING_SHEETS = {
     "K01_care_centres_built": ("facilities",),
     "K02_care_centre_nursing_bed_share": ("facilities",),

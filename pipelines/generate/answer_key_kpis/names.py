@@ -1,4 +1,4 @@
-"""Facility-name matching within a town (inputs.md, 机构设施).
+"""Facility-name matching within a town (docs/inputs.md, "Matching names").
 
 Two names match when they are equal after normalising white space and full-width characters,
 or after also dropping the town's full official name from their start. Comparing the

@@ -1,4 +1,4 @@
-"""Registry exports in force each month, and the older persons of the KPIs (domain.md "People")."""
+"""Registry exports in force each month, and the older persons of the KPIs (docs/kpis.md, "People in the KPIs")."""
 
 from __future__ import annotations
 

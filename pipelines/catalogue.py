@@ -1,0 +1,148 @@
+"""The KPI and rule catalogues and the traffic-light limits, as Python reads them.
+
+`dbt_project/seeds/kpi_catalogue.csv` and `rule_catalogue.csv` are the one list of KPIs and
+data-quality rules (dbt loads them as seeds); the status limits are the `status_limits` var of
+`dbt_project/dbt_project.yml`. Report labels, feedback workbooks, asset checks and the ingest
+suites' severities read them here; docs/kpis.md and docs/rules.md are generated from them
+(`python -m pipelines.docs_catalogue`). Files are read on first use, once per process.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from pipelines.settings import DBT_PROJECT_DIR, SEEDS_DIR
+
+RULE_CATALOGUE = SEEDS_DIR / "rule_catalogue.csv"
+KPI_CATALOGUE = SEEDS_DIR / "kpi_catalogue.csv"
+DBT_PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
+SEVERITIES = ("error", "warning", "info")
+LAYERS = ("ingest", "sql")
+KINDS = ("progress", "threshold", "info")
+MEASURES = ("count", "rate")
+
+
+class CatalogueError(ValueError):
+    """A catalogue file is malformed, or names a rule or KPI it does not hold."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    severity: str
+    layer: str
+    name_zh: str
+    fix_zh: str
+    fix_en: str
+    description_en: str
+
+    @property
+    def model(self) -> str | None:
+        """The dbt model of a SQL-layer rule (models/quality/rules/<model>.sql)."""
+        return self.rule_id.lower() if self.layer == "sql" else None
+
+
+@dataclass(frozen=True)
+class Kpi:
+    kpi_id: str
+    kpi_no: int
+    name_zh: str
+    kind: str
+    measure: str
+    unit: str
+    threshold: float | None
+    feeding_sheet: str
+    definition_zh: str
+    model: str
+    numerator_en: str
+    denominator_en: str | None
+    target_en: str | None
+
+
+@dataclass(frozen=True)
+class StatusLimits:
+    progress_green_gap: float
+    progress_yellow_gap: float
+    threshold_yellow_margin: float
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CatalogueError(f"{path}: missing column(s) {', '.join(missing)}")
+        return list(reader)
+
+
+def _check(path: Path, line: int, column: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise CatalogueError(f"{path}, line {line}, column {column}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+@cache
+def rules() -> dict[str, Rule]:
+    """Every rule of rule_catalogue.csv by rule_id, in the file's order."""
+    out: dict[str, Rule] = {}
+    for line, row in enumerate(_rows(RULE_CATALOGUE, tuple(Rule.__dataclass_fields__)), start=2):
+        _check(RULE_CATALOGUE, line, "severity", row["severity"], SEVERITIES)
+        _check(RULE_CATALOGUE, line, "layer", row["layer"], LAYERS)
+        out[row["rule_id"]] = Rule(**{name: row[name] for name in Rule.__dataclass_fields__})
+    return out
+
+
+def rule(rule_id: str) -> Rule:
+    try:
+        return rules()[rule_id]
+    except KeyError:
+        raise CatalogueError(f"rule {rule_id!r} is not in {RULE_CATALOGUE}: add a row for it") from None
+
+
+def rules_of_layer(layer: str) -> list[Rule]:
+    return [r for r in rules().values() if r.layer == layer]
+
+
+def rule_severity(rule_id: str) -> str:
+    return rule(rule_id).severity
+
+
+def rule_name_zh(rule_id: str) -> str:
+    """The rule's Chinese name, the one the report and the feedback workbooks both print (an id
+    the catalogue lacks prints as itself)."""
+    found = rules().get(rule_id)
+    return found.name_zh if found else rule_id
+
+
+@cache
+def kpis() -> dict[str, Kpi]:
+    """Every KPI of kpi_catalogue.csv by kpi_id, in the file's order."""
+    out: dict[str, Kpi] = {}
+    for line, row in enumerate(_rows(KPI_CATALOGUE, tuple(Kpi.__dataclass_fields__)), start=2):
+        _check(KPI_CATALOGUE, line, "kind", row["kind"], KINDS)
+        _check(KPI_CATALOGUE, line, "measure", row["measure"], MEASURES)
+        out[row["kpi_id"]] = Kpi(**{
+            **{name: row[name] for name in Kpi.__dataclass_fields__},
+            "kpi_no": int(row["kpi_no"]),
+            "threshold": float(row["threshold"]) if row["threshold"] else None,
+            "denominator_en": row["denominator_en"] or None,
+            "target_en": row["target_en"] or None,
+        })
+    return out
+
+
+@cache
+def status_limits() -> StatusLimits:
+    """The `status_limits` var of dbt_project.yml (int_kpi__status.sql reads the same)."""
+    project = yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+    try:
+        limits = project["vars"]["status_limits"]
+        return StatusLimits(**{name: float(limits[name]) for name in StatusLimits.__dataclass_fields__})
+    except (KeyError, TypeError) as error:
+        needed = ", ".join(StatusLimits.__dataclass_fields__)
+        raise CatalogueError(f"{DBT_PROJECT_FILE}: vars.status_limits needs {needed} ({error})") from None

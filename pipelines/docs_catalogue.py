@@ -23,7 +23,7 @@ DBT_DOC_BLOCKS = DBT_PROJECT_DIR / "models" / "_catalogue_docs.md"
 RULE_MODELS_MACRO = DBT_PROJECT_DIR / "macros" / "quality_rule_models.sql"
 MODELS_DIR = DBT_PROJECT_DIR / "models"
 STATUS_MODEL = "int_kpi__status"
-MILESTONES_MODEL = "int_kpi_milestones"
+MILESTONES_MODEL = "int_kpi__milestones"
 INGEST_CODE = {  # where each ingest rule is decided, for the reader of docs/rules.md
     "DQ09_file_rejected": "pipelines/ingest/run.py",
     "DQ10_sheet_rejected": "pipelines/ingest/run.py",

@@ -1,4 +1,4 @@
-{#- Facility, point and project names as inputs.md matches them: full-width characters folded
+{#- Facility, point and project names as docs/inputs.md matches them: full-width characters folded
     to half-width (ＡＢ１ → AB1, （ → (, the ideographic space → a space), then all white space removed. -#}
 {% macro normalise_name(expr) -%}
     regexp_replace(translate({{ expr }}, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ '), '\s', '', 'g')
@@ -11,8 +11,8 @@
 {%- endmacro %}
 
 {#- True when a cell held something that is not an empty marker but did not parse (a DQ11 cell):
-    such a cell counts in a KPI's denominator and fails its condition (inputs.md), except an
-    amount in a sum (K02, K23, K24, K26), which skips it (kpis.md). -#}
+    such a cell counts in a KPI's denominator and fails its condition (docs/inputs.md), except an
+    amount in a sum (K02, K23, K24, K26), which skips it (docs/kpis.md). -#}
 {% macro is_unreadable(value_expr, raw_expr) -%}
     ({{ value_expr }} is null and {{ raw_expr }} is not null
      and trim({{ raw_expr }}) not in ('', '—', '-', '/', '暂无', 'NULL', 'null', '－', '——', '无'))

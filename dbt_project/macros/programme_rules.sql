@@ -1,4 +1,4 @@
-{#- Amounts kpis.md writes into the KPI formulas themselves (not plan targets, which live in the seeds). -#}
+{#- Amounts written into the KPI formulas themselves (docs/kpis.md), not plan targets, which live in the seeds. -#}
 {% macro city_award_per_centre_yuan() %}1000000{% endmacro %}
 {% macro district_topup_cap_yuan() %}1000000{% endmacro %}
 {% macro point_equipment_cap_yuan() %}20000{% endmacro %}

@@ -1,4 +1,4 @@
-{#- The finding columns of quality.md from a relation of what a rule found: town_code, month,
+{#- The finding columns of docs/rules.md from a relation of what a rule found: town_code, month,
     file_id, sheet, row_number, column_name, value (already masked), what_zh, what_en.
     The messages say where (file, sheet, row, column, value), what is wrong and what to fix. -#}
 {% macro quality_findings(rule_id, found='found') -%}

@@ -1,4 +1,4 @@
-{#- Masking where a finding must point to a person (outputs.md): the published findings and
+{#- Masking where a finding must point to a person (docs/rules.md): the published findings and
     the feedback workbooks never hold a full ID number, name or phone number. -#}
 
 {#- 500112********1234: first 6 + 8 stars + last 4 of the normalised ID (clerks' wrappers removed). -#}

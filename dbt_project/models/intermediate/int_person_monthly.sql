@@ -1,7 +1,7 @@
--- People in KPIs per month (kpis.md): every person with a valid ID on an active row of the
+-- People in KPIs per month (docs/kpis.md): every person with a valid ID on an active row of the
 -- elderly database, the 特困 or the 低保 register whose registry town is a programme town,
 -- aged 60 or more at the month's last day. A person belongs to the town and village of the
--- elderly-database row first, then 特困, then 低保. Group flags exactly as domain.md.
+-- elderly-database row first, then 特困, then 低保. Group flags exactly as docs/kpis.md.
 with scoped_rows as (
     select r.*
     from {{ ref('int_registry_rows_monthly') }} as r

@@ -1,4 +1,4 @@
--- The KPI catalogue (kpis.md).
+-- The KPI catalogue (seeds/kpi_catalogue.csv; docs/kpis.md).
 select
     kpi_id,
     kpi_no,

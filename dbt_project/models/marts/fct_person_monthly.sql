@@ -5,12 +5,7 @@ select
     month,
     town_code,
     village_code,
-    case
-        when age >= 90 then '90+'
-        when age >= 80 then '80-89'
-        when age >= 70 then '70-79'
-        else '60-69'
-    end as age_band,
+    {{ age_band('age') }} as age_band,
     is_key_group,
     is_grid_group,
     is_device_group,

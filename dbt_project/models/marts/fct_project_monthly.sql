@@ -17,10 +17,8 @@ select
         end,
         false
     ) as overdue,
-    coalesce(es.is_stale, true) as stale
+    tm.is_stale as stale
 from {{ ref('int_plan_projects') }} as p
-inner join {{ ref('int_town_months') }} as tm on tm.town_code = p.town_code
-left join {{ ref('int_effective_sheets') }} as es
-    on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'facilities'
+inner join ({{ sheet_in_force('facilities', ['month_end']) }}) as tm on tm.town_code = p.town_code
 left join {{ ref('int_facility_monthly') }} as f
     on f.town_code = tm.town_code and f.month = tm.month and f.project_id = p.project_id

@@ -4,16 +4,16 @@ select
     file_name,
     relative_path,
     sha256,
-    kind,
+    file_kind as kind,
     registry,
     town_code,
-    month,
+    report_month as month,
     export_date,
     submission_date,
-    status,
+    file_status as status,
     reason_zh,
     reason_en,
-    rows,
+    row_count as rows,
     loaded_at,
     refresh_id
-from {{ source('raw', 'files') }}
+from {{ ref('stg_ingest__files') }}

@@ -1,12 +1,12 @@
--- Every data-quality finding (quality.md): the ingest layer's per-source findings and the
+-- Every data-quality finding (docs/rules.md): the ingest layer's per-source findings and the
 -- cross-source SQL rules, one row per finding, personal values masked.
-{% set sql_rules = [
-    'dq03_not_older', 'dq04_id_two_towns', 'dq05_pairing_unknown_person', 'dq06_key_person_unpaired',
-    'dq07_pairing_inactive_person', 'dq13_area_below_standard', 'dq15_status_regressed',
-    'dq16_subsidy_over_cap', 'dq17_residents_mismatch', 'dq18_bad_merge_target',
-    'dq20_merged_home_active', 'dq22_village_not_reported', 'dq23_submission_missing',
-    'dq24_unknown_facility', 'dq25_registry_count_mismatch',
-] %}
+{#- The SQL rules are the models tagged quality_rule (models/quality/rules), unioned from the
+    graph. dbt records dependencies while parsing, before the graph exists, so they are declared
+    from the rule catalogue (quality_rule_models(), generated from seeds/rule_catalogue.csv): a
+    rule model the catalogue lacks fails the run rather than going missing from here. -#}
+{%- for model in quality_rule_models() %}
+-- depends_on: {{ ref(model) }}
+{%- endfor %}
 select
     cast(i.rule_id as varchar) as rule_id,
     cast(i.severity as varchar) as severity,
@@ -22,9 +22,12 @@ select
     cast(i.message_zh as varchar) as message_zh,
     cast(i.message_en as varchar) as message_en,
     r.fix_zh
-from {{ source('raw', 'ingest_findings') }} as i
+from {{ ref('stg_ingest__findings') }} as i
 left join {{ ref('rule_catalogue') }} as r on r.rule_id = i.rule_id
-{% for rule in sql_rules %}
+{%- if execute %}
+{%- for node in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | sort(attribute='name')
+    if 'quality_rule' in node.tags %}
 union all
-select * from {{ ref(rule) }}
-{% endfor %}
+select * from {{ ref(node.name) }}
+{%- endfor %}
+{%- endif %}

@@ -1,5 +1,7 @@
 -- The list each town must act on (DQ06): key-group persons of the town with no 一对一 row
 -- in its 结对扶老 sheet in force for the month, pointed to by their registry row, masked.
+-- The feedback workbooks read it from the working database; the analyst copy gets only its
+-- de-identified columns (person_key, village, age band, registry: pipelines/publish/database.py).
 with unpaired as (
     select month, person_key, town_code, village_code, age
     from {{ ref('int_person_monthly') }}
@@ -33,11 +35,11 @@ named as (
         coalesce(el.id_number, tk.id_number, db.id_number) as id_number,
         coalesce(el.person_name, tk.person_name, db.person_name) as person_name
     from home_row as h
-    left join {{ source('raw', 'registry_elderly') }} as el
+    left join {{ ref('stg_registry__elderly') }} as el
         on h.registry = 'elderly' and el.file_id = h.file_id and el.row_number = h.row_number
-    left join {{ source('raw', 'registry_tekun') }} as tk
+    left join {{ ref('stg_registry__tekun') }} as tk
         on h.registry = 'tekun' and tk.file_id = h.file_id and tk.row_number = h.row_number
-    left join {{ source('raw', 'registry_dibao') }} as db
+    left join {{ ref('stg_registry__dibao') }} as db
         on h.registry = 'dibao' and db.file_id = h.file_id and db.row_number = h.row_number
 )
 
@@ -46,6 +48,8 @@ select
     n.town_code,
     n.village_code,
     v.short_name as village_name,
+    n.person_key,
+    {{ age_band('n.age') }} as age_band,
     n.age,
     {{ quality_mask_id('n.id_number') }} as id_masked,
     {{ quality_mask_name('n.person_name') }} as name_masked,

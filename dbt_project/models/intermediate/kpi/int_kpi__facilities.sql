@@ -1,14 +1,7 @@
 -- K01-K08 and K27-K29, per town and month, from the 机构设施 sheet in force.
 -- numerator/denominator are null when the town has no version of the sheet yet.
 with sheet as (
-    select
-        tm.town_code,
-        tm.month,
-        es.file_id is not null as has_sheet,
-        es.is_stale
-    from {{ ref('int_town_months') }} as tm
-    inner join {{ ref('int_effective_sheets') }} as es
-        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'facilities'
+    {{ sheet_in_force('facilities') }}
 ),
 
 facilities as (

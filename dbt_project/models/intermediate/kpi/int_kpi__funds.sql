@@ -1,28 +1,33 @@
 -- K23, K24 and K26, per town and month, from the 资金情况 sheet in force and the facilities
 -- in force (payments matched to facilities by name); K23 and K24 also match payments to the
 -- plan's centres by name, K26 also reads the 特困 register.
--- Sums skip null (unreadable) amounts, which are already DQ11 findings (kpis.md): such a
+-- Sums skip null (unreadable) amounts, which are already DQ11 findings (docs/kpis.md): such a
 -- payment counts nowhere, not even in K24's denominator (decisions.md).
-with sheets as (
+with facilities_sheet as (
+    {{ sheet_in_force('facilities', ['month_end', 'month_number']) }}
+),
+
+funds_sheet as (
+    {{ sheet_in_force('funds') }}
+),
+
+sheets as (
     select
-        tm.town_code,
-        tm.month,
-        tm.month_end,
-        tm.month_number,
-        fac.file_id is not null and fund.file_id is not null as has_sheets,
+        fac.town_code,
+        fac.month,
+        fac.month_end,
+        fac.month_number,
+        fac.has_sheet and fund.has_sheet as has_sheets,
         fac.is_stale or fund.is_stale as is_stale
-    from {{ ref('int_town_months') }} as tm
-    inner join {{ ref('int_effective_sheets') }} as fac
-        on fac.town_code = tm.town_code and fac.month = tm.month and fac.sheet_kind = 'facilities'
-    inner join {{ ref('int_effective_sheets') }} as fund
-        on fund.town_code = tm.town_code and fund.month = tm.month and fund.sheet_kind = 'funds'
+    from facilities_sheet as fac
+    inner join funds_sheet as fund on fund.town_code = fac.town_code and fund.month = fac.month
 ),
 
 -- Payments with what they were paid to. A payment goes to a town centre when the facility it
 -- matches in 机构设施 (any status) is a centre, or when it names one of the town's plan
 -- centres: the plan centre counts even when 机构设施 has no row for it (decisions.md, K23).
 -- Equal normalised names have equal town-stripped names, so matching plan projects on
--- name_stripped alone covers both of inputs.md's matching steps.
+-- name_stripped alone covers both of docs/inputs.md's matching steps.
 paid as (
     select
         p.*,
@@ -97,17 +102,15 @@ running_funds as (
 -- an active one (decisions.md: deduplicated per export).
 active_residents as (
     select
-        e.month,
+        r.month,
         r.town_code,
         r.annual_allowance_yuan,
         {{ normalise_name('r.institution') }} as name_norm,
         {{ normalise_name('t.town_name') }} as town_name_norm,
-        row_number() over (partition by e.month, r.file_id, r.person_key order by r.row_number) as occurrence
-    from {{ ref('int_effective_registries') }} as e
-    inner join {{ ref('stg_registry__tekun') }} as r on r.file_id = e.file_id
+        row_number() over (partition by r.month, r.file_id, r.person_key order by r.row_number) as occurrence
+    from ({{ registry_rows_in_force('tekun') }}) as r
     inner join {{ ref('dim_town') }} as t on t.town_code = r.town_code
-    where e.registry = 'tekun' and r.person_key is not null and r.person_status = '正常'
-        and r.support_mode = '集中供养'
+    where r.person_key is not null and r.person_status = '正常' and r.support_mode = '集中供养'
 ),
 
 residents as (

@@ -1,10 +1,7 @@
 -- K14-K16, per town and month: the town's key-group and grid-group people (registries at the
 -- month) against the 结对扶老 sheet in force for the town.
 with sheet as (
-    select tm.town_code, tm.month, es.file_id is not null as has_sheet, es.is_stale
-    from {{ ref('int_town_months') }} as tm
-    inner join {{ ref('int_effective_sheets') }} as es
-        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'pairings'
+    {{ sheet_in_force('pairings') }}
 ),
 
 per_town as (

@@ -1,4 +1,5 @@
--- Targets, 序时进度 (expected), traffic-light status and town ranks for every KPI row (kpis.md).
+-- Targets, 序时进度 (expected), traffic-light status and town ranks for every KPI row (docs/kpis.md;
+-- the status limits are the status_limits var of dbt_project.yml).
 -- Target: the earliest milestone due on or after the month's last day, else the last one.
 -- Expected (progress KPIs): the straight line, in calendar days, from 0 at the plan's start
 -- date (or from a milestone dated on or before it, the baseline) through the milestones,
@@ -15,7 +16,7 @@ plan_start as (
 ),
 
 milestones as (
-    select * from {{ ref('int_kpi_milestones') }}
+    select * from {{ ref('int_kpi__milestones') }}
 ),
 
 applicable as (
@@ -115,6 +116,7 @@ targeted as (
         on n.scope_code = r.scope_code and n.month = r.month and n.kpi_id = r.kpi_id and n.nearness = 1
 ),
 
+{%- set limits = var('status_limits') %}
 statused as (
     select
         *,
@@ -124,12 +126,14 @@ statused as (
             when kind = 'progress' then
                 case
                     when round(value, 6) >= round(last_value, 6) then 'done'
-                    when round((round(value, 6) - round(expected, 6)) / nullif(target, 0), 6) >= -0.10 then 'green'
-                    when round((round(value, 6) - round(expected, 6)) / nullif(target, 0), 6) >= -0.30 then 'yellow'
+                    when round((round(value, 6) - round(expected, 6)) / nullif(target, 0), 6)
+                        >= {{ limits.progress_green_gap }} then 'green'
+                    when round((round(value, 6) - round(expected, 6)) / nullif(target, 0), 6)
+                        >= {{ limits.progress_yellow_gap }} then 'yellow'
                     else 'red'
                 end
             when round(value, 6) >= round(target, 6) then 'green'
-            when round(value, 6) >= round(target - 0.10, 6) then 'yellow'
+            when round(value, 6) >= round(target - {{ limits.threshold_yellow_margin }}, 6) then 'yellow'
             else 'red'
         end as status
     from targeted

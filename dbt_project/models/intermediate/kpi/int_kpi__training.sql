@@ -2,10 +2,7 @@
 -- rows in force with a valid 培训日期 on or before the month's last day (distinct across
 -- towns for the district). K19: trained caregivers with a caregiver row certified and numbered.
 with sheet as (
-    select tm.town_code, tm.month, tm.month_end, es.file_id, es.file_id is not null as has_sheet, es.is_stale
-    from {{ ref('int_town_months') }} as tm
-    inner join {{ ref('int_effective_sheets') }} as es
-        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'trainings'
+    {{ sheet_in_force('trainings', ['month_end']) }}
 ),
 
 counted_rows as (

@@ -4,16 +4,7 @@
 -- 村 count: 社区 and unmatched (DQ08) rows count nowhere, nor does a second main row of the
 -- same village (DQ19), as decisions.md reads "Village rows".
 with sheet as (
-    select
-        tm.town_code,
-        tm.month,
-        tm.village_count,
-        es.file_id,
-        es.file_id is not null as has_sheet,
-        es.is_stale
-    from {{ ref('int_town_months') }} as tm
-    inner join {{ ref('int_effective_sheets') }} as es
-        on es.town_code = tm.town_code and es.month = tm.month and es.sheet_kind = 'village_points'
+    {{ sheet_in_force('village_points', ['village_count']) }}
 ),
 
 per_town as (
@@ -33,7 +24,7 @@ per_town as (
 
 -- K25: sub-point rows and each village's main row (the one int_village_point_monthly took)
 -- with a 设备购置补助 (0 included). K25 is no sum: an unreadable amount (DQ11) counts in the
--- denominator and fails, as inputs.md says of unreadable cells.
+-- denominator and fails, as docs/inputs.md says of unreadable cells.
 subsidy_rows as (
     select
         s.town_code,

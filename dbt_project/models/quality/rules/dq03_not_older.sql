@@ -11,7 +11,7 @@ with pairing_rows as (
         p.id_number,
         {{ age_at(birth_date_from_id('p.id_number'), month_end('s.month')) }} as age
     from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ source('raw', 'town_pairings') }} as p on p.file_id = s.file_id
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = s.file_id
     where s.sheet_kind = 'pairings' and p.id_number is not null
 ),
 
@@ -25,7 +25,7 @@ elderly_rows as (
         '公民身份号码' as column_name,
         r.id_number,
         {{ age_at(birth_date_from_id('r.id_number'), month_end('r.export_date')) }} as age
-    from {{ source('raw', 'registry_elderly') }} as r
+    from {{ ref('stg_registry__elderly') }} as r
     inner join {{ ref('stg_ingest__files') }} as f on f.file_id = r.file_id and f.file_status = 'loaded'
     where r.id_number is not null
 ),

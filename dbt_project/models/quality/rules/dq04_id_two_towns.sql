@@ -1,5 +1,5 @@
 -- DQ04_id_two_towns: the same person in two towns. Across the registries in force for a month
--- the person's town is that of the elderly database first, then 特困, then 低保 (domain.md);
+-- the person's town is that of the elderly database first, then 特困, then 低保 (docs/kpis.md);
 -- an active row placing them in another town is the finding (once per row, in its export's
 -- month). In the pairing sheets, the same person listed by two towns in the same month: the
 -- row of the town that is not the person's (registry town, else the lower town code).
@@ -42,7 +42,7 @@ registry_found as (
 listed as (
     select es.town_code, es.month, es.file_id, es.source_month, p.row_number, p.person_key, p.id_number
     from {{ ref('int_effective_sheets') }} as es
-    inner join {{ source('raw', 'town_pairings') }} as p on p.file_id = es.file_id
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
     where es.sheet_kind = 'pairings' and p.person_key is not null
 ),
 

@@ -19,7 +19,7 @@ found as (
         'this ID number is in none of the registers in force for ' || {{ quality_month_en('s.month') }}
             || ' (elderly database, 特困, 低保)' as what_en
     from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ source('raw', 'town_pairings') }} as p on p.file_id = s.file_id
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = s.file_id
     left join registered as r on r.month = s.month and r.person_key = p.person_key
     where s.sheet_kind = 'pairings' and p.person_key is not null and r.person_key is null
 )

@@ -24,7 +24,7 @@ found as (
         '此人在' || e.register_zh || '中的人员状态为「' || e.person_status || '」' as what_zh,
         'this person''s status in ' || e.register_en || ' is ' || e.person_status as what_en
     from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ source('raw', 'town_pairings') }} as p on p.file_id = s.file_id
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = s.file_id
     inner join ended as e on e.month = s.month and e.person_key = p.person_key
     where s.sheet_kind = 'pairings'
 )

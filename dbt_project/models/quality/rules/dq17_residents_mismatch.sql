@@ -1,6 +1,6 @@
 -- DQ17_residents_mismatch: a nursing home's 集中供养特困人数 differs from the 特困 register in
 -- force for the month: its active 集中供养 persons whose 供养机构 is that home (matched by name
--- within the town as inputs.md says: exactly after normalising, failing that without the
+-- within the town as docs/inputs.md says: exactly after normalising, failing that without the
 -- town's name at the start). Every register row counts, also one whose ID is invalid.
 with homes as (
     select f.*, s.sheet_name as sheet
@@ -12,15 +12,13 @@ with homes as (
 
 residents as (
     select
-        e.month,
+        r.month,
         r.town_code,
         {{ normalise_name('r.institution') }} as name_norm,
         {{ strip_town_prefix(normalise_name('r.institution'), normalise_name('t.town_name')) }} as name_stripped
-    from {{ ref('int_effective_registries') }} as e
-    inner join {{ source('raw', 'registry_tekun') }} as r on r.file_id = e.file_id
+    from ({{ registry_rows_in_force('tekun') }}) as r
     inner join {{ ref('dim_town') }} as t on t.town_code = r.town_code
-    where e.registry = 'tekun' and r.person_status = '正常' and r.support_mode = '集中供养'
-        and r.institution is not null
+    where r.person_status = '正常' and r.support_mode = '集中供养' and r.institution is not null
 ),
 
 resident_homes as (

@@ -1,7 +1,7 @@
 -- DQ24_unknown_facility: a 机构设施 name or a 资金情况 项目名称 that matches neither the plan's
 -- projects of the town nor a name on a row of the town's earlier workbooks (facilities, point
 -- names, payments); a payment may also name a facility or point of the same workbook. Names
--- match as inputs.md says (after normalising, with or without the town's name at the start).
+-- match as docs/inputs.md says (after normalising, with or without the town's name at the start).
 -- A town's first workbook is its baseline: no DQ24 there.
 with workbooks as (
     select w.town_code, w.report_month, w.file_id, {{ normalise_name('t.town_name') }} as town_name_norm

@@ -1,4 +1,4 @@
--- DQ25_registry_count_mismatch: the key-group persons (domain.md, from the registers in force)
+-- DQ25_registry_count_mismatch: the key-group persons (docs/kpis.md, from the registers in force)
 -- listed in the town's own 结对扶老 sheet for the month differ from the registers' count of
 -- the town's key-group persons by more than 5%. One finding per workbook (no sheet or row:
 -- a count over the whole sheet).

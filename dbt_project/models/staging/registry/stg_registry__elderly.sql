@@ -4,6 +4,7 @@ select
     cast(row_number as integer) as row_number,
     cast(export_date as date) as export_date,
     cast(id_number as varchar) as id_number,
+    cast(person_name as varchar) as person_name,
     cast(person_key as varchar) as person_key,
     cast(town_code as varchar) as town_code,
     cast(village_name_code as varchar) as village_code,

@@ -8,6 +8,7 @@ select
     cast(village_name_code as varchar) as village_code,
     cast(village_level as varchar) as village_level,
     cast(setup_mode as varchar) as setup_mode,
+    cast(merge_into as varchar) as merge_into_village_name,
     cast(merge_into_code as varchar) as merge_into_village_code,
     cast(point_name as varchar) as point_name,
     cast(is_sub_point as boolean) as is_sub_point,

@@ -1,4 +1,3 @@
-{{ config(schema='intermediate') }}
 -- Each town's own sheets per report month: the sheets of the workbook in force for the month
 -- (not carried forward from an earlier month), with the file and sheet names a clerk sees.
 -- Row-level rules look only at these, so a row is reported once, in its own month.

@@ -1,10 +1,8 @@
-{{ config(schema='intermediate') }}
 -- Every person row of the registries in force per month (elderly database, 特困, 低保), any
 -- status, valid IDs only: the base of the cross-registry rules (DQ04, DQ05, DQ07).
-{% set registries = [('elderly', 'registry_elderly'), ('tekun', 'registry_tekun'), ('dibao', 'registry_dibao')] %}
-{% for registry, table in registries %}
+{% for registry in ['elderly', 'tekun', 'dibao'] %}
 select
-    e.month,
+    r.month,
     '{{ registry }}' as registry,
     r.file_id,
     cast(r.row_number as integer) as row_number,
@@ -13,8 +11,7 @@ select
     r.id_number,
     r.town_code,
     {% if registry == 'elderly' %}'正常'{% else %}r.person_status{% endif %} as person_status
-from {{ ref('int_effective_registries') }} as e
-inner join {{ source('raw', table) }} as r on r.file_id = e.file_id
-where e.registry = '{{ registry }}' and r.person_key is not null
+from ({{ registry_rows_in_force(registry) }}) as r
+where r.person_key is not null
 {% if not loop.last %}union all{% endif %}
 {% endfor %}

@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (setup + main job) and `make test`.
-.PHONY: setup demo test docs ui
+.PHONY: setup demo test bench docs ui
 
 export DO_NOT_TRACK := 1
 
@@ -11,6 +11,13 @@ demo: setup
 
 test: setup
 	.venv/bin/pytest -q
+
+# Every benchmark in bench/ (≈ 20 min on 2 cores): figures printed, JSON in bench/results/.
+bench: setup
+	.venv/bin/python bench/bench_refresh.py --keep bench/.work
+	.venv/bin/python bench/bench_report.py --warehouse bench/.work/run1/incremental/warehouse
+	.venv/bin/python bench/bench_ingest.py
+	.venv/bin/python bench/bench_generate.py
 
 docs: setup
 	.venv/bin/ruralcare docs

@@ -10,6 +10,7 @@ suites' severities read them here; docs/kpis.md and docs/rules.md are generated 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -80,21 +81,23 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
         return list(reader)
 
 
-def _check(path: Path, line: int, column: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise CatalogueError(f"{path}, line {line}, column {column}: {value!r} is not one of {', '.join(allowed)}")
-    return value
+def _records(path: Path, record: type, allowed: dict[str, tuple[str, ...]]) -> Iterator[dict[str, str]]:
+    """Every row's values of the `record` dataclass's fields, each column of `allowed` checked."""
+    fields = tuple(record.__dataclass_fields__)
+    for line, row in enumerate(_rows(path, fields), start=2):
+        for column, values in allowed.items():
+            if row[column] not in values:
+                raise CatalogueError(
+                    f"{path}, line {line}, column {column}: {row[column]!r} is not one of {', '.join(values)}"
+                )
+        yield {name: row[name] for name in fields}
 
 
 @cache
 def rules() -> dict[str, Rule]:
     """Every rule of rule_catalogue.csv by rule_id, in the file's order."""
-    out: dict[str, Rule] = {}
-    for line, row in enumerate(_rows(RULE_CATALOGUE, tuple(Rule.__dataclass_fields__)), start=2):
-        _check(RULE_CATALOGUE, line, "severity", row["severity"], SEVERITIES)
-        _check(RULE_CATALOGUE, line, "layer", row["layer"], LAYERS)
-        out[row["rule_id"]] = Rule(**{name: row[name] for name in Rule.__dataclass_fields__})
-    return out
+    allowed = {"severity": SEVERITIES, "layer": LAYERS}
+    return {r["rule_id"]: Rule(**r) for r in _records(RULE_CATALOGUE, Rule, allowed)}
 
 
 def rule(rule_id: str) -> Rule:
@@ -122,18 +125,17 @@ def rule_name_zh(rule_id: str) -> str:
 @cache
 def kpis() -> dict[str, Kpi]:
     """Every KPI of kpi_catalogue.csv by kpi_id, in the file's order."""
-    out: dict[str, Kpi] = {}
-    for line, row in enumerate(_rows(KPI_CATALOGUE, tuple(Kpi.__dataclass_fields__)), start=2):
-        _check(KPI_CATALOGUE, line, "kind", row["kind"], KINDS)
-        _check(KPI_CATALOGUE, line, "measure", row["measure"], MEASURES)
-        out[row["kpi_id"]] = Kpi(**{
-            **{name: row[name] for name in Kpi.__dataclass_fields__},
-            "kpi_no": int(row["kpi_no"]),
-            "threshold": float(row["threshold"]) if row["threshold"] else None,
-            "denominator_en": row["denominator_en"] or None,
-            "target_en": row["target_en"] or None,
+    allowed = {"kind": KINDS, "measure": MEASURES}
+    return {
+        r["kpi_id"]: Kpi(**{
+            **r,
+            "kpi_no": int(r["kpi_no"]),
+            "threshold": float(r["threshold"]) if r["threshold"] else None,
+            "denominator_en": r["denominator_en"] or None,
+            "target_en": r["target_en"] or None,
         })
-    return out
+        for r in _records(KPI_CATALOGUE, Kpi, allowed)
+    }
 
 
 @cache

@@ -51,24 +51,42 @@ def _rejected_in(settings: Settings, refresh_id: str) -> list[tuple[str, str]]:
         con.close()
 
 
-def _refresh(warehouse_resource, strict: bool = False) -> bool:
+def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) -> bool:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from pipelines.progress import listening
     from pipelines.refresh import run_refresh
 
     settings = warehouse_resource.settings()
     console.print(f"[bold]Refreshing[/] inbox {settings.sources_dir} → {settings.work_db}")
 
-    def on_stage(stage: str, event: str) -> None:
-        marks = {"start": "[cyan]…[/]", "done": "[green]✓[/]", "failed": "[red]✗[/]"}
-        console.print(f"  {marks[event]} {stage}")
-
     settings.ensure_warehouse_dir()
     log_path = settings.warehouse_dir / "logs" / "refresh-latest.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    # dbt's own log lines go to a file; the terminal shows the stages.
+    # dbt's own log lines go to a file; the terminal shows the stages and a bar inside each.
     result, failure = None, None
-    with console.status("refreshing…"), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=console, transient=True)
+    current = {}
+
+    def on_stage(stage: str, event: str) -> None:
+        if event == "start":
+            current["task"] = bar.add_task(stage, total=None)
+            current["stage"] = stage
+            return
+        if "task" in current:
+            bar.remove_task(current.pop("task"))
+        marks = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[dim]–[/]"}
+        note = " (nothing new since the last publish)" if event == "skipped" else ""
+        console.print(f"  {marks[event]} {stage}{note}")
+
+    def on_progress(what: str, done: int, total: int) -> None:
+        if "task" in current:
+            bar.update(current["task"], description=f"{current['stage']}: {what}", completed=done, total=total)
+
+    with bar, listening(on_progress), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
         try:
-            result = run_refresh(warehouse_resource, on_stage=on_stage)
+            result = run_refresh(warehouse_resource, on_stage=on_stage, rebuild=rebuild)
         except Exception as error:  # noqa: BLE001 - the terminal gets one clear line, the log the traceback
             failure = f"{type(error).__name__}: {error}"
             traceback.print_exc(file=log)
@@ -77,8 +95,10 @@ def _refresh(warehouse_resource, strict: bool = False) -> bool:
         console.print(f"  log: {log_path}. The published database was left as it was.")
         return False
     for stage, seconds in result.stage_seconds.items():
-        console.print(f"    {stage:<10} {seconds:6.1f} s")
+        console.print(f"    {stage:<18} {seconds:6.1f} s")
     console.print(f"  refresh {result.refresh_id}; dbt log: {log_path}")
+    if result.unchanged:
+        console.print("  Nothing new in the inbox: the published database was left as it was.")
     if not result.success:
         console.print(f"[red]Refresh failed in stage {result.failed_stage}[/]: {result.error}")
         console.print(f"  log: {log_path}. The published database was left as it was; "
@@ -98,9 +118,21 @@ def _refresh(warehouse_resource, strict: bool = False) -> bool:
 @click.option("--divisions", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Division list CSV to load against instead of the built-in Yubei list.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file of this refresh was rejected.")
-def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, strict: bool) -> None:
-    """One full refresh: ingest new files, build the models, run the checks, publish."""
-    if not _refresh(_warehouse(sources, warehouse, divisions), strict=strict):
+@click.option("--rebuild", is_flag=True,
+              help="Build and publish even when nothing is new (e.g. after upgrading ruralcare).")
+def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, strict: bool,
+            rebuild: bool) -> None:
+    """One refresh: ingest new files, build the models, run the checks, publish."""
+    from pipelines.publish.inputs import record_if_unchanged
+
+    settings = Settings.from_env(sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions)
+    unchanged = None if rebuild else record_if_unchanged(settings)
+    if unchanged:
+        console.print(f"[bold]Refreshing[/] inbox {settings.sources_dir} → {settings.work_db}")
+        console.print(f"  [dim]–[/] nothing new in the inbox and nothing changed since the last publish: "
+                      f"the published database was left as it was (refresh {unchanged}).")
+        return
+    if not _refresh(_warehouse(sources, warehouse, divisions), strict=strict, rebuild=rebuild):
         sys.exit(1)
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from pipelines.settings import CONTRACT_FILE
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DUCKDB_TYPES = {
     "text": "VARCHAR",
@@ -211,6 +215,29 @@ def raw_tables(contract: Contract | None = None) -> dict[str, list[tuple[str, st
     for source in contract.sources:
         tables[source.table] = raw_columns(source)
     return tables
+
+
+@lru_cache(maxsize=1)
+def _polars_types() -> dict[str, pl.DataType]:
+    import polars as pl  # here, not at the top: the CLI and the templates read the contract without polars
+
+    return {
+        "VARCHAR": pl.String,
+        "VARCHAR[]": pl.List(pl.String),
+        "BIGINT": pl.Int64,
+        "INTEGER": pl.Int32,
+        "DOUBLE": pl.Float64,
+        "BOOLEAN": pl.Boolean,
+        "DATE": pl.Date,
+        "TIMESTAMP": pl.Datetime("us"),
+    }
+
+
+def polars_schema(columns: list[tuple[str, str]]) -> dict[str, pl.DataType]:
+    """The polars dtypes of raw-layer columns ((name, DuckDB type) pairs), for the loader's frames
+    and the generator's truth tables alike."""
+    types = _polars_types()
+    return {name: types[dtype] for name, dtype in columns}
 
 
 def create_raw_tables(con, schema: str = "raw") -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.publish.inputs import nothing_to_refresh
 from pipelines.publish.refresh_log import record_refresh
 from pipelines.resources import WarehouseResource
 from pipelines.runs import fail_dead_runs
@@ -24,13 +25,19 @@ nightly_refresh = dg.define_asset_job(
     op_retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
 )
 
-nightly_refresh_schedule = dg.ScheduleDefinition(
+@dg.schedule(
     name="nightly_refresh_schedule",
     job=nightly_refresh,
     cron_schedule="0 2 * * *",
     execution_timezone="Asia/Shanghai",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="The nightly refresh, skipped when the inbox holds nothing new and nothing the "
+                "published database is built from has changed.",
 )
+def nightly_refresh_schedule(context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource):
+    if nothing_to_refresh(warehouse.settings()):
+        return dg.SkipReason("nothing new in the inbox and nothing changed since the last publish")
+    return dg.RunRequest()
 
 
 def inbox_fingerprints(sources_dir: Path) -> set[str]:

@@ -1,7 +1,12 @@
-"""One full refresh in-process: the Dagster asset graph, stage by stage.
+"""One refresh in-process: the Dagster asset graph, stage by stage.
 
-Each stage (ingest → transform → quality → publish) is materialised as a Dagster run of the
+The stages (ingest → transform → quality → publish) are materialised as Dagster runs of the
 same asset definitions the UI shows; a failing stage stops the refresh before publishing.
+transform and quality share one run, so dbt starts and loads its manifest once.
+
+When ingest finds nothing new and nothing the models are built from has changed since the
+last publish (the same raw files, models, seeds and division list), the later stages are
+skipped: the published database is already what they would write, byte for byte.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from pipelines.orchestration import REFRESH_STAGES
-from pipelines.publish.refresh_log import record_refresh
+from pipelines.publish.inputs import published_inputs_unchanged
+from pipelines.publish.refresh_log import new_refresh_id, record_refresh
 from pipelines.resources import WarehouseResource, build_resources
 from pipelines.processes import child_processes, stop_children
-from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, fail_dead_runs, new_refresh_id, process_tags
+from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, fail_dead_runs, process_tags
 from pipelines.settings import PROJECT_ROOT
+
+
+# The Dagster runs of a refresh, each a tuple of stages (asset groups).
+REFRESH_RUNS = (("ingest",), ("transform", "quality"), ("publish",))
 
 
 @dataclass
@@ -29,6 +39,7 @@ class RefreshResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     failed_stage: str | None = None
     error: str | None = None
+    unchanged: bool = False  # nothing new: transform, quality and publish were skipped
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -57,8 +68,10 @@ def run_refresh(
     *,
     instance: dg.DagsterInstance | None = None,
     on_stage: Callable[[str, str], None] | None = None,
+    rebuild: bool = False,
 ) -> RefreshResult:
-    """Materialise every stage that has assets, in order. on_stage(stage, 'start'|'done'|'failed')."""
+    """Materialise every stage that has assets, in order; on_stage(stage, 'start'|'done'|'failed'|
+    'skipped'). rebuild: build and publish even when nothing is new."""
     from pipelines.transform.project import ensure_manifest_current
 
     ensure_manifest_current()
@@ -74,12 +87,18 @@ def run_refresh(
     result = RefreshResult(success=True, refresh_id=new_refresh_id(started))
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),
             **process_tags(str(settings.work_db))}
-    for stage in REFRESH_STAGES:
-        selection = dg.AssetSelection.groups(stage)
+    for stages in REFRESH_RUNS:
+        selection = dg.AssetSelection.groups(*stages)
         if not selection.resolve(graph):
             continue
+        name = "+".join(stages)
+        if stages[0] != "ingest" and not rebuild and _nothing_new(warehouse):
+            result.unchanged = True
+            if on_stage:
+                on_stage(name, "skipped")
+            continue
         if on_stage:
-            on_stage(stage, "start")
+            on_stage(name, "start")
         stage_started = time.perf_counter()
         children_before = set(child_processes(os.getpid()))
         run = dg.materialize(
@@ -87,27 +106,49 @@ def run_refresh(
             selection=selection,
             resources=build_resources(warehouse),
             instance=instance,
-            tags={**tags, "ruralcare/stage": stage},
+            tags={**tags, "ruralcare/stage": name},
             raise_on_error=False,
             # The CLI shows stages itself; Dagster's own console log only for errors.
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
-        result.stage_seconds[stage] = time.perf_counter() - stage_started
+        result.stage_seconds[name] = time.perf_counter() - stage_started
         if not run.success:
             result.success = False
-            result.failed_stage = stage
+            result.failed_stage = _failed_stage(run, stages, selection, graph)
             result.error = _first_failure(run)
             # A step that failed while dbt ran may leave dbt behind, holding the database's lock.
             stop_children(keep=children_before)
             with warehouse.connect() as con:
                 record_refresh(con, result.refresh_id, started=started, status="failed",
-                               error=f"{stage}: {result.error}")
+                               error=f"{result.failed_stage}: {result.error}")
             if on_stage:
-                on_stage(stage, "failed")
+                on_stage(name, "failed")
             return result
         if on_stage:
-            on_stage(stage, "done")
+            on_stage(name, "done")
+    if result.unchanged:
+        with warehouse.connect() as con:
+            record_refresh(con, result.refresh_id, started=started, status="unchanged")
     return result
+
+
+def _nothing_new(warehouse: WarehouseResource) -> bool:
+    settings = warehouse.settings()
+    if not settings.published_db.exists():
+        return False
+    with warehouse.connect() as con:
+        return published_inputs_unchanged(con, settings)
+
+
+def _failed_stage(run: dg.ExecuteInProcessResult, stages: tuple[str, ...], selection: dg.AssetSelection,
+                  graph) -> str:
+    """The first stage of the run with an asset that did not materialise."""
+    done = {event.asset_key for event in run.get_asset_materialization_events()}
+    for stage in stages:
+        keys = dg.AssetSelection.groups(stage).resolve(graph) & selection.resolve(graph)
+        if keys - done:
+            return stage
+    return stages[-1]
 
 
 def _first_failure(run: dg.ExecuteInProcessResult) -> str:

@@ -11,10 +11,6 @@ import dagster as dg
 REFRESH_ID_TAG = "ruralcare/refresh_id"
 
 
-def new_refresh_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    return now.strftime("%Y%m%dT%H%M%S%fZ")
-
 
 def refresh_id_for(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> str:
     """The CLI tags every stage run of a refresh with one id; a UI or scheduled run is its own refresh."""

@@ -32,6 +32,11 @@ class Settings:
         return self.warehouse_dir / "raw"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's artifacts and partial-parse state for this warehouse (kept between refreshes)."""
+        return self.warehouse_dir / "dbt_target"
+
+    @property
     def rejected_dir(self) -> Path:
         # Beside towns/ and registries/, never scanned as input.
         return self.sources_dir / "rejected"

@@ -20,6 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from xlsxwriter.utility import xl_col_to_name as column_letter
+
 from pipelines.contract import Column, Contract, SourceSpec, load_contract
 from pipelines.settings import BUILTIN_DIVISIONS, SEEDS_DIR
 
@@ -114,15 +116,6 @@ def column_width(column: Column, values: list[Any] = ()) -> int:
 def needs_quote_prefix(text: str) -> bool:
     """Text Excel would take as a formula when re-entered: written with the `'` prefix."""
     return text.startswith(_FORMULA_STARTS)
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 # --- drop-down lists and checks ----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ["RURALCARE_PII_KEY"] = "test-only-person-key-secret"
+    os.environ["RURALCARE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))  # report fonts, cut once a session
     for name in ("RURALCARE_WORK_DB", "RURALCARE_WAREHOUSE", "RURALCARE_SOURCES",
                  "RURALCARE_PUBLISHED_DB", "RURALCARE_DIVISIONS"):
         os.environ.pop(name, None)
@@ -55,26 +57,38 @@ def clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One full refresh of a copy of the generated inbox; returns its Settings.
+def _copy_inbox(sources: Path, into: Path) -> Path:
+    for folder in ("towns", "registries"):
+        shutil.copytree(sources / folder, into / folder, symlinks=True)
+    return into
 
-    The copy keeps `generated_sources` pristine: a refresh moves rejected files aside.
+
+def _refresh_copy(sources: Path, root: Path):
+    """One full refresh of a copy of `sources` made under `root`; returns its Settings.
+
+    The copy keeps `sources` pristine: a refresh moves rejected files aside.
     """
-    import shutil
-
     from pipelines.refresh import run_refresh
     from pipelines.resources import WarehouseResource
 
-    root = tmp_path_factory.mktemp("refreshed")
-    inbox = root / "inbox"
-    for folder in ("towns", "registries"):
-        shutil.copytree(generated_sources / folder, inbox / folder, symlinks=True)
+    inbox = _copy_inbox(sources, root / "inbox")
     warehouse = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(root / "warehouse"),
                                   work_db=str(root / "warehouse" / "work.duckdb"))
     result = run_refresh(warehouse)
     assert result.success, f"refresh failed in {result.failed_stage}: {result.error}"
     return warehouse.settings()
+
+
+@pytest.fixture(scope="session")
+def refresh_copy():
+    """refresh_copy(sources, root): one full refresh of a private copy of an inbox; its Settings."""
+    return _refresh_copy
+
+
+@pytest.fixture(scope="session")
+def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One full refresh of a copy of the generated inbox; returns its Settings."""
+    return _refresh_copy(generated_sources, tmp_path_factory.mktemp("refreshed"))
 
 
 @pytest.fixture(scope="session")
@@ -90,11 +104,4 @@ def small_clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def copy_inbox():
     """copy_inbox(sources, into): a private copy of an inbox (a refresh moves rejected files aside)."""
-    import shutil
-
-    def copy(sources: Path, into: Path) -> Path:
-        for folder in ("towns", "registries"):
-            shutil.copytree(sources / folder, into / folder, symlinks=True)
-        return into
-
-    return copy
+    return _copy_inbox

@@ -17,3 +17,19 @@
     ({{ value_expr }} is null and {{ raw_expr }} is not null
      and trim({{ raw_expr }}) not in ('', '—', '-', '/', '暂无', 'NULL', 'null', '－', '——', '无'))
 {%- endmacro %}
+
+{#- The `key` of the row of `candidates` a name matches as docs/inputs.md says: in the same town
+    (and the other `same_columns`), normalised names equal, failing that names equal without the
+    town's name at the start (the least key where several match). `row` is the matching row's
+    alias, with name_norm and name_stripped (or `name_stripped` given as SQL). -#}
+{% macro matched_by_name(key, candidates, row, same_columns=['town_code'], name_stripped=none) -%}
+    {%- set same -%}
+        {%- for column in same_columns %}c.{{ column }} = {{ row }}.{{ column }} and {% endfor -%}
+    {%- endset -%}
+    coalesce(
+        (select min(c.{{ key }}) from {{ candidates }} as c
+         where {{ same }}c.name_norm = {{ row }}.name_norm),
+        (select min(c.{{ key }}) from {{ candidates }} as c
+         where {{ same }}c.name_stripped = {{ name_stripped or row ~ '.name_stripped' }})
+    )
+{%- endmacro %}

@@ -148,15 +148,10 @@ def sheet_name_for(kind: str, contract: SheetContract, profile: Profile, am: int
     style = profile.sheet_name_style
     if style == "alias" and contract.aliases:
         return contract.aliases[0]
-    if style == "prefix_number":
-        return f"{SHEET_PREFIX_NUMBER[kind]}.{contract.name}"
-    if style == "prefix_table":
-        return f"表{SHEET_PREFIX_NUMBER[kind]} {contract.name}"
-    if style == "spaces":
-        return f" {contract.name}"
-    if style == "bracket_suffix":
-        return f"{contract.name}（{am % 12 + 1}月）"
-    return contract.name
+    number, name = SHEET_PREFIX_NUMBER[kind], contract.name
+    styled = {"prefix_number": f"{number}.{name}", "prefix_table": f"表{number} {name}", "spaces": f" {name}",
+              "bracket_suffix": f"{name}（{am % 12 + 1}月）"}
+    return styled.get(style, name)
 
 
 def cover_rows(town: Town, am: int, profile: Profile, submitted: dt.date) -> list[list[Any]]:
@@ -180,15 +175,13 @@ def file_name_for(town: Town, am: int, mi: int, profile: Profile, ext: str) -> s
     pattern = profile.file_pattern
     if pattern == 4 and profile.cover == "none":
         pattern = 0
-    if pattern == 0:
-        return f"{town.name if profile.town_form == 'government' else T}_{am // 12}年{am % 12 + 1:02d}月_农村养老服务全覆盖进度表{ext}"
-    if pattern == 1:
-        return f"{T}{M}进度表{ext}"
-    if pattern == 2:
-        return f"{M}_{T}_养老服务全覆盖月报{ext}"
-    if pattern == 3:
-        return f"农村养老服务全覆盖进度表（{T}）{M}{ext}"
-    return f"月报表（最终版）_{town.index + 1}-{mi + 1}{ext}"
+    names = {
+        0: f"{town.name if profile.town_form == 'government' else T}_{am // 12}年{am % 12 + 1:02d}月_农村养老服务全覆盖进度表{ext}",
+        1: f"{T}{M}进度表{ext}",
+        2: f"{M}_{T}_养老服务全覆盖月报{ext}",
+        3: f"农村养老服务全覆盖进度表（{T}）{M}{ext}",
+    }
+    return names.get(pattern, f"月报表（最终版）_{town.index + 1}-{mi + 1}{ext}")
 
 
 def submission_moment(run: Run, town: Town, am: int, late_bias: int) -> dt.datetime:

@@ -99,30 +99,14 @@ class CityProgramme(Programme):
         return people.filter(pl.col("tekun_home") & (pl.col("tekun_end_am") > am) & (pl.col("death_am") > am)
                              & age_at_least(pl.col("birth_ymd"), month_end(am), 60)).height
 
-    def _rows_of(self, name: str, items: list, town: Town) -> list:
+    def _of_town(self, name: str, items: list, town: Town) -> list:
+        """Indexed by town once: hundreds of towns would each scan the whole list."""
         if name not in self._by_town:
             index: dict[str, list] = {}
             for item in items:
                 index.setdefault(item.town_code, []).append(item)
             self._by_town[name] = index
         return self._by_town[name].get(town.code, [])
-
-    def training_rows(self, town: Town, am: int) -> list[dict]:
-        end = month_end(am)
-        return [
-            {"trainee_name": t.name, "id_number": t.id_number, "training_category": t.category,
-             "training_date": t.date, "training_institution": t.institution, "hours": t.hours,
-             "certified": t.certified, "certificate_no": t.certificate_no}
-            for t in self._rows_of("trainings", self.trainings, town) if t.date <= end
-        ]
-
-    def fund_rows(self, town: Town, am: int) -> list[dict]:
-        end = month_end(am)
-        return [
-            {"project_name": p.project_name, "fund_type": p.fund_type, "amount_yuan": p.amount_yuan,
-             "paid_date": p.paid_date}
-            for p in self._rows_of("payments", self.payments, town) if p.paid_date <= end
-        ]
 
 
 def town_helpers(seed: int, town: Town) -> list[tuple[str, str]]:

@@ -49,6 +49,17 @@ def parse_months(spec: str) -> list[int]:
     return list(range(first, last + 1))
 
 
+def build_status(am: int, start_am: int, built_am: int, operating_am: int) -> str:
+    """A facility's or point's 建设状态 in month `am`, from the months its stages begin."""
+    if am >= operating_am:
+        return "已运营"
+    if am >= built_am:
+        return "已建成"
+    if am >= start_am:
+        return "在建"
+    return "未开工"
+
+
 def age_at(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
@@ -93,13 +104,7 @@ class Facility:
     def status(self, am: int) -> str:
         if am >= self.closed_am:
             return "已撤并"
-        if am >= self.operating_am:
-            return "已运营"
-        if am >= self.built_am:
-            return "已建成"
-        if am >= self.start_am:
-            return "在建"
-        return "未开工"
+        return build_status(am, self.start_am, self.built_am, self.operating_am)
 
 
 def load_projects(seeds_dir: Path) -> list[Project]:
@@ -168,13 +173,7 @@ class Point:
         return f"{self.village.short}互助养老点"
 
     def status(self, am: int) -> str:
-        if am >= self.operating_am:
-            return "已运营"
-        if am >= self.built_am:
-            return "已建成"
-        if am >= self.start_am:
-            return "在建"
-        return "未开工"
+        return build_status(am, self.start_am, self.built_am, self.operating_am)
 
 
 @dataclass
@@ -510,7 +509,7 @@ class Programme:
             {"trainee_name": t.name, "id_number": t.id_number, "training_category": t.category,
              "training_date": t.date, "training_institution": t.institution, "hours": t.hours,
              "certified": t.certified, "certificate_no": t.certificate_no}
-            for t in self.trainings if t.town_code == town.code and t.date <= end
+            for t in self._of_town("trainings", self.trainings, town) if t.date <= end
         ]
 
     def fund_rows(self, town: Town, am: int) -> list[dict]:
@@ -518,8 +517,12 @@ class Programme:
         return [
             {"project_name": p.project_name, "fund_type": p.fund_type, "amount_yuan": p.amount_yuan,
              "paid_date": p.paid_date}
-            for p in self.payments if p.town_code == town.code and p.paid_date <= end
+            for p in self._of_town("payments", self.payments, town) if p.paid_date <= end
         ]
+
+    def _of_town(self, name: str, items: list, town: Town) -> list:
+        """The town's items of the list called `name` (its trainings, its payments), in order."""
+        return [item for item in items if item.town_code == town.code]
 
 
 # ============================================================================== building

@@ -57,9 +57,30 @@ class PlantContext:
         row.truth[name] = None
         row.findings.append((rule, self.header(name)))
 
+    def set_value(self, row: DataRow, name: str, value: Any, rule: str, *, cell: Any = None) -> bool:
+        """Give the row a well-formed `value` (typed as `cell` when given) and tag `rule` on its column."""
+        row.cells[self.col(name)] = value if cell is None else cell
+        row.truth[name] = value
+        row.findings.append((rule, self.header(name)))
+        return True
+
+    def append_copy(self, rows: list[DataRow], source: DataRow, rule: str, name: str) -> DataRow:
+        """Append a copy of `source` tagged `rule` on column `name`, touched so no other plant edits it."""
+        copied = DataRow(list(source.cells), dict(source.truth), findings=[(rule, self.header(name))])
+        rows.append(copied)
+        self.touched.add(len(rows) - 1)
+        return copied
+
     def unknown_village(self) -> str:
         known = {v.short for v in self.town.villages + self.town.communities}
         return next(n for n in UNKNOWN_VILLAGE_NAMES if n not in known)
+
+    def set_unknown_village(self, row: DataRow) -> None:
+        """Name a village the town does not have (DQ08)."""
+        name = self.unknown_village()
+        row.cells[self.col("village_name")] = name
+        row.truth.update(village_name=name, village_name_code=None, village_level=None)
+        row.findings.append(("DQ08", self.header("village_name")))
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,40 @@ class BadCell:
         if row is None:
             return False
         ctx.set_bad(row, self.field, self.cell(ctx) if callable(self.cell) else self.cell)
+        return True
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    """A plant that repeats the first untouched row whose true values pass `where` (DQ19 on the
+    `key` column); `alone` as in `PlantContext.pick`."""
+
+    key: str
+    where: Callable[[dict], bool] = lambda t: True
+    alone: bool = False
+
+    def __call__(self, ctx: PlantContext, rows: list[DataRow]) -> bool:
+        source = ctx.pick(rows, self.where, alone=self.alone)
+        if source is None:
+            return False
+        ctx.append_copy(rows, source, "DQ19", self.key)
+        return True
+
+
+@dataclass(frozen=True)
+class BadId:
+    """A plant that types the first untouched row's ID as `typed(true ID)`: an ID that fails its
+    checks (DQ01)."""
+
+    typed: Callable[[str], Any]
+
+    def __call__(self, ctx: PlantContext, rows: list[DataRow]) -> bool:
+        row = ctx.pick(rows, lambda t: True)
+        if row is None:
+            return False
+        row.cells[ctx.col("id_number")] = self.typed(row.truth["id_number"])
+        row.truth.update(id_number=None, id_valid=False)
+        row.findings.append(("DQ01", ctx.header("id_number")))
         return True
 
 
@@ -100,82 +155,44 @@ def _home_operating(t: dict) -> bool:
 
 def fac_nursing_over(ctx, rows):
     row = ctx.pick(rows, lambda t: t["beds"] is not None and t["nursing_beds"] is not None)
-    if row:
-        value = row.truth["beds"] + 6
-        row.cells[ctx.col("nursing_beds")] = value
-        row.truth["nursing_beds"] = value
-        row.findings.append(("DQ12", ctx.header("nursing_beds")))
-        return True
+    return row is not None and ctx.set_value(row, "nursing_beds", row.truth["beds"] + 6, "DQ12")
 
 
 def fac_residents_over(ctx, rows):
     row = ctx.pick(rows, _home_operating)
-    if row:
-        value = row.truth["beds"] + 4
-        row.cells[ctx.col("residents")] = value
-        row.truth["residents"] = value
-        row.findings.append(("DQ12", ctx.header("residents")))
-        return True
+    return row is not None and ctx.set_value(row, "residents", row.truth["beds"] + 4, "DQ12")
 
 
 def fac_built_no_date(ctx, rows):
     row = ctx.pick(rows, lambda t: _built(t) and t["completion_date"] is not None)
-    if row:
-        row.cells[ctx.col("completion_date")] = None
-        row.truth["completion_date"] = None
-        row.findings.append(("DQ14", ctx.header("completion_date")))
-        return True
+    return row is not None and ctx.set_value(row, "completion_date", None, "DQ14")
 
 
 def fac_built_future(ctx, rows):
     row = ctx.pick(rows, lambda t: _built(t) and t["completion_date"] is not None)
-    if row:
-        value = month_end(ctx.am) + dt.timedelta(days=20)
-        row.cells[ctx.col("completion_date")] = value
-        row.truth["completion_date"] = value
-        row.findings.append(("DQ14", ctx.header("completion_date")))
-        return True
+    return row is not None and ctx.set_value(row, "completion_date", month_end(ctx.am) + dt.timedelta(days=20),
+                                             "DQ14")
 
 
 def fac_built_before_start(ctx, rows):
     row = ctx.pick(rows, lambda t: _built(t) and t["completion_date"] is not None and t["start_date"] is not None)
-    if row:
-        value = row.truth["start_date"] - dt.timedelta(days=45)
-        row.cells[ctx.col("completion_date")] = value
-        row.truth["completion_date"] = value
-        row.findings.append(("DQ14", ctx.header("completion_date")))
-        return True
+    return row is not None and ctx.set_value(row, "completion_date", row.truth["start_date"] - dt.timedelta(days=45),
+                                             "DQ14")
 
-
-def fac_duplicate(ctx, rows):
-    source = ctx.pick(rows, lambda t: t["build_status"] in ("未开工", "在建", "已运营"))
-    if source:
-        dup = DataRow(list(source.cells), dict(source.truth), findings=[("DQ19", ctx.header("facility_name"))])
-        rows.append(dup)
-        ctx.touched.add(len(rows) - 1)
-        return True
 
 # ------------------------------------------------------------------------------ SQL: facilities
 
 
 def fac_area_small(ctx, rows):
     row = ctx.pick(rows, lambda t: t["facility_type"] == "镇养老服务中心" and _built(t) and t["area_m2"])
-    if row:
-        row.cells[ctx.col("area_m2")] = 650
-        row.truth["area_m2"] = 650.0
-        row.findings.append(("DQ13", ctx.header("area_m2")))
-        return True
+    return row is not None and ctx.set_value(row, "area_m2", 650.0, "DQ13", cell=650)
 
 
 def fac_regress(ctx, rows):
     before = {r["facility_name"]: r["build_status"] for r in ctx.prog.facility_rows(ctx.town, ctx.am - 1)}
     row = ctx.pick(rows, lambda t: _built(t) and before.get(t["facility_name"]) in ("已建成", "已运营")
                    and t["facility_type"] != "镇养老服务中心")
-    if row:
-        row.cells[ctx.col("build_status")] = "在建"
-        row.truth["build_status"] = "在建"
-        row.findings.append(("DQ15", ctx.header("build_status")))
-        return True
+    return row is not None and ctx.set_value(row, "build_status", "在建", "DQ15")
 
 
 def fac_tekun_mismatch(ctx, rows):
@@ -200,12 +217,8 @@ def fac_merged_active(ctx, rows):
 
 
 def fac_unknown_facility(ctx, rows):
-    template = rows[0]
-    new = DataRow(list(template.cells), dict(template.truth), findings=[("DQ24", ctx.header("facility_name"))])
-    new.cells[ctx.col("facility_name")] = f"{ctx.town.short}幸福院"
-    new.truth["facility_name"] = f"{ctx.town.short}幸福院"
-    rows.append(new)
-    ctx.touched.add(len(rows) - 1)
+    new = ctx.append_copy(rows, rows[0], "DQ24", "facility_name")
+    new.cells[ctx.col("facility_name")] = new.truth["facility_name"] = f"{ctx.town.short}幸福院"
     return True
 
 # ------------------------------------------------------------------------------ village points
@@ -214,60 +227,42 @@ def fac_unknown_facility(ctx, rows):
 def vp_unknown_village(ctx, rows):
     row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["village_level"] == "village", alone=True)
     if row:
-        name = ctx.unknown_village()
-        row.cells[ctx.col("village_name")] = name
-        row.truth.update(village_name=name, village_name_code=None, village_level=None)
-        row.findings.append(("DQ08", ctx.header("village_name")))
+        ctx.set_unknown_village(row)
         row.findings.append(("DQ22", None))
-        return True
-
-
-def vp_duplicate(ctx, rows):
-    source = ctx.pick(rows, lambda t: t["village_level"] == "village" and not t["is_sub_point"], alone=True)
-    if source:
-        rows.append(DataRow(list(source.cells), dict(source.truth), findings=[("DQ19", ctx.header("village_name"))]))
-        ctx.touched.add(len(rows) - 1)
         return True
 
 
 def vp_area_small(ctx, rows):
     row = ctx.pick(rows, lambda t: t["setup_mode"] == "单独设立" and _built(t) and not t["is_sub_point"])
-    if row:
-        row.cells[ctx.col("area_m2")] = 85
-        row.truth["area_m2"] = 85.0
-        row.findings.append(("DQ13", ctx.header("area_m2")))
-        return True
+    return row is not None and ctx.set_value(row, "area_m2", 85.0, "DQ13", cell=85)
 
 
 def vp_subsidy_over(ctx, rows):
     row = ctx.pick(rows, lambda t: _built(t) and t["equipment_subsidy_yuan"] is not None)
-    if row:
-        row.truth["equipment_subsidy_yuan"] = 25000.0
-        row.cells[ctx.col("equipment_subsidy_yuan")] = 25000 / ctx.money_factor
-        row.findings.append(("DQ16", ctx.header("equipment_subsidy_yuan")))
-        return True
+    return row is not None and ctx.set_value(row, "equipment_subsidy_yuan", 25000.0, "DQ16",
+                                             cell=25000 / ctx.money_factor)
+
+
+def _merge_into(ctx, row, cell: Any, target: dict) -> bool:
+    """Point the row's 合并至 (typed as `cell`) at the village of `target`'s true values: one it
+    cannot merge into (DQ18)."""
+    row.cells[ctx.col("merge_into")] = cell
+    row.truth["merge_into"] = target["village_name"]
+    row.truth["merge_into_code"] = target["village_name_code"]
+    row.findings.append(("DQ18", ctx.header("merge_into")))
+    return True
 
 
 def vp_merge_self(ctx, rows):
     row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["merge_into"] is not None)
-    if row:
-        row.cells[ctx.col("merge_into")] = row.cells[ctx.col("village_name")]
-        row.truth["merge_into"] = row.truth["village_name"]
-        row.truth["merge_into_code"] = row.truth["village_name_code"]
-        row.findings.append(("DQ18", ctx.header("merge_into")))
-        return True
+    return row is not None and _merge_into(ctx, row, row.cells[ctx.col("village_name")], row.truth)
 
 
 def vp_merge_no_point(ctx, rows):
     targets = [r for r in rows if r.truth["setup_mode"] in ("不设立（拟撤并）", "不设立（镇中心所在村）")]
     row = ctx.pick(rows, lambda t: t["setup_mode"] == "合并设置" and t["merge_into"] is not None)
     if row and targets:
-        target = targets[0]
-        row.cells[ctx.col("merge_into")] = target.truth["village_name"]
-        row.truth["merge_into"] = target.truth["village_name"]
-        row.truth["merge_into_code"] = target.truth["village_name_code"]
-        row.findings.append(("DQ18", ctx.header("merge_into")))
-        return True
+        return _merge_into(ctx, row, targets[0].truth["village_name"], targets[0].truth)
 
 
 def vp_omit_village(ctx, rows):
@@ -289,35 +284,13 @@ def _pairing_row_for(ctx, template: DataRow, id_cell: Any, truth_id: str | None,
     return row
 
 
-def pr_bad_check(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        good = row.truth["id_number"]
-        bad = good[:17] + ("0" if good[17] != "0" else "1")
-        row.cells[ctx.col("id_number")] = bad
-        row.truth.update(id_number=None, id_valid=False)
-        row.findings.append(("DQ01", ctx.header("id_number")))
-        return True
+def _wrong_check_char(good: str) -> str:
+    return good[:17] + ("0" if good[17] != "0" else "1")
 
 
-def pr_bad_birth(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        good = row.truth["id_number"]
-        first17 = good[:6] + good[6:10] + "0230" + good[14:17]
-        row.cells[ctx.col("id_number")] = first17 + check_char(first17)
-        row.truth.update(id_number=None, id_valid=False)
-        row.findings.append(("DQ01", ctx.header("id_number")))
-        return True
-
-
-def pr_scientific(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        row.cells[ctx.col("id_number")] = float(row.truth["id_number"][:17] + "0")
-        row.truth.update(id_number=None, id_valid=False)
-        row.findings.append(("DQ01", ctx.header("id_number")))
-        return True
+def _born_february_30(good: str) -> str:
+    first17 = good[:6] + good[6:10] + "0230" + good[14:17]
+    return first17 + check_char(first17)
 
 
 def pr_legacy15(ctx, rows):
@@ -332,18 +305,7 @@ def pr_legacy15(ctx, rows):
 def pr_unknown_village(ctx, rows):
     row = ctx.pick(rows, lambda t: t["village_name"] is not None)
     if row:
-        name = ctx.unknown_village()
-        row.cells[ctx.col("village_name")] = name
-        row.truth.update(village_name=name, village_name_code=None, village_level=None)
-        row.findings.append(("DQ08", ctx.header("village_name")))
-        return True
-
-
-def pr_duplicate(ctx, rows):
-    source = ctx.pick(rows, lambda t: True)
-    if source:
-        rows.append(DataRow(list(source.cells), dict(source.truth), findings=[("DQ19", ctx.header("id_number"))]))
-        ctx.touched.add(len(rows) - 1)
+        ctx.set_unknown_village(row)
         return True
 
 
@@ -384,30 +346,9 @@ def pr_inactive(ctx, rows):
 # ------------------------------------------------------------------------------ trainings
 
 
-def tr_malformed_id(ctx, rows):
-    row = ctx.pick(rows, lambda t: True)
-    if row:
-        row.cells[ctx.col("id_number")] = row.truth["id_number"][:17]
-        row.truth.update(id_number=None, id_valid=False)
-        row.findings.append(("DQ01", ctx.header("id_number")))
-        return True
-
-
-def tr_duplicate(ctx, rows):
-    source = ctx.pick(rows, lambda t: t["training_date"] is not None)
-    if source:
-        rows.append(DataRow(list(source.cells), dict(source.truth), findings=[("DQ19", ctx.header("id_number"))]))
-        ctx.touched.add(len(rows) - 1)
-        return True
-
-
 def tr_certificate_missing(ctx, rows):
     row = ctx.pick(rows, lambda t: t["certified"] is True and t["certificate_no"])
-    if row:
-        row.cells[ctx.col("certificate_no")] = None
-        row.truth["certificate_no"] = None
-        row.findings.append(("DQ21", ctx.header("certificate_no")))
-        return True
+    return row is not None and ctx.set_value(row, "certificate_no", None, "DQ21")
 
 # ------------------------------------------------------------------------------ funds
 
@@ -415,22 +356,17 @@ def tr_certificate_missing(ctx, rows):
 def fd_topup_over(ctx, rows):
     row = ctx.pick(rows, lambda t: t["fund_type"] == "区级补助")
     if row:
-        extra = DataRow(list(row.cells), dict(row.truth), findings=[("DQ16", ctx.header("amount_yuan"))])
+        extra = ctx.append_copy(rows, row, "DQ16", "amount_yuan")
         extra.truth["amount_yuan"] = 900000.0
         extra.cells[ctx.col("amount_yuan")] = 900000 / ctx.money_factor
-        rows.append(extra)
-        ctx.touched.add(len(rows) - 1)
         return True
 
 
 def fd_unknown_project(ctx, rows):
     if not rows:
         return False
-    extra = DataRow(list(rows[-1].cells), dict(rows[-1].truth), findings=[("DQ24", ctx.header("project_name"))])
-    extra.cells[ctx.col("project_name")] = "村级活动中心改造"
-    extra.truth["project_name"] = "村级活动中心改造"
-    rows.append(extra)
-    ctx.touched.add(len(rows) - 1)
+    extra = ctx.append_copy(rows, rows[-1], "DQ24", "project_name")
+    extra.cells[ctx.col("project_name")] = extra.truth["project_name"] = "村级活动中心改造"
     return True
 
 
@@ -450,7 +386,7 @@ LEDGER_PLANTS: dict[str, dict[str, Callable]] = {
         "fac_built_no_date": fac_built_no_date,
         "fac_built_future": fac_built_future,
         "fac_built_before_start": fac_built_before_start,
-        "fac_duplicate": fac_duplicate,
+        "fac_duplicate": DuplicateRow("facility_name", lambda t: t["build_status"] in ("未开工", "在建", "已运营")),
         "fac_area_small": fac_area_small,
         "fac_regress": fac_regress,
         "fac_tekun_mismatch": fac_tekun_mismatch,
@@ -463,7 +399,8 @@ LEDGER_PLANTS: dict[str, dict[str, Callable]] = {
         "vp_assistants_negative": BadCell("assistants", -1, _village_with_assistants),
         "vp_setup_unknown": BadCell("setup_mode", "自建", lambda t: t["setup_mode"] == "合并设置"),
         "vp_unknown_village": vp_unknown_village,
-        "vp_duplicate": vp_duplicate,
+        "vp_duplicate": DuplicateRow("village_name", lambda t: t["village_level"] == "village"
+                                     and not t["is_sub_point"], alone=True),
         "vp_area_small": vp_area_small,
         "vp_subsidy_over": vp_subsidy_over,
         "vp_merge_self": vp_merge_self,
@@ -471,27 +408,27 @@ LEDGER_PLANTS: dict[str, dict[str, Callable]] = {
         "vp_omit_village": vp_omit_village,
     },
     "pairings": {
-        "pr_bad_check": pr_bad_check,
-        "pr_bad_birth": pr_bad_birth,
-        "pr_scientific": pr_scientific,
+        "pr_bad_check": BadId(_wrong_check_char),
+        "pr_bad_birth": BadId(_born_february_30),
+        "pr_scientific": BadId(lambda good: float(good[:17] + "0")),
         "pr_legacy15": pr_legacy15,
         "pr_unknown_village": pr_unknown_village,
         "pr_visits_negative": BadCell("visits_this_month", "-2"),
         "pr_date_future": BadCell("pairing_date", lambda ctx: month_end(ctx.am) + dt.timedelta(days=12),
                                   lambda t: t["pairing_date"] is not None),
         "pr_mode_unknown": BadCell("pairing_mode", "一帮一"),
-        "pr_duplicate": pr_duplicate,
+        "pr_duplicate": DuplicateRow("id_number"),
         "pr_young": pr_young,
         "pr_unknown_person": pr_unknown_person,
         "pr_inactive": pr_inactive,
     },
     "trainings": {
-        "tr_malformed_id": tr_malformed_id,
+        "tr_malformed_id": BadId(lambda good: good[:17]),
         "tr_date_future": BadCell("training_date", lambda ctx: month_end(ctx.am) + dt.timedelta(days=9)),
         "tr_date_old": BadCell("training_date", "1999-03-15"),
         "tr_category_unknown": BadCell("training_category", "厨师"),
         "tr_hours_text": BadCell("hours", "约40"),
-        "tr_duplicate": tr_duplicate,
+        "tr_duplicate": DuplicateRow("id_number", lambda t: t["training_date"] is not None),
         "tr_certificate_missing": tr_certificate_missing,
     },
     "funds": {

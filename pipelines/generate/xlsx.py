@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
+from xlsxwriter.utility import xl_col_to_name as column_letter
+
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 ZIP_TIMESTAMP = (2022, 1, 1, 0, 0, 0)
 
@@ -30,15 +32,6 @@ class Sheet:
     rows: list[list[Any]] = field(default_factory=list)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2 (0-based)
     hidden: bool = False
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 _CONTROL = {i: None for i in range(32) if i not in (9, 10, 13)}

@@ -5,6 +5,7 @@ from collections import Counter
 
 import dagster as dg
 
+from pipelines import progress
 from pipelines.contract import load_contract, raw_tables
 from pipelines.ingest.run import run_ingest
 from pipelines.ingest.suites import load_suite
@@ -36,7 +37,7 @@ def ingest_inbox(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     settings = warehouse.settings()
     refresh_id = refresh_id_for(context)
     with warehouse.connect() as con:
-        summary = run_ingest(settings, con, refresh_id, lambda text, i, n: context.log.debug(f"{i}/{n} {text}"))
+        summary = run_ingest(settings, con, refresh_id, _progress_to(context))
         by_table = _findings_by_table_rule_town(con, refresh_id)
     context.log.info(
         f"files {summary.files_by_status}, rows {summary.rows_by_table}, findings {summary.findings_by_rule}"
@@ -59,6 +60,18 @@ def ingest_inbox(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 "findings_by_town": dict(_by_town(counts)),
             },
         )
+
+
+def _progress_to(context: dg.AssetExecutionContext):
+    """Files n/N to whoever listens in this process, and every tenth of them to the run's log
+    (each log line is an event Dagster stores: one per file would cost more than the file)."""
+    def on_file(text: str, done: int, total: int) -> None:
+        if not total:  # rows read so far of a large registry export
+            return
+        progress.report("files", done, total)
+        if done == total or done % max(1, total // 10) == 0:
+            context.log.info(f"file {done}/{total}: {text}")
+    return on_file
 
 
 def _findings_by_table_rule_town(con, refresh_id: str) -> dict[str, dict[tuple[str, str, str | None], int]]:

@@ -11,8 +11,7 @@ from datetime import date
 import polars as pl
 
 from pipelines.catalogue import rule_severity
-from pipelines.contract import FINDINGS_COLUMNS
-from pipelines.ingest.parse import polars_schema
+from pipelines.contract import FINDINGS_COLUMNS, polars_schema
 
 
 def mask_id(value: str) -> str:
@@ -77,20 +76,15 @@ def describe(
     what_zh: str, what_en: str,
 ) -> tuple[str, str]:
     """(message_zh, message_en): where, what was found, what to do."""
-    where_zh = f"文件「{source_file}」"
-    where_en = f"File '{source_file}'"
-    if sheet:
-        where_zh += f"工作表「{sheet}」"
-        where_en += f", sheet '{sheet}'"
-    if row is not None:
-        where_zh += f"第{row}行"
-        where_en += f", row {row}"
-    if column:
-        where_zh += f"「{column}」列"
-        where_en += f", column '{column}'"
-    if value is not None:
-        where_zh += f"的值「{value}」"
-        where_en += f": value '{value}'"
+    parts = [
+        (True, f"文件「{source_file}」", f"File '{source_file}'"),
+        (bool(sheet), f"工作表「{sheet}」", f", sheet '{sheet}'"),
+        (row is not None, f"第{row}行", f", row {row}"),
+        (bool(column), f"「{column}」列", f", column '{column}'"),
+        (value is not None, f"的值「{value}」", f": value '{value}'"),
+    ]
+    where_zh = "".join(zh for shown, zh, _ in parts if shown)
+    where_en = "".join(en for shown, _, en in parts if shown)
     return f"{where_zh}{what_zh}", f"{where_en} {what_en}"
 
 

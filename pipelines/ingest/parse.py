@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.contract import Column, Contract, SourceSpec, raw_columns
+from pipelines.contract import Column, Contract, SourceSpec, polars_schema, raw_columns
 from pipelines.ingest import values
 from pipelines.ingest.divisions import Divisions
 from pipelines.ingest.idnumber import with_id_columns
@@ -125,29 +125,9 @@ def parse_rows(
 
     if source.kind == "village_points":
         frame = frame.with_columns(pl.col("is_sub_point").fill_null(False))  # empty means a main row
-    wanted = raw_columns(source)
+    wanted = polars_schema(raw_columns(source))
     helpers = [c for c in frame.columns if c.startswith(HELPER_PREFIX)]
     return frame.select(
-        *[pl.col(name).cast(_polars_type(dtype)) for name, dtype in wanted],
+        *[pl.col(name).cast(dtype) for name, dtype in wanted.items()],
         *helpers,
     )
-
-
-_POLARS_TYPES = {
-    "VARCHAR": pl.String,
-    "BIGINT": pl.Int64,
-    "INTEGER": pl.Int32,
-    "DOUBLE": pl.Float64,
-    "BOOLEAN": pl.Boolean,
-    "DATE": pl.Date,
-    "TIMESTAMP": pl.Datetime("us"),
-    "VARCHAR[]": pl.List(pl.String),
-}
-
-
-def _polars_type(duckdb_type: str) -> pl.DataType:
-    return _POLARS_TYPES[duckdb_type]
-
-
-def polars_schema(columns: list[tuple[str, str]]) -> dict[str, pl.DataType]:
-    return {name: _polars_type(dtype) for name, dtype in columns}

@@ -30,7 +30,7 @@ from pipelines.ingest.read import open_registry, open_workbook, read_sheets, reg
 from pipelines.ingest.results import FileResult, Original, Rejection
 from pipelines.ingest.store import ParquetStore, set_aside_rejected, store
 from pipelines.ingest.supersede import Submission, superseded
-from pipelines.ingest.validate import Validation, start_loading_suites
+from pipelines.ingest.validate import Validation
 from pipelines.settings import Settings
 
 Progress = Callable[[str, int, int], None]
@@ -62,11 +62,9 @@ def run_ingest(
     inbox = new_inbox_files(settings.sources_dir, known)
     if not inbox:
         return IngestSummary(elapsed_seconds=time.perf_counter() - started)
-    suites = start_loading_suites()  # in the background while the files are read
     contract, divisions = load_contract(), Divisions.load(settings.divisions_file)
     parquet = ParquetStore(settings.raw_dir)
-    validation = Validation(suites, contract, divisions, settings.pii_key(),
-                            {f.file_id: f.file_name for f in inbox}, parquet)
+    validation = Validation(contract, divisions, settings.pii_key(), {f.file_id: f.file_name for f in inbox}, parquet)
 
     files: list[FileResult] = []
     originals = dict(known.originals)  # a file loaded now is the original of its later copies

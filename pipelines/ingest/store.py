@@ -14,10 +14,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.contract import raw_tables
+from pipelines.contract import polars_schema, raw_tables
 from pipelines.ingest.findings import Finding, findings_frame
 from pipelines.ingest.inbox import REASONS
-from pipelines.ingest.parse import polars_schema
 from pipelines.ingest.results import FileResult
 
 

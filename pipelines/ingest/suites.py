@@ -278,11 +278,17 @@ class SuiteRunner:
             return []
         suite = self._suite(table)
         frame = frame.reset_index(drop=True)
-        batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
+        # What exists now (GX's own few hundred thousand objects among them) is no garbage of
+        # this validation: frozen, the collections during and after it walk only its objects.
+        gc.freeze()
         try:
-            result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+            batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
+            try:
+                result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+            finally:
+                _forget(batch)
         finally:
-            _forget(batch)
+            gc.unfreeze()
         failures = []
         for item in result.results:
             if item.success:

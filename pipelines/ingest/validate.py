@@ -56,9 +56,9 @@ class Validation:
     whenever REGISTRY_BATCH_ROWS are held.
     """
 
-    def __init__(self, suites: Future[SuiteRunner], contract: Contract, divisions: Divisions, pii_key: bytes,
-                 file_names: dict[str, str], parquet: ParquetStore) -> None:
-        self._suites = suites
+    def __init__(self, contract: Contract, divisions: Divisions, pii_key: bytes, file_names: dict[str, str],
+                 parquet: ParquetStore) -> None:
+        self._suites: Future[SuiteRunner] | None = None  # loading starts with the first rows
         self._contract = contract
         self._divisions = divisions
         self._pii_key = pii_key
@@ -69,13 +69,20 @@ class Validation:
         self._findings: list[Finding] = []
 
     def add_sheet_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
+        self._rows_coming()
         self._sheet_rows.setdefault(source.kind, _Held()).add(rows)
 
     def add_registry_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
+        self._rows_coming()
         held = self._registry_rows.setdefault(source.kind, _Held())
         held.add(parse_rows(rows, source, self._contract, self._divisions, self._pii_key))
         if held.rows >= REGISTRY_BATCH_ROWS:
             self._check_registry(source)
+
+    def _rows_coming(self) -> None:
+        """Great Expectations is imported only when there are rows to validate."""
+        if self._suites is None:
+            self._suites = start_loading_suites()
 
     def finish(self) -> list[Finding]:
         """Validate everything still held; every finding of the rows."""

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.publish.database import publish_analyst_copy
+from pipelines.publish.inputs import remember_published_inputs
 from pipelines.publish.refresh_log import record_refresh
 from pipelines.resources import WarehouseResource
 from pipelines.runs import refresh_id_for, refresh_started_for
@@ -27,6 +28,7 @@ def analyst_database(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         except Exception as error:
             record_refresh(con, refresh_id, started=started, status="failed", error=f"publish: {error}")
             raise
+        remember_published_inputs(con, settings)  # a later refresh with nothing new can stop early
     context.log.info(f"Published {summary.tables} tables, {summary.rows} rows to {summary.path}")
     return dg.MaterializeResult(
         metadata={"path": str(summary.path), "tables": summary.tables, "rows": summary.rows}

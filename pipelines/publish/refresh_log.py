@@ -10,6 +10,11 @@ import duckdb
 _FULL_ID_OR_PHONE = re.compile(r"\d{17}[\dXx]|1[3-9]\d{9}")
 
 
+def new_refresh_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
 def ensure_refresh_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute(
@@ -29,7 +34,7 @@ def ensure_refresh_table(con: duckdb.DuckDBPyConnection) -> None:
         "refresh_id": "Id of the refresh (also on every raw row it loaded)",
         "started": "When the refresh started (UTC)",
         "finished": "When it finished or failed (UTC)",
-        "status": "success or failed",
+        "status": "success, failed, or unchanged (nothing new: the published database was left as it was)",
         "files": "Files first seen by this refresh (any status)",
         "rows": "Data rows loaded by this refresh",
         "error": "Why it failed (no personal data)",

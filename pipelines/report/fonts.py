@@ -10,7 +10,9 @@ renders the same anywhere, and the PDF embeds a named CJK TrueType font.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,11 +71,33 @@ def subset_truetype(path: Path, text: str) -> bytes:
 
 @lru_cache(maxsize=8)
 def _subset(path: Path, characters: str) -> bytes:
-    """Months share almost all their characters: a repeated set is cut once per process.
+    """Months share almost all their characters: a set is cut once and kept on disk (cutting
+    and converting the outlines takes seconds; reading the cut font back, milliseconds)."""
+    import fontTools
 
-    Layout tables are dropped: Chinese text needs no shaping, and keeping them pulls in
-    thousands of alternate glyphs (slow to convert, heavy to embed).
-    """
+    stat = path.stat()
+    key = hashlib.sha256(repr((str(path), stat.st_size, stat.st_mtime_ns, characters, MAX_CURVE_ERROR,
+                               fontTools.version)).encode("utf-8")).hexdigest()[:32]
+    cached = _cache_dir() / f"{key}.ttf"
+    if cached.exists():
+        return cached.read_bytes()
+    data = _cut(path, characters)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    os.replace(partial, cached)  # atomic: a concurrent report never reads half a font
+    return data
+
+
+def _cache_dir() -> Path:
+    """RURALCARE_CACHE_DIR, else the user's cache folder (the fonts hold glyphs, no data)."""
+    base = os.environ.get("RURALCARE_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / ("fonts" if os.environ.get("RURALCARE_CACHE_DIR") else "ruralcare/fonts")
+
+
+def _cut(path: Path, characters: str) -> bytes:
+    """Layout tables are dropped: Chinese text needs no shaping, and keeping them pulls in
+    thousands of alternate glyphs (slow to convert, heavy to embed)."""
     font = TTFont(str(path), fontNumber=_face_number(path), lazy=True)
     options = subset.Options()
     options.layout_features = []

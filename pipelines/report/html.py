@@ -11,6 +11,7 @@ from pipelines.report.charts import points_chart, project_mix_chart, trend_chart
 from pipelines.report.content import Cell, Report, project_mix, trend_kpis
 from pipelines.report.data import ReportData
 from pipelines.report.fonts import embedded_fonts
+from pipelines.report.labels import REPORT_CSS
 from pipelines.settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
@@ -62,7 +63,7 @@ def render_html(report: Report, charts: Charts) -> str:
     """The finished page: rendered once to learn its characters, then with the font cut to them."""
     environment = _environment()
     template = environment.get_template(TEMPLATE)
-    css = Markup((TEMPLATES_DIR / "report.css").read_text(encoding="utf-8"))
+    css = Markup(REPORT_CSS.read_text(encoding="utf-8"))
     draft = template.render(report=report, charts=charts, css=css, font_css="")
     font_css = Markup("\n".join(font.css() for font in embedded_fonts(draft)))
     return template.render(report=report, charts=charts, css=css, font_css=font_css)

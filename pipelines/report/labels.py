@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from pipelines.catalogue import rule_name_zh
+from pipelines.settings import PROJECT_ROOT
+
+REPORT_CSS = PROJECT_ROOT / "reports" / "templates" / "report.css"
 
 # Status label by KPI kind: a threshold KPI is 达标/未达标, a progress KPI is ahead or behind 序时进度.
 STATUS_LABELS = {
@@ -14,15 +20,8 @@ STATUS_LABELS = {
              "info": "监测", "na": "无数据"},
 }
 
-# Fill and text colours of the traffic lights (HTML classes and Excel formats share them).
-STATUS_COLOURS = {
-    "done": ("#d6e4f5", "#1f4e8c"),
-    "green": ("#dcefd8", "#1e6b2a"),
-    "yellow": ("#fff1c2", "#7a5a00"),
-    "red": ("#f6d2d2", "#9b1c1c"),
-    "info": ("#ffffff", "#333333"),
-    "na": ("#eeeeee", "#666666"),
-}
+# `.st-green { background: #dcefd8; color: #1e6b2a; ... }`: a traffic light's fill and text colour.
+_STATUS_RULE = re.compile(r"\.st-(\w+)\s*\{\s*background:\s*(#[0-9a-fA-F]{6})\s*;\s*color:\s*(#[0-9a-fA-F]{6})")
 
 KIND_LABELS = {"progress": "进度指标", "threshold": "约束性指标", "info": "监测指标"}
 
@@ -40,6 +39,14 @@ PROJECT_GROUPS = (
 
 BUILD_STATUSES = ("未开工", "在建", "已建成", "已运营", "已撤并")
 NOT_REPORTED = "未填报"
+
+
+@cache
+def status_colours() -> dict[str, tuple[str, str]]:
+    """(fill, text colour) of each traffic light the report colours, from the `.st-<status>` rules of
+    report.css, so the Excel report shows the colours of the HTML and PDF ones."""
+    css = REPORT_CSS.read_text(encoding="utf-8")
+    return {status: (fill, text) for status, fill, text in _STATUS_RULE.findall(css)}
 
 
 def status_label(status: str | None, kind: str) -> str:

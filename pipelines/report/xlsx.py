@@ -9,7 +9,7 @@ from pathlib import Path
 import xlsxwriter
 
 from pipelines.report.content import Cell, Report, Table
-from pipelines.report.labels import STATUS_COLOURS
+from pipelines.report.labels import status_colours
 
 NUMBER_FORMATS = {
     "percent": "0.0%",
@@ -52,8 +52,8 @@ class _Formats:
             spec = {"font_name": FONT, "font_size": 10, "border": 1, "valign": "vcenter", "align": align}
             if number_format:
                 spec["num_format"] = number_format
-            if status in STATUS_COLOURS and status != "info":
-                fill, colour = STATUS_COLOURS[status]
+            if status in status_colours():
+                fill, colour = status_colours()[status]
                 spec.update(bg_color=fill, font_color=colour)
                 spec["bold"] = status == "red"
             self._cache[key] = self._workbook.add_format(spec)

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from pipelines import progress
 from pipelines.contract import create_raw_tables
 from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
@@ -21,10 +22,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     settings = warehouse.settings()
     with warehouse.connect() as con:
         create_raw_tables(con)  # dbt's sources exist even before the first file arrives
+    selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
     with exported_env(settings.dbt_env()):
-        invocation = dbt.cli(dbt_args_for("build", settings), context=context)
+        # One target folder per warehouse, so dbt's partial parse is found again next time.
+        invocation = dbt.cli(dbt_args_for("build", settings), context=context, target_path=settings.dbt_target_dir)
         try:
-            yield from invocation.stream()
+            for done, event in enumerate(invocation.stream(), 1):
+                progress.report("dbt models and tests", done, selected)
+                yield event
         finally:
             # When the step fails while dbt still runs, dbt must not outlive it holding the
             # working database's lock.

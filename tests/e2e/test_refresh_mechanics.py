@@ -176,7 +176,7 @@ def test_a_refresh_killed_hard_does_not_block_the_nightly_queue(small_clean_sour
     daemon = None
     try:
         transform = _wait_for(
-            lambda: [r for r in _runs(instance, **{"ruralcare/stage": "transform"})
+            lambda: [r for r in _runs(instance, **{"ruralcare/stage": "transform+quality"})
                      if r.status == dg.DagsterRunStatus.STARTED],
             600, "the transform stage to start")[0]
         time.sleep(3)  # dbt is at work

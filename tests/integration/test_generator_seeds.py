@@ -14,7 +14,7 @@ from pipelines.generate import generate
 from pipelines.generate.build import REGISTRY_PLANTS, Run, _plant_registry
 from pipelines.generate.contract import load_contract
 from pipelines.generate.ids import make_id
-from pipelines.generate.plants import LEDGER_PLANTS, PlantContext, vp_duplicate
+from pipelines.generate.plants import LEDGER_PLANTS, PlantContext
 from pipelines.generate.render import DataRow
 from pipelines.settings import CONTRACT_FILE
 
@@ -81,7 +81,7 @@ def test_a_duplicated_village_point_is_one_without_sub_point_rows_under_it():
 
     rows = [row("前锋村"), row("前锋村", sub_point=True, merged=True), row("红星村")]
     ctx = PlantContext(None, None, 0, contract, fields)
-    assert vp_duplicate(ctx, rows)
+    assert LEDGER_PLANTS["village_points"]["vp_duplicate"](ctx, rows)
     assert [r.truth["village_name"] for r in rows] == ["前锋村", "前锋村", "红星村", "红星村"]
     assert rows[-1].findings == [("DQ19", contract.column("village_name").header)]
 

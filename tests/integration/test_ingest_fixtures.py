@@ -22,15 +22,19 @@ TEKUN_HEADER = "姓名,公民身份号码,性别,出生日期,镇街,村社区,�
 TEKUN_ROW = '张*,="11010519491231002X",女,1949-12-31,统景镇,前锋村,集中供养,具备生活自理能力,红竹敬老院,"12,000",正常'
 
 
+def write_cells(sheet, rows: list[list]) -> None:
+    """Every non-empty value of `rows` into an xlsxwriter or xlwt sheet."""
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(r, c, value)
+
+
 def write_workbook(path: Path, sheets: dict[str, list[list]], mtime: datetime | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path))
     for name, rows in sheets.items():
-        sheet = book.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write(r, c, value)
+        write_cells(book.add_worksheet(name), rows)
     book.close()
     if mtime:
         os.utime(path, (mtime.timestamp(), mtime.timestamp()))
@@ -68,6 +72,16 @@ def refresh(sources: Path, refresh_id: str = "r1"):
 
 def status_of(summary, name):
     return next((status, reason) for path, status, reason in summary.files if path.endswith(name))
+
+
+def load_clean_registry(inbox: Path, name: str, data: bytes):
+    """Write a registry export into the inbox and refresh: it loads without findings. The work
+    database, read-only."""
+    (inbox / "registries" / name).write_bytes(data)
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("loaded", None)
+    assert findings == []
+    return duckdb.connect(str(settings.work_db), read_only=True)
 
 
 def test_a_clean_workbook_loads_with_lineage(inbox):
@@ -193,11 +207,7 @@ def test_registry_encodings(inbox, encoding, separator):
         "\n".join([TEKUN_HEADER, TEKUN_ROW])
     if separator == "\t":
         text = "\n".join([TEKUN_HEADER.replace(",", "\t"), TEKUN_ROW.replace('"12,000"', "12000").replace(",", "\t")])
-    (inbox / "registries" / TEKUN).write_bytes(text.encode(encoding))
-    summary, _, findings, settings = refresh(inbox)
-    assert status_of(summary, TEKUN) == ("loaded", None)
-    assert findings == []
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    con = load_clean_registry(inbox, TEKUN, text.encode(encoding))
     assert con.execute("SELECT row_number, town_code, village_name_code, id_valid, annual_allowance_yuan, "
                        "support_mode, self_care FROM raw.registry_tekun").fetchall() == [
         (2, "500112133", "500112133201", True, 12000.0, "集中供养", "具备")]
@@ -321,11 +331,7 @@ def test_village_main_rows_repeat_by_resolved_village(inbox):
 
 def test_a_registry_line_of_only_separators_is_a_blank_row(inbox):
     lines = [TEKUN_HEADER, TEKUN_ROW, ",,,,,,,,,,", " , ,\t, ", "", TEKUN_ROW.replace("张*", "王*")]
-    (inbox / "registries" / TEKUN).write_bytes("\n".join(lines).encode("utf-8"))
-    summary, _, findings, settings = refresh(inbox)
-    assert status_of(summary, TEKUN) == ("loaded", None)
-    assert findings == []
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    con = load_clean_registry(inbox, TEKUN, "\n".join(lines).encode("utf-8"))
     assert con.execute("SELECT row_number, person_name FROM raw.registry_tekun ORDER BY row_number").fetchall() == [
         (2, "张*"), (6, "王*")]
 
@@ -359,12 +365,8 @@ def test_a_registry_with_quoted_multi_line_addresses_loads_one_row_per_person(in
         first17 = f"50011219490101{i:03d}"
         lines.append(f"张{i},{first17}{check_char(first17)},男,1949-01-01,统景镇,前锋村,{address},"
                      f"独居,否,0,否,是,1381234000{i}")
-    name = "农村老年人信息库_20221231.csv"
-    (inbox / "registries" / name).write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
-    summary, _, findings, settings = refresh(inbox)
-    assert status_of(summary, name) == ("loaded", None)
-    assert findings == []
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
+    con = load_clean_registry(inbox, "农村老年人信息库_20221231.csv", data)
     assert con.execute("SELECT row_number, person_name, village_name_code FROM raw.registry_elderly "
                        "ORDER BY row_number").fetchall() == [
         (2 + i, f"张{i}", "500112133201") for i in range(6)]
@@ -375,11 +377,7 @@ def write_xls_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlwt.Workbook(encoding="utf-8")
     for name, rows in sheets.items():
-        sheet = book.add_sheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.write(r, c, value)
+        write_cells(book.add_sheet(name), rows)
     book.save(str(path))
     return path
 
@@ -430,3 +428,12 @@ def test_a_file_with_a_workbook_extension_that_is_no_workbook_is_rejected_saying
     assert [f[0] for f in findings] == ["DQ09_file_rejected"]
     reason = (settings.rejected_dir / folder / f"{name}.reason.txt").read_text(encoding="utf-8")
     assert "不是可读取的 Excel 工作簿（内容与扩展名不符）" in reason
+
+
+def test_great_expectations_is_not_loaded_when_no_rows_need_validating(inbox, monkeypatch):
+    built = []
+    monkeypatch.setattr("pipelines.ingest.validate.SuiteRunner", lambda: built.append("suite runner"))
+    (inbox / "towns" / TOWN_FILE).write_bytes(b"")
+    summary, *_ = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("rejected", "zero_bytes")
+    assert built == []

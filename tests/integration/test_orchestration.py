@@ -22,13 +22,15 @@ from pipelines.resources import WarehouseResource
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def test_nightly_refresh_runs_at_two_in_shanghai() -> None:
+def test_nightly_refresh_runs_at_two_in_shanghai(tmp_path) -> None:
     assert nightly_refresh_schedule.cron_schedule == "0 2 * * *"
     assert nightly_refresh_schedule.execution_timezone == "Asia/Shanghai"
     assert nightly_refresh_schedule.job_name == "nightly_refresh"
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2022, 7, 6, 2, 0, tzinfo=SHANGHAI))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2022, 7, 6, 2, 0, tzinfo=SHANGHAI),
+        resources={"warehouse": WarehouseResource(warehouse_dir=str(tmp_path / "warehouse"))})
     requests = list(nightly_refresh_schedule.evaluate_tick(context).run_requests or [])
-    assert len(requests) == 1
+    assert len(requests) == 1  # nothing published yet: a refresh is due
 
 
 def test_nightly_refresh_job_covers_every_refresh_stage() -> None:

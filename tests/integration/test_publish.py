@@ -89,7 +89,8 @@ def test_reader_keeps_old_data_during_a_refresh(published_once: WarehouseResourc
     thread.start()
     try:
         done = subprocess.run(
-            [RURALCARE, "refresh", "--sources", str(settings.sources_dir), "--warehouse", str(settings.warehouse_dir)],
+            [RURALCARE, "refresh", "--sources", str(settings.sources_dir), "--warehouse", str(settings.warehouse_dir),
+             "--rebuild"],
             capture_output=True, text=True, timeout=600, check=False,
         )
     finally:
@@ -116,7 +117,7 @@ def test_failure_in_the_last_step_leaves_the_published_file(
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr("pipelines.publish.database.os.replace", refuse)
-    result = run_refresh(published_once)
+    result = run_refresh(published_once, rebuild=True)
     assert not result.success and result.failed_stage == "publish"
     assert digest(settings.published_db) == before
     assert not list(settings.published_db.parent.glob(".ruralcare.duckdb.*"))
@@ -128,7 +129,7 @@ def test_failure_in_the_last_step_leaves_the_published_file(
     assert status[0] == "failed" and "disk full" in status[1]
 
     monkeypatch.undo()
-    assert run_refresh(published_once).success
+    assert run_refresh(published_once, rebuild=True).success
     assert digest(settings.published_db) != before
 
 
@@ -181,7 +182,7 @@ def test_refresh_twice_gives_identical_published_tables(refreshed_warehouse) -> 
     first = published_tables(settings.published_db)
     warehouse = WarehouseResource(sources_dir=str(settings.sources_dir), warehouse_dir=str(settings.warehouse_dir),
                                   work_db=str(settings.work_db))
-    assert run_refresh(warehouse).success
+    assert run_refresh(warehouse, rebuild=True).success
     second = published_tables(settings.published_db)
     assert first.keys() == second.keys()
     for name in first:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -118,20 +117,9 @@ def test_feedback_workbooks_hold_only_their_towns_rows_and_nothing_unmasked(refr
 
 
 @pytest.fixture(scope="module")
-def refreshed_clean_warehouse(clean_sources, tmp_path_factory):
+def refreshed_clean_warehouse(clean_sources, tmp_path_factory, refresh_copy):
     """--clean sources of the default seed, refreshed in a warehouse of their own."""
-    from pipelines.refresh import run_refresh
-    from pipelines.resources import WarehouseResource
-
-    root = tmp_path_factory.mktemp("clean")
-    inbox = root / "inbox"
-    for folder in ("towns", "registries"):
-        shutil.copytree(clean_sources / folder, inbox / folder, symlinks=True)
-    warehouse = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(root / "warehouse"),
-                                  work_db=str(root / "warehouse" / "work.duckdb"))
-    result = run_refresh(warehouse)
-    assert result.success, f"refresh failed in {result.failed_stage}: {result.error}"
-    return warehouse.settings()
+    return refresh_copy(clean_sources, tmp_path_factory.mktemp("clean"))
 
 
 def test_clean_sources_raise_only_the_findings_a_clean_programme_has(refreshed_clean_warehouse):

@@ -304,14 +304,21 @@ def fill(path: Path, rows: dict[str, list[dict]]) -> None:
     facilities = book["机构设施"]
     label = next(c for c in facilities[2] if c.value == "填报日期：")
     facilities.cell(row=2, column=label.column + 1, value=SUBMITTED.isoformat())  # a text cell
+    for ws, address, value in data_cells(book, rows):
+        ws[address] = value
+    book.save(path)
+
+
+def data_cells(book, rows: dict[str, list[dict]]):
+    """(sheet, cell address, value) of every value of `rows` (sheet kind -> data rows), where the
+    template's headers put it."""
     for kind, sheet_rows in rows.items():
         source = CONTRACT.sheets[kind]
         ws = book[source.name]
         letters = {c.field: headers(ws)[c.header] for c in source.columns}
         for offset, row in enumerate(sheet_rows):
             for field_name, value in row.items():
-                ws[f"{letters[field_name]}{FIRST_DATA_EXCEL_ROW + offset}"] = value
-    book.save(path)
+                yield ws, f"{letters[field_name]}{FIRST_DATA_EXCEL_ROW + offset}", value
 
 
 def parsed(kind: str, field_name: str, value):
@@ -422,15 +429,10 @@ def test_next_months_template_starts_from_the_loaded_month(loaded, tmp_path):
     path = next(p for p in paths if p.name == template_file_name(TOWN, july))
     book = openpyxl.load_workbook(path)
     assert "报表月份：2022年07月" in [c.value for c in book["机构设施"][2]]
-    for kind, sheet_rows in rows.items():
-        source = CONTRACT.sheets[kind]
-        ws = book[source.name]
-        letters = {c.field: headers(ws)[c.header] for c in source.columns}
-        for offset, row in enumerate(sheet_rows):
-            for field_name, typed in row.items():
-                cell = ws[f"{letters[field_name]}{FIRST_DATA_EXCEL_ROW + offset}"]
-                shown = cell.value.date() if isinstance(cell.value, datetime) else cell.value
-                assert shown == typed, f"{source.name}!{cell.coordinate}"
+    for ws, address, typed in data_cells(book, rows):
+        cell = ws[address]
+        shown = cell.value.date() if isinstance(cell.value, datetime) else cell.value
+        assert shown == typed, f"{ws.title}!{cell.coordinate}"
     remark = book["互助养老点"][f"{headers(book['互助养老点'])['备注']}{FIRST_DATA_EXCEL_ROW}"]
     assert remark.value == "-年内完成适老化改造" and remark.quotePrefix  # text, never a formula
     # A town without a loaded workbook keeps the blank pre-fill.

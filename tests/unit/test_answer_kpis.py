@@ -9,8 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.contract import raw_tables
-from pipelines.generate.answer_key_kpis.inputs import _POLARS_TYPES
+from pipelines.contract import polars_schema, raw_tables
 from pipelines.generate.answer_kpis import compute_answer_kpis
 
 D = dt.date
@@ -90,10 +89,7 @@ class World:
     def __init__(self, root: Path):
         self.root = root
         self.tables: dict[str, list[dict]] = defaultdict(list)
-        self.schemas = {
-            table: {name: _POLARS_TYPES[dtype] for name, dtype in columns}
-            for table, columns in raw_tables().items()
-        }
+        self.schemas = {table: polars_schema(columns) for table, columns in raw_tables().items()}
 
     def workbook(
         self,

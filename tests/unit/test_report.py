@@ -148,6 +148,7 @@ from pipelines.report.data import load_report_data  # noqa: E402
 from pipelines.report.fmt import (  # noqa: E402
     fmt_change, fmt_count, fmt_percent, fmt_wan_yuan, parse_month, report_title, short_town,
 )
+from pipelines.report.labels import status_colours  # noqa: E402
 from pipelines.report.xlsx import safe_text  # noqa: E402
 
 
@@ -333,6 +334,12 @@ def test_xlsx_keeps_the_marts_numbers_with_status_colours(written):
     assert by_name["敬老院法人登记备案率"][8].fill.fgColor.rgb.endswith("F6D2D2")
     towns = book["分镇街进展"]
     assert [r[1].value for r in towns.iter_rows(min_row=4, max_row=6)] == ["王家街道", "玉峰山镇", "统景镇※"]
+
+
+def test_excel_status_colours_are_the_report_css_traffic_lights():
+    # every status the HTML and PDF colour; 监测 (info) cells stay plain there and in Excel
+    assert set(status_colours()) == {"done", "green", "yellow", "red", "na"}
+    assert status_colours()["red"] == ("#f6d2d2", "#9b1c1c")
 
 
 def test_no_person_level_values_leave_the_database(written):

@@ -1,23 +1,13 @@
 -- The facilities in force per town and month: rows of the effective 机构设施 sheet, matched
 -- to plan projects by name within the town (exactly after normalising, failing that after
 -- dropping the town's name from the start), one row per facility (the first row counts).
-with sheets as (
-    select town_code, month, file_id, source_month, is_stale
-    from {{ ref('int_effective_sheets') }}
-    where sheet_kind = 'facilities' and file_id is not null
-),
-
-rows_in_force as (
+with rows_in_force as (
     select
-        s.month,
-        s.source_month,
-        s.is_stale,
         f.*,
         {{ normalise_name('f.facility_name') }} as name_norm,
         {{ normalise_name('t.town_name') }} as town_name_norm
-    from sheets as s
-    inner join {{ ref('stg_towns__facilities') }} as f on f.file_id = s.file_id
-    inner join {{ ref('dim_town') }} as t on t.town_code = s.town_code
+    from ({{ sheet_rows_in_force('facilities') }}) as f
+    inner join {{ ref('dim_town') }} as t on t.town_code = f.town_code
     where f.facility_name is not null
 ),
 
@@ -29,12 +19,7 @@ named as (
 matched as (
     select
         n.*,
-        coalesce(
-            (select min(p.project_id) from {{ ref('int_plan_projects') }} as p
-             where p.town_code = n.town_code and p.name_norm = n.name_norm),
-            (select min(p.project_id) from {{ ref('int_plan_projects') }} as p
-             where p.town_code = n.town_code and p.name_stripped = n.name_stripped)
-        ) as project_id
+        {{ matched_by_name('project_id', ref('int_plan_projects'), 'n') }} as project_id
     from named as n
 ),
 

@@ -1,27 +1,17 @@
--- The plan's projects with their names normalised for matching reported rows, and the
--- minimum area each centre must reach (a centre the plan does not name takes the plan's
--- minimum for centres of the same build mode).
+-- The plan's projects (every column of plan_projects.csv) with their names normalised for
+-- matching reported rows, and the minimum area each centre must reach (a centre the plan does
+-- not name takes the plan's minimum for centres of the same build mode).
 with projects as (
     select
         p.*,
         {{ normalise_name('p.facility_name') }} as name_norm,
-        {{ normalise_name('t.town_name') }} as town_name_norm
+        {{ strip_town_prefix(normalise_name('p.facility_name'), normalise_name('t.town_name')) }} as name_stripped
     from {{ ref('plan_projects') }} as p
     left join {{ ref('dim_town') }} as t on t.town_code = p.town_code
 )
 
 select
-    project_id,
-    town_code,
-    facility_name,
-    facility_type,
-    build_mode,
-    host_facility,
-    min_area_m2,
-    due_date,
-    merge_into,
-    name_norm,
-    {{ strip_town_prefix('name_norm', 'town_name_norm') }} as name_stripped,
+    *,
     -- C01, C06-C11: centres renovated inside an existing nursing home (K24).
     facility_type = '镇养老服务中心' and build_mode = '改建'
     and exists (

@@ -2,25 +2,16 @@
 -- 互助养老点 sheet in force: its main row (the first row that is not a sub-point), the
 -- assistants on any of its counted rows, and whether it is covered and meets the "three ones".
 -- Only months where the town has a version of the sheet appear.
-with sheets as (
-    select town_code, month, file_id, is_stale
-    from {{ ref('int_effective_sheets') }}
-    where sheet_kind = 'village_points' and file_id is not null
-),
-
 -- Rows resolved to a 村 of the town; 社区 and unmatched (DQ08) rows count nowhere.
-village_rows as (
+with village_rows as (
     select
-        s.month,
-        s.is_stale,
         p.*,
         coalesce(p.is_sub_point, false) as is_sub_point_row,  -- empty means a main row
         row_number() over (
-            partition by p.town_code, s.month, p.village_code, coalesce(p.is_sub_point, false)
+            partition by p.town_code, p.month, p.village_code, coalesce(p.is_sub_point, false)
             order by p.row_number
         ) as occurrence
-    from sheets as s
-    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
+    from ({{ sheet_rows_in_force('village_points') }}) as p
     where p.village_level = 'village' and p.village_code is not null
 ),
 
@@ -65,12 +56,13 @@ villages as (
         coalesce(a.max_assistants, 0) as max_assistants_any_row,
         coalesce(m.setup_mode in {{ own_point_modes() }} and m.build_status in {{ built_statuses() }}, false)
             as has_built_own_point
-    from sheets as s
+    from {{ ref('int_effective_sheets') }} as s
     inner join {{ ref('dim_village') }} as v on v.town_code = s.town_code and v.level = 'village'
     left join main_rows as m
         on m.town_code = s.town_code and m.month = s.month and m.village_code = v.village_code
     left join any_row as a
         on a.town_code = s.town_code and a.month = s.month and a.village_code = v.village_code
+    where s.sheet_kind = 'village_points' and s.file_id is not null
 )
 
 select

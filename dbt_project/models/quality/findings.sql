@@ -8,20 +8,9 @@
 -- depends_on: {{ ref(model) }}
 {%- endfor %}
 select
-    cast(i.rule_id as varchar) as rule_id,
-    cast(i.severity as varchar) as severity,
-    'ingest' as layer,
-    cast(i.town_code as varchar) as town_code,
-    cast(i.month as date) as month,
-    cast(i.file_id as varchar) as file_id,
-    cast(i.source_file as varchar) as source_file,
-    cast(i.sheet as varchar) as sheet,
-    cast(i.row_number as integer) as row_number,
-    cast(i.column_name as varchar) as column_name,
-    cast(i.value as varchar) as value,
-    cast(i.message_zh as varchar) as message_zh,
-    cast(i.message_en as varchar) as message_en,
-    r.fix_zh
+    i.rule_id, i.severity, 'ingest' as layer,
+    i.town_code, i.month, i.file_id, i.source_file, i.sheet, i.row_number, i.column_name, i.value,
+    i.message_zh, i.message_en, r.fix_zh
 from {{ ref('stg_ingest__findings') }} as i
 left join {{ ref('rule_catalogue') }} as r on r.rule_id = i.rule_id
 {%- if execute %}

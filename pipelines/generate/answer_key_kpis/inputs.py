@@ -8,27 +8,16 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.contract import raw_tables
+from pipelines.contract import polars_schema, raw_tables
 
 DISTRICT_CODE = "500112"
-
-_POLARS_TYPES = {
-    "VARCHAR": pl.String,
-    "VARCHAR[]": pl.List(pl.String),
-    "BIGINT": pl.Int64,
-    "INTEGER": pl.Int32,
-    "DOUBLE": pl.Float64,
-    "BOOLEAN": pl.Boolean,
-    "DATE": pl.Date,
-    "TIMESTAMP": pl.Datetime("us"),
-}
 
 
 def load_truth_tables(truth_dir: Path) -> dict[str, pl.DataFrame]:
     """Every raw table of the contract; a table the generator did not write is empty."""
     tables = {}
     for table, columns in raw_tables().items():
-        schema = {name: _POLARS_TYPES[dtype] for name, dtype in columns}
+        schema = polars_schema(columns)
         path = Path(truth_dir) / f"{table}.parquet"
         if path.exists():
             frame = pl.read_parquet(path)

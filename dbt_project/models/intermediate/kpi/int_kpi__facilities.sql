@@ -38,35 +38,11 @@ per_town as (
         sum(case when plan_build_mode = '撤并' and build_status = '已撤并' then 1 else 0 end) as homes_merged_away
     from facilities
     group by town_code, month
-),
-
-measures as (
-    select
-        s.town_code,
-        s.month,
-        s.is_stale,
-        s.has_sheet,
-        coalesce(t.care_centres_built, 0) as care_centres_built,
-        t.care_centre_nursing_beds,
-        t.care_centre_beds,
-        coalesce(t.upgrades_built, 0) as upgrades_built,
-        coalesce(t.new_homes_built, 0) as new_homes_built,
-        coalesce(t.has_built_centre, 0) as has_built_centre,
-        coalesce(t.centres_area_ok, 0) as centres_area_ok,
-        coalesce(t.centres_built, 0) as centres_built,
-        coalesce(t.centres_institution_run, 0) as centres_institution_run,
-        coalesce(t.operating_homes, 0) as operating_homes,
-        coalesce(t.homes_socialised, 0) as homes_socialised,
-        coalesce(t.homes_with_clinic, 0) as homes_with_clinic,
-        coalesce(t.homes_registered, 0) as homes_registered,
-        coalesce(t.homes_merged_away, 0) as homes_merged_away
-    from sheet as s
-    left join per_town as t on t.town_code = s.town_code and t.month = s.month
 )
 
-{{ kpi_rows('measures', [
+{{ kpi_rows('sheet', [
     ('K01_care_centres_built', 'care_centres_built', none),
-    ('K02_care_centre_nursing_bed_share', 'coalesce(care_centre_nursing_beds, 0)', 'coalesce(care_centre_beds, 0)'),
+    ('K02_care_centre_nursing_bed_share', 'care_centre_nursing_beds', 'care_centre_beds'),
     ('K03_nursing_home_upgrades', 'upgrades_built', none),
     ('K04_nursing_home_new_builds', 'new_homes_built', none),
     ('K05_town_centre_coverage', 'has_built_centre', none),
@@ -76,4 +52,4 @@ measures as (
     ('K27_nursing_home_clinic_rate', 'homes_with_clinic', 'operating_homes'),
     ('K28_nursing_home_registration_rate', 'homes_registered', 'operating_homes'),
     ('K29_consolidation_completed', 'homes_merged_away', none)
-], present='has_sheet') }}
+], present='has_sheet', counts=['per_town']) }}

@@ -124,13 +124,8 @@ resident_homes as (
         r.month,
         r.town_code,
         r.annual_allowance_yuan,
-        coalesce(
-            (select min(f.facility_key) from {{ ref('int_facility_monthly') }} as f
-             where f.town_code = r.town_code and f.month = r.month and f.name_norm = r.name_norm),
-            (select min(f.facility_key) from {{ ref('int_facility_monthly') }} as f
-             where f.town_code = r.town_code and f.month = r.month
-                and f.name_stripped = {{ strip_town_prefix('r.name_norm', 'r.town_name_norm') }})
-        ) as facility_key
+        {{ matched_by_name('facility_key', ref('int_facility_monthly'), 'r', ['town_code', 'month'],
+                           name_stripped=strip_town_prefix('r.name_norm', 'r.town_name_norm')) }} as facility_key
     from residents as r
 ),
 

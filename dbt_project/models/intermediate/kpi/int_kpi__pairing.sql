@@ -8,29 +8,17 @@ per_town as (
     select
         town_code,
         month,
-        sum(case when is_key_group and is_paired_one_to_one then 1 else 0 end) as key_paired_one_to_one,
         sum(case when is_key_group then 1 else 0 end) as key_group,
-        sum(case when is_grid_group and is_paired then 1 else 0 end) as grid_paired,
+        sum(case when is_key_group and is_paired_one_to_one then 1 else 0 end) as key_paired_one_to_one,
+        sum(case when is_key_group and is_visited then 1 else 0 end) as key_visited,
         sum(case when is_grid_group then 1 else 0 end) as grid_group,
-        sum(case when is_key_group and is_visited then 1 else 0 end) as key_visited
+        sum(case when is_grid_group and is_paired then 1 else 0 end) as grid_paired
     from {{ ref('int_person_monthly') }}
     group by town_code, month
-),
-
-measures as (
-    select
-        s.*,
-        coalesce(p.key_paired_one_to_one, 0) as key_paired_one_to_one,
-        coalesce(p.key_group, 0) as key_group,
-        coalesce(p.grid_paired, 0) as grid_paired,
-        coalesce(p.grid_group, 0) as grid_group,
-        coalesce(p.key_visited, 0) as key_visited
-    from sheet as s
-    left join per_town as p on p.town_code = s.town_code and p.month = s.month
 )
 
-{{ kpi_rows('measures', [
+{{ kpi_rows('sheet', [
     ('K14_one_to_one_pairing', 'key_paired_one_to_one', 'key_group'),
     ('K15_grid_pairing', 'grid_paired', 'grid_group'),
     ('K16_key_group_visit_rate', 'key_visited', 'key_group')
-], present='has_sheet') }}
+], present='has_sheet', counts=['per_town']) }}

@@ -10,16 +10,16 @@ with exports as (
     group by m.month
 ),
 
-people as (
+-- Every programme town and month, with whether the registers it reads have an export yet.
+town_months as (
     select
-        town_code,
-        month,
-        sum(case when in_elderly_database and has_family_doctor_contract then 1 else 0 end) as contracted,
-        sum(case when in_elderly_database then 1 else 0 end) as in_database,
-        sum(case when is_device_group and has_smart_device then 1 else 0 end) as device_equipped,
-        sum(case when is_device_group then 1 else 0 end) as device_group
-    from {{ ref('int_person_monthly') }}
-    group by town_code, month
+        tm.town_code,
+        tm.month,
+        not tm.has_workbook as is_stale,
+        x.elderly_file_id is not null as has_elderly,
+        x.family_doctor_file_id is not null as has_family_doctor
+    from {{ ref('int_town_months') }} as tm
+    inner join exports as x on x.month = tm.month
 ),
 
 database_rows as (
@@ -34,30 +34,23 @@ database_rows as (
     group by x.month, r.town_code
 ),
 
-measures as (
+people as (
     select
-        tm.town_code,
-        tm.month,
-        not tm.has_workbook as is_stale,
-        x.elderly_file_id is not null as has_elderly,
-        x.family_doctor_file_id is not null as has_family_doctor,
-        coalesce(p.contracted, 0) as contracted,
-        coalesce(p.in_database, 0) as in_database,
-        coalesce(p.device_equipped, 0) as device_equipped,
-        coalesce(p.device_group, 0) as device_group,
-        coalesce(d.complete_rows, 0) as complete_rows,
-        coalesce(d.all_rows, 0) as all_rows
-    from {{ ref('int_town_months') }} as tm
-    inner join exports as x on x.month = tm.month
-    left join people as p on p.town_code = tm.town_code and p.month = tm.month
-    left join database_rows as d on d.town_code = tm.town_code and d.month = tm.month
+        town_code,
+        month,
+        sum(case when in_elderly_database and has_family_doctor_contract then 1 else 0 end) as contracted,
+        sum(case when in_elderly_database then 1 else 0 end) as in_database,
+        sum(case when is_device_group and has_smart_device then 1 else 0 end) as device_equipped,
+        sum(case when is_device_group then 1 else 0 end) as device_group
+    from {{ ref('int_person_monthly') }}
+    group by town_code, month
 )
 
-{{ kpi_rows('measures', [
+{{ kpi_rows('town_months', [
     ('K20_family_doctor_contract_rate', 'contracted', 'in_database')
-], present='has_elderly and has_family_doctor') }}
+], present='has_elderly and has_family_doctor', counts=['people']) }}
 union all
-{{ kpi_rows('measures', [
+{{ kpi_rows('town_months', [
     ('K21_elderly_database_completeness', 'complete_rows', 'all_rows'),
     ('K22_smart_device_coverage', 'device_equipped', 'device_group')
-], present='has_elderly') }}
+], present='has_elderly', counts=['people', 'database_rows']) }}

@@ -40,33 +40,13 @@ subsidy_rows as (
             or {{ is_unreadable('p.equipment_subsidy_yuan', 'p.equipment_subsidy_text') }})
         and (coalesce(p.is_sub_point, false) or p.row_number = v.main_row_number)
     group by s.town_code, s.month
-),
-
-measures as (
-    select
-        s.town_code,
-        s.month,
-        s.is_stale,
-        s.has_sheet,
-        s.village_count,
-        coalesce(t.points_built, 0) as points_built,
-        coalesce(t.villages_covered, 0) as villages_covered,
-        coalesce(t.standalone_area_ok, 0) as standalone_area_ok,
-        coalesce(t.standalone_built, 0) as standalone_built,
-        coalesce(t.points_staffed, 0) as points_staffed,
-        coalesce(t.villages_three_ones, 0) as villages_three_ones,
-        coalesce(r.rows_within_cap, 0) as rows_within_cap,
-        coalesce(r.rows_with_subsidy, 0) as rows_with_subsidy
-    from sheet as s
-    left join per_town as t on t.town_code = s.town_code and t.month = s.month
-    left join subsidy_rows as r on r.town_code = s.town_code and r.month = s.month
 )
 
-{{ kpi_rows('measures', [
+{{ kpi_rows('sheet', [
     ('K09_village_points_built', 'points_built', none),
     ('K10_village_coverage', 'villages_covered', 'village_count'),
     ('K11_point_area_compliance', 'standalone_area_ok', 'standalone_built'),
     ('K12_point_assistant_staffing', 'points_staffed', 'points_built'),
     ('K13_village_three_ones', 'villages_three_ones', 'village_count'),
     ('K25_point_subsidy_compliance', 'rows_within_cap', 'rows_with_subsidy')
-], present='has_sheet') }}
+], present='has_sheet', counts=['per_town', 'subsidy_rows']) }}

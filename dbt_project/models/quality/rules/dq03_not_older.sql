@@ -2,17 +2,12 @@
 -- pairing sheet (at the report month's end) who is under 60, age from the ID's birth date.
 with pairing_rows as (
     select
-        s.town_code,
-        s.month,
-        s.file_id,
-        s.sheet_name as sheet,
-        p.row_number,
+        town_code, month, file_id, sheet, row_number,
         '身份证号' as column_name,
-        p.id_number,
-        {{ age_at(birth_date_from_id('p.id_number'), month_end('s.month')) }} as age
-    from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = s.file_id
-    where s.sheet_kind = 'pairings' and p.id_number is not null
+        id_number,
+        {{ age_at(birth_date_from_id('id_number'), month_end('month')) }} as age
+    from ({{ own_sheet_rows('pairings', ['id_number']) }}) as p
+    where id_number is not null
 ),
 
 elderly_rows as (

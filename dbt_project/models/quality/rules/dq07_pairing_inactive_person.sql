@@ -14,19 +14,13 @@ with ended as (
 
 found as (
     select
-        s.town_code,
-        s.month,
-        s.file_id,
-        s.sheet_name as sheet,
-        p.row_number,
+        p.town_code, p.month, p.file_id, p.sheet, p.row_number,
         '身份证号' as column_name,
         {{ quality_mask_id('p.id_number') }} as value,
         '此人在' || e.register_zh || '中的人员状态为「' || e.person_status || '」' as what_zh,
         'this person''s status in ' || e.register_en || ' is ' || e.person_status as what_en
-    from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = s.file_id
-    inner join ended as e on e.month = s.month and e.person_key = p.person_key
-    where s.sheet_kind = 'pairings'
+    from ({{ own_sheet_rows('pairings', ['id_number', 'person_key']) }}) as p
+    inner join ended as e on e.month = p.month and e.person_key = p.person_key
 )
 
 {{ quality_findings('DQ07_pairing_inactive_person') }}

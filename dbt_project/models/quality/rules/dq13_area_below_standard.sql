@@ -12,12 +12,10 @@ with centres as (
 
 points as (
     select
-        s.town_code, s.month, s.file_id, s.sheet_name as sheet, p.row_number,
+        p.town_code, p.month, p.file_id, p.sheet, p.row_number,
         p.area_m2, {{ point_min_area_m2() }} as min_area_m2, p.village_name as subject
-    from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
-    where s.sheet_kind = 'village_points'
-        and not p.is_sub_point
+    from ({{ own_sheet_rows('village_points', ['village_name', 'is_sub_point', 'setup_mode', 'build_status', 'area_m2']) }}) as p
+    where not p.is_sub_point
         and p.setup_mode = '单独设立'
         and p.build_status in {{ built_statuses() }}
         and p.area_m2 < {{ point_min_area_m2() }}

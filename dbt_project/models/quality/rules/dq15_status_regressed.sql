@@ -1,40 +1,29 @@
 -- DQ15_status_regressed: a facility (matched to the same plan project or name) or a village's
 -- point whose 建设状态 is earlier in 未开工 → 在建 → 已建成 → 已运营 → 已撤并 than in the
--- town's version in force for the previous month.
-with facilities as (
+-- town's version in force for the previous month. Only rows of the month's own sheet are reported.
+with statuses as (
     select
-        'facilities' as sheet_kind, cur.town_code, cur.month, cur.file_id, cur.row_number,
-        cur.facility_name as subject, prev.build_status as previous_status, cur.build_status
-    from {{ ref('int_facility_monthly') }} as cur
-    inner join {{ ref('int_facility_monthly') }} as prev
-        on prev.town_code = cur.town_code
-        and prev.facility_key = cur.facility_key
-        and prev.month = cast(cur.month - interval 1 month as date)
-    where {{ quality_status_rank('cur.build_status') }} < {{ quality_status_rank('prev.build_status') }}
-),
-
-points as (
-    select
-        'village_points' as sheet_kind, cur.town_code, cur.month, cur.file_id, cur.row_number,
-        cur.village_name as subject, prev.build_status as previous_status, cur.build_status
-    from (
-        select v.*, s.file_id, v.main_row_number as row_number
-        from {{ ref('int_village_point_monthly') }} as v
-        inner join {{ ref('int_quality__own_sheets') }} as s
-            on s.town_code = v.town_code and s.month = v.month and s.sheet_kind = 'village_points'
-    ) as cur
-    inner join {{ ref('int_village_point_monthly') }} as prev
-        on prev.town_code = cur.town_code
-        and prev.village_code = cur.village_code
-        and prev.month = cast(cur.month - interval 1 month as date)
-    where {{ quality_status_rank('cur.build_status') }} < {{ quality_status_rank('prev.build_status') }}
+        'facilities' as sheet_kind, town_code, month, facility_key as subject_key, row_number,
+        facility_name as subject, build_status
+    from {{ ref('int_facility_monthly') }}
+    union all
+    select 'village_points', town_code, month, village_code, main_row_number, village_name, build_status
+    from {{ ref('int_village_point_monthly') }}
 ),
 
 regressed as (
-    select c.*, s.sheet_name as sheet
-    from (select * from facilities union all select * from points) as c
+    select
+        cur.town_code, cur.month, s.file_id, s.sheet_name as sheet, cur.row_number,
+        cur.subject, prev.build_status as previous_status, cur.build_status
+    from statuses as cur
     inner join {{ ref('int_quality__own_sheets') }} as s
-        on s.file_id = c.file_id and s.month = c.month and s.sheet_kind = c.sheet_kind
+        on s.town_code = cur.town_code and s.month = cur.month and s.sheet_kind = cur.sheet_kind
+    inner join statuses as prev
+        on prev.sheet_kind = cur.sheet_kind
+        and prev.town_code = cur.town_code
+        and prev.subject_key = cur.subject_key
+        and prev.month = cast(cur.month - interval 1 month as date)
+    where {{ quality_status_rank('cur.build_status') }} < {{ quality_status_rank('prev.build_status') }}
 ),
 
 found as (

@@ -23,12 +23,11 @@ with topups as (
 
 equipment as (
     select
-        s.town_code, s.month, s.file_id, s.sheet_name as sheet, p.row_number,
+        p.town_code, p.month, p.file_id, p.sheet, p.row_number,
         coalesce(p.point_name, p.village_name) as subject,
         p.equipment_subsidy_yuan
-    from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
-    where s.sheet_kind = 'village_points' and p.equipment_subsidy_yuan > {{ point_equipment_cap_yuan() }}
+    from ({{ own_sheet_rows('village_points', ['point_name', 'village_name', 'equipment_subsidy_yuan']) }}) as p
+    where p.equipment_subsidy_yuan > {{ point_equipment_cap_yuan() }}
 ),
 
 found as (

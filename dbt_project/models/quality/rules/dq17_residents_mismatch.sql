@@ -25,12 +25,7 @@ resident_homes as (
     select
         r.month,
         r.town_code,
-        coalesce(
-            (select min(h.facility_key) from homes as h
-             where h.town_code = r.town_code and h.month = r.month and h.name_norm = r.name_norm),
-            (select min(h.facility_key) from homes as h
-             where h.town_code = r.town_code and h.month = r.month and h.name_stripped = r.name_stripped)
-        ) as facility_key
+        {{ matched_by_name('facility_key', 'homes', 'r', ['town_code', 'month']) }} as facility_key
     from residents as r
 ),
 

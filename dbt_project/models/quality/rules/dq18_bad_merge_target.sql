@@ -3,20 +3,9 @@
 -- no row), or a village of another town (a name matching none of the town's villages but one
 -- of another town's; a name matching no village at all is DQ08, reported at ingest).
 with sheet_rows as (
-    select
-        s.town_code,
-        s.month,
-        s.file_id,
-        s.sheet_name as sheet,
-        p.row_number,
-        p.village_code,
-        p.setup_mode,
-        p.is_sub_point,
-        p.merge_into_village_name,
-        p.merge_into_village_code
-    from {{ ref('int_quality__own_sheets') }} as s
-    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
-    where s.sheet_kind = 'village_points'
+    {{ own_sheet_rows('village_points', [
+        'village_code', 'setup_mode', 'is_sub_point', 'merge_into_village_name', 'merge_into_village_code'
+    ]) }}
 ),
 
 main_rows as (

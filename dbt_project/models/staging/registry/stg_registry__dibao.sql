@@ -1,13 +1,5 @@
 -- 低保对象名册 rows.
-select
-    cast(file_id as varchar) as file_id,
-    cast(row_number as integer) as row_number,
-    cast(export_date as date) as export_date,
-    cast(id_number as varchar) as id_number,
-    cast(person_name as varchar) as person_name,
-    cast(person_key as varchar) as person_key,
-    cast(town_code as varchar) as town_code,
-    cast(village_name_code as varchar) as village_code,
-    cast(assistance_category as varchar) as assistance_category,
-    cast(person_status as varchar) as person_status
-from {{ source('raw', 'registry_dibao') }}
+{{ renamed_and_cast('registry_dibao', [
+    'file_id', 'row_number', 'export_date', 'id_number', 'person_name', 'person_key', 'town_code',
+    'village_name_code as village_code', 'assistance_category', 'person_status'
+]) }}

@@ -1,0 +1,148 @@
+"""A refresh is incremental and honest about it: month by month publishes what one full refresh
+publishes, a night with nothing new leaves the published file untouched, and anything new —
+even a file that is only rejected — makes the later stages run."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines.ingest import run_ingest
+from pipelines.orchestration import REFRESH_STAGES, nightly_refresh_schedule
+from pipelines.publish.inputs import published_inputs_unchanged, record_if_unchanged
+from pipelines.refresh import REFRESH_RUNS, run_refresh
+from pipelines.resources import WarehouseResource
+from pipelines.settings import Settings
+
+RURALCARE = str(Path(sys.executable).parent / "ruralcare")
+# Columns that say when or by which refresh a row was made, not what it holds.
+RUN_COLUMNS = {"refresh_id", "loaded_at", "started", "finished", "published_at"}
+
+
+def _split_last_month(sources: Path) -> tuple[list[str], list[str]]:
+    """The inbox's files before the last month, and those of the last month (its workbooks and
+    the registry exports dated in it), by the generator's answer key."""
+    with (sources / "answer_key" / "files.csv").open(encoding="utf-8") as handle:
+        rows = [(row["relative_path"], row["month"] or row["export_date"][:7]) for row in csv.DictReader(handle)]
+    last = max(month for _, month in rows)
+    return [path for path, month in rows if month != last], [path for path, month in rows if month == last]
+
+
+def _copy(sources: Path, into: Path, paths: list[str]) -> None:
+    for path in paths:
+        (into / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(sources / path, into / path)  # modification times are data (late submissions)
+
+
+def _refresh(inbox: Path, warehouse: Path) -> None:
+    resource = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(warehouse),
+                                 work_db=str(warehouse / "work.duckdb"))
+    result = run_refresh(resource)
+    assert result.success, f"refresh failed in {result.failed_stage}: {result.error}"
+
+
+def _published_tables(path: Path) -> dict[str, list[tuple]]:
+    """Every published table's rows (sorted), without the columns that name the refresh."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute("select schema_name, table_name from duckdb_tables() order by 1, 2").fetchall()
+        out = {}
+        for schema, table in tables:
+            if (schema, table) == ("meta", "refresh"):
+                continue  # one row per refresh: two refreshes are not one
+            columns = [c for c, in con.execute(
+                "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+                "order by column_index", [schema, table]).fetchall() if c not in RUN_COLUMNS]
+            selected = ", ".join(f'"{c}"' for c in columns)
+            rows = con.execute(f'select {selected} from {schema}."{table}"').fetchall()
+            out[f"{schema}.{table}"] = sorted(rows, key=repr)
+        return out
+    finally:
+        con.close()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_refresh_runs_cover_every_stage_once_in_order() -> None:
+    assert tuple(stage for run in REFRESH_RUNS for stage in run) == REFRESH_STAGES
+
+
+@pytest.fixture(scope="module")
+def month_by_month(small_clean_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The two-month inbox refreshed one month at a time (the second month's files arrive after
+    the first is published): (inbox, warehouse)."""
+    root = tmp_path_factory.mktemp("month_by_month")
+    inbox, warehouse = root / "inbox", root / "warehouse"
+    for paths in _split_last_month(small_clean_sources):
+        _copy(small_clean_sources, inbox, paths)
+        _refresh(inbox, warehouse)
+    return inbox, warehouse
+
+
+def test_month_by_month_publishes_what_one_full_refresh_publishes(
+    month_by_month: tuple[Path, Path], small_clean_sources: Path, copy_inbox, tmp_path: Path
+) -> None:
+    full = tmp_path / "full"
+    _refresh(copy_inbox(small_clean_sources, full / "inbox"), full / "warehouse")
+    expected = _published_tables(full / "warehouse" / "ruralcare.duckdb")
+    got = _published_tables(month_by_month[1] / "ruralcare.duckdb")
+    assert sorted(got) == sorted(expected)
+    assert sum(len(rows) for rows in expected.values()) > 1000
+    differing = [table for table in expected if got[table] != expected[table]]
+    assert differing == []
+
+
+def test_nothing_new_leaves_the_published_file_alone_and_anything_new_is_news(
+    month_by_month: tuple[Path, Path],
+) -> None:
+    inbox, warehouse = month_by_month
+    published = warehouse / "ruralcare.duckdb"
+    before, modified = _sha256(published), published.stat().st_mtime_ns
+
+    def cli_refresh() -> subprocess.CompletedProcess:
+        return subprocess.run([RURALCARE, "refresh", "--sources", str(inbox), "--warehouse", str(warehouse)],
+                              capture_output=True, text=True, timeout=900, check=False, env=os.environ.copy())
+
+    quiet = cli_refresh()
+    assert quiet.returncode == 0, quiet.stderr[-3000:]
+    assert "nothing new" in quiet.stderr
+    assert (_sha256(published), published.stat().st_mtime_ns) == (before, modified)
+    # The same decision in the nightly schedule's tick (no run at all) and inside a Dagster-run
+    # refresh (ingest runs and finds nothing; the rest does not run).
+    resource = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(warehouse),
+                                 work_db=str(warehouse / "work.duckdb"))
+    tick = nightly_refresh_schedule.evaluate_tick(dg.build_schedule_context(resources={"warehouse": resource}))
+    assert not tick.run_requests and "nothing new" in tick.skip_message
+    result = run_refresh(resource)
+    assert result.success and result.unchanged and list(result.stage_seconds) == ["ingest"]
+    assert (_sha256(published), published.stat().st_mtime_ns) == (before, modified)
+    con = duckdb.connect(str(warehouse / "work.duckdb"), read_only=True)
+    try:
+        statuses = [s for s, in con.execute("select status from meta.refresh order by started").fetchall()]
+    finally:
+        con.close()
+    assert statuses == ["success", "success", "unchanged", "unchanged"]
+
+    # A file that will only be rejected is still news: its finding must reach the town.
+    (inbox / "towns" / "大湾镇_2022年12月_进度表（空）.xlsx").write_bytes(b"")
+    settings = Settings.from_env(sources_dir=inbox, warehouse_dir=warehouse)
+    assert record_if_unchanged(settings) is None, "a new file must not be skipped"
+    con = duckdb.connect(str(settings.work_db))
+    try:
+        assert published_inputs_unchanged(con, settings)
+        summary = run_ingest(settings, con, "test-rejected-file")
+        assert summary.files_by_status == {"rejected": 1}
+        assert not published_inputs_unchanged(con, settings), "after ingest the stages must run"
+    finally:
+        con.close()

@@ -83,8 +83,9 @@ def on_stage(stage, event):
 imported = time.perf_counter() - started
 result = run_refresh(WarehouseResource(sources_dir=sys.argv[1], warehouse_dir=sys.argv[2]), on_stage=on_stage)
 stop.set()
+own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 total = {"wall": time.perf_counter() - started, "cpu": cpu_seconds(),
-         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+         "peak_rss_mb": max([own_peak] + [figures["peak_rss_mb"] for figures in stages.values()])}
 print(json.dumps({"success": result.success, "error": result.error, "import": imported,
                   "stages": stages, "total": total}))
 """

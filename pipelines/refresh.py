@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from pipelines.orchestration import REFRESH_STAGES
-from pipelines.publish.inputs import published_inputs_unchanged
+from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh
 from pipelines.resources import WarehouseResource, build_resources
 from pipelines.processes import child_processes, stop_children
@@ -87,13 +87,17 @@ def run_refresh(
     result = RefreshResult(success=True, refresh_id=new_refresh_id(started))
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),
             **process_tags(str(settings.work_db))}
+    after_ingest = False
     for stages in REFRESH_RUNS:
         selection = dg.AssetSelection.groups(*stages)
         if not selection.resolve(graph):
             continue
         name = "+".join(stages)
-        if stages[0] != "ingest" and not rebuild and _nothing_new(warehouse):
-            result.unchanged = True
+        if stages != ("ingest",) and not after_ingest:
+            # Decided once, on what ingest left: the later runs all go, or none does.
+            after_ingest = True
+            result.unchanged = not rebuild and _published_is_current(warehouse)
+        if result.unchanged:
             if on_stage:
                 on_stage(name, "skipped")
             continue
@@ -132,12 +136,9 @@ def run_refresh(
     return result
 
 
-def _nothing_new(warehouse: WarehouseResource) -> bool:
-    settings = warehouse.settings()
-    if not settings.published_db.exists():
-        return False
+def _published_is_current(warehouse: WarehouseResource) -> bool:
     with warehouse.connect() as con:
-        return published_inputs_unchanged(con, settings)
+        return published_is_current(con, warehouse.settings())
 
 
 def _failed_stage(run: dg.ExecuteInProcessResult, stages: tuple[str, ...], selection: dg.AssetSelection,

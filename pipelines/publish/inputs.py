@@ -36,34 +36,30 @@ def remember_published_inputs(con: duckdb.DuckDBPyConnection, settings: Settings
     con.execute("INSERT INTO state.published_inputs VALUES (?, now()::TIMESTAMP)", [inputs_digest(con, settings)])
 
 
-def published_inputs_unchanged(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'state' and table_name = 'published_inputs' "
-        "and database_name = current_database()").fetchone()[0]
-    if not exists:
+def published_is_current(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
+    """The published file exists and was built from exactly what the working database and the
+    project hold now."""
+    if not (settings.published_db.exists() and _has_table(con, "state", "published_inputs")):
         return False
     stored = con.execute("select digest from state.published_inputs").fetchone()
     return stored is not None and stored[0] == inputs_digest(con, settings)
 
 
 def nothing_to_refresh(settings: Settings) -> bool:
-    """True when the inbox holds no file the raw layer has not seen and the published database's
-    inputs are unchanged. Cheap on purpose (no Dagster, no dbt): it runs before any stage, and
-    in the nightly schedule's tick."""
+    """True when the inbox holds no file the raw layer has not seen and the published database is
+    current. Cheap on purpose (no Dagster, no dbt): it runs before any stage, and in the nightly
+    schedule's tick."""
     from pipelines.ingest.discover import known_files, new_inbox_files
 
-    if not (settings.published_db.exists() and settings.work_db.exists()):
+    if not settings.work_db.exists():
         return False
     try:
         con = duckdb.connect(str(settings.work_db), read_only=True)
     except duckdb.IOException:  # a refresh holds it: let the next one decide
         return False
     try:
-        has_raw_files = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'files' "
-            "and database_name = current_database()").fetchone()[0]
-        return bool(has_raw_files) and not new_inbox_files(settings.sources_dir, known_files(con)) \
-            and published_inputs_unchanged(con, settings)
+        return (_has_table(con, "raw", "files") and not new_inbox_files(settings.sources_dir, known_files(con))
+                and published_is_current(con, settings))
     finally:
         con.close()
 
@@ -87,6 +83,12 @@ def record_if_unchanged(settings: Settings) -> str | None:
         return refresh_id
     finally:
         con.close()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ? "
+        "and database_name = current_database()", [schema, table]).fetchone()[0] > 0
 
 
 def _source_files() -> list[Path]:

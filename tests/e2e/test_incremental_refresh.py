@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.ingest import run_ingest
 from pipelines.orchestration import REFRESH_STAGES, nightly_refresh_schedule
-from pipelines.publish.inputs import published_inputs_unchanged, record_if_unchanged
+from pipelines.publish.inputs import published_is_current, record_if_unchanged
 from pipelines.refresh import REFRESH_RUNS, run_refresh
 from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
@@ -140,9 +140,9 @@ def test_nothing_new_leaves_the_published_file_alone_and_anything_new_is_news(
     assert record_if_unchanged(settings) is None, "a new file must not be skipped"
     con = duckdb.connect(str(settings.work_db))
     try:
-        assert published_inputs_unchanged(con, settings)
+        assert published_is_current(con, settings)
         summary = run_ingest(settings, con, "test-rejected-file")
         assert summary.files_by_status == {"rejected": 1}
-        assert not published_inputs_unchanged(con, settings), "after ingest the stages must run"
+        assert not published_is_current(con, settings), "after ingest the stages must run"
     finally:
         con.close()

@@ -188,6 +188,8 @@ def demo(out: Path | None) -> None:
 def _print_where(settings: Settings) -> None:
     import duckdb
 
+    from pipelines.site import site_dir
+
     con = duckdb.connect(str(settings.published_db), read_only=True)
     try:
         files = dict(con.sql("select status, count(*) from quality.files group by status").fetchall())
@@ -204,6 +206,7 @@ def _print_where(settings: Settings) -> None:
                   "\"select town_name, value, target, status, rank from marts.kpi_town_monthly "
                   "where kpi_id = 'K10_village_coverage' and month = (select max(month) from marts.kpi_town_monthly) "
                   "order by rank\"")
+    console.print(f"  progress site    {site_dir(settings) / 'index.html'}  (open it in a browser)")
     console.print("  More queries: docs/analysts.md.   Orchestrator UI: ruralcare ui  (http://127.0.0.1:3000)")
 
 
@@ -231,6 +234,69 @@ def report(month, warehouse: Path | None, out: Path | None, formats: str) -> Non
     """Write the monthly progress report (进展通报) from the published database."""
     settings = _warehouse(None, warehouse, None).settings()
     _write_report(settings, month, out, formats)
+
+
+@main.command()
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the site (default: reports/site beside the warehouse folder); replaced as a whole.")
+def site(warehouse: Path | None, out: Path | None) -> None:
+    """Write the progress site (进展网站): static pages in Chinese from the published database."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from pipelines.progress import listening
+    from pipelines.site import build_site, site_dir
+    from pipelines.status import collect_status
+
+    settings = _warehouse(None, warehouse, None).settings()
+    if not settings.published_db.exists():
+        console.print(f"[red]No published database at {settings.published_db}[/]: run `ruralcare refresh` first.")
+        sys.exit(1)
+    out = out or site_dir(settings)
+    bar = Progress(TextColumn("writing the site: {task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=console, transient=True)
+    task = bar.add_task("reading the published database", total=None)
+    with bar, listening(lambda what, done, total: bar.update(task, description=what, completed=done, total=total)):
+        try:
+            written = build_site(settings.published_db, out, status=collect_status(settings))
+        except ValueError as error:
+            console.print(f"[red]{error}[/]")
+            sys.exit(2)
+    console.print(f"[green]Wrote the progress site[/] ({len(written)} pages): open {written[0]}")
+
+
+@main.command()
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+def status(warehouse: Path | None) -> None:
+    """The last refresh, rejected files, towns yet to report and open errors; exit 1 when the last refresh failed."""
+    from pipelines.status import collect_status, render_status
+
+    facts = collect_status(_warehouse(None, warehouse, None).settings())
+    render_status(facts, Console(soft_wrap=True))
+    sys.exit(facts.exit_code)
+
+
+@main.command()
+@click.argument("kpi")
+@click.option("--town", required=True, help="Town code or name (e.g. 500112129, 玉峰山镇 or 玉峰山).")
+@click.option("--month", required=True, callback=lambda _c, _p, v: _month(v), help="Month YYYY-MM.")
+@click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
+def explain(kpi: str, town: str, month, warehouse: Path | None) -> None:
+    """Why a town's KPI has its value: numerator/denominator, then the members that fail and pass.
+
+    KPI as id (K10 or K10_village_coverage), number (10) or Chinese name (村级互助养老服务覆盖率)."""
+    from pipelines.explain import explain_kpi, render_explanation
+
+    settings = _warehouse(None, warehouse, None).settings()
+    if not settings.published_db.exists():
+        console.print(f"[red]No published database at {settings.published_db}[/]: run `ruralcare refresh` first.")
+        sys.exit(1)
+    try:
+        explanation = explain_kpi(settings.published_db, kpi, town, month)
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        sys.exit(2)
+    render_explanation(explanation, Console(soft_wrap=True))
 
 
 @main.command()

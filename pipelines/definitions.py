@@ -8,10 +8,11 @@ from pipelines.publish.assets import analyst_database
 from pipelines.quality import QUALITY_ASSETS, QUALITY_CHECKS
 from pipelines.report.assets import REPORT_ASSETS, REPORT_JOBS, REPORT_SCHEDULES
 from pipelines.resources import build_resources
+from pipelines.site.assets import SITE_ASSETS
 from pipelines.transform.assets import dbt_models
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, dbt_models, *QUALITY_ASSETS, analyst_database, *REPORT_ASSETS],
+    assets=[*INGEST_ASSETS, dbt_models, *QUALITY_ASSETS, analyst_database, *SITE_ASSETS, *REPORT_ASSETS],
     asset_checks=[*INGEST_CHECKS, *QUALITY_CHECKS],
     jobs=[*ORCHESTRATION_JOBS, *REPORT_JOBS],
     schedules=[*ORCHESTRATION_SCHEDULES, *REPORT_SCHEDULES],

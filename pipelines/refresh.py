@@ -11,6 +11,7 @@ skipped: the published database is already what they would write, byte for byte.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -21,10 +22,10 @@ import dagster as dg
 
 from pipelines.orchestration import REFRESH_STAGES
 from pipelines.publish.inputs import published_is_current
-from pipelines.publish.refresh_log import new_refresh_id, record_refresh
+from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
 from pipelines.processes import child_processes, stop_children
-from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, fail_dead_runs, process_tags
+from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, STAGE_SECONDS_TAG, fail_dead_runs, process_tags
 from pipelines.settings import PROJECT_ROOT
 
 
@@ -110,7 +111,7 @@ def run_refresh(
             selection=selection,
             resources=build_resources(warehouse),
             instance=instance,
-            tags={**tags, "ruralcare/stage": name},
+            tags={**tags, "ruralcare/stage": name, STAGE_SECONDS_TAG: json.dumps(result.stage_seconds)},
             raise_on_error=False,
             # The CLI shows stages itself; Dagster's own console log only for errors.
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
@@ -124,7 +125,7 @@ def run_refresh(
             stop_children(keep=children_before)
             with warehouse.connect() as con:
                 record_refresh(con, result.refresh_id, started=started, status="failed",
-                               error=f"{result.failed_stage}: {result.error}")
+                               error=f"{result.failed_stage}: {result.error}", stage_seconds=result.stage_seconds)
             if on_stage:
                 on_stage(name, "failed")
             return result
@@ -132,7 +133,10 @@ def run_refresh(
             on_stage(name, "done")
     if result.unchanged:
         with warehouse.connect() as con:
-            record_refresh(con, result.refresh_id, started=started, status="unchanged")
+            record_refresh(con, result.refresh_id, started=started, status="unchanged",
+                           stage_seconds=result.stage_seconds)
+    else:
+        finish_status_record(settings.work_db, result.refresh_id, result.stage_seconds)
     return result
 
 

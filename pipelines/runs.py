@@ -18,6 +18,8 @@ def refresh_id_for(context: dg.OpExecutionContext | dg.AssetExecutionContext) ->
 
 
 REFRESH_STARTED_TAG = "ruralcare/refresh_started"
+# Wall seconds of a refresh's earlier stages, for the status record the publish stage writes.
+STAGE_SECONDS_TAG = "ruralcare/stage_seconds"
 
 
 def refresh_started_for(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> datetime:
@@ -26,6 +28,12 @@ def refresh_started_for(context: dg.OpExecutionContext | dg.AssetExecutionContex
         return datetime.fromisoformat(tagged)
     stats = context.instance.get_run_stats(context.run_id)
     return datetime.fromtimestamp(stats.start_time or 0, tz=timezone.utc)
+
+
+def stage_seconds_for(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> dict[str, float]:
+    import json
+
+    return json.loads(context.run.tags.get(STAGE_SECONDS_TAG) or "{}")
 
 
 RUN_PID_TAG = "ruralcare/pid"

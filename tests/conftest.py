@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,8 +89,26 @@ def refresh_copy():
 
 @pytest.fixture(scope="session")
 def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One full refresh of a copy of the generated inbox; returns its Settings."""
-    return _refresh_copy(generated_sources, tmp_path_factory.mktemp("refreshed"))
+    """One full refresh of a copy of the generated inbox, run as a user runs it (`ruralcare refresh`).
+
+    Returns its Settings. The privacy tests scan what this command left behind (its log, dbt's
+    logs, the Dagster home), so the session pays for one 18-month refresh, not two.
+    """
+    from pipelines.settings import Settings
+
+    root = tmp_path_factory.mktemp("refreshed")
+    inbox = _copy_inbox(generated_sources, root / "inbox")
+    command = [str(Path(sys.executable).parent / "ruralcare"), "refresh",
+               "--sources", str(inbox), "--warehouse", str(root / "warehouse")]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"refresh failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return Settings.from_env(sources_dir=inbox, warehouse_dir=root / "warehouse")
+
+
+@pytest.fixture(scope="session")
+def refreshed_clean_warehouse(clean_sources: Path, tmp_path_factory: pytest.TempPathFactory):
+    """--clean sources of the default seed, refreshed in a warehouse of their own; its Settings."""
+    return _refresh_copy(clean_sources, tmp_path_factory.mktemp("clean"))
 
 
 @pytest.fixture(scope="session")

@@ -38,3 +38,13 @@
 {% macro add_days(date_expr, days_expr) -%}
     cast({{ date_expr }} + ({{ days_expr }}) * interval 1 day as date)
 {%- endmacro %}
+
+{#- A date plus a whole number of months. -#}
+{% macro add_months(date_expr, months_expr) -%}
+    cast({{ date_expr }} + ({{ months_expr }}) * interval 1 month as date)
+{%- endmacro %}
+
+{#- Whole calendar months from the month of start to the month of end. -#}
+{% macro months_between(start_expr, end_expr) -%}
+    date_diff('month', date_trunc('month', {{ start_expr }}), date_trunc('month', {{ end_expr }}))
+{%- endmacro %}

@@ -6,7 +6,7 @@ from pipelines.publish.database import publish_analyst_copy
 from pipelines.publish.inputs import remember_published_inputs
 from pipelines.publish.refresh_log import record_refresh
 from pipelines.resources import WarehouseResource
-from pipelines.runs import refresh_id_for, refresh_started_for
+from pipelines.runs import refresh_id_for, refresh_started_for, stage_seconds_for
 from pipelines.transform.assets import dbt_models
 
 
@@ -22,7 +22,8 @@ def analyst_database(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     refresh_id = refresh_id_for(context)
     started = refresh_started_for(context)
     with warehouse.connect() as con:
-        record_refresh(con, refresh_id, started=started, status="success")
+        record_refresh(con, refresh_id, started=started, status="success",
+                       stage_seconds=stage_seconds_for(context))
         try:
             summary = publish_analyst_copy(con, settings.published_db, refresh_id)
         except Exception as error:

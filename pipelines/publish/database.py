@@ -25,7 +25,8 @@ PER_RULE_TABLE = re.compile(r"^dq\d+_")
 # Person lists the analyst copy gets only in part (minimum necessary): a person appears by
 # person_key with village and age band, as in marts.fct_person_monthly. Masked names and IDs,
 # exact age and the registry file and row stay in the working database, for the feedback
-# workbooks that go to each town.
+# workbooks that go to each town. (marts.kpi_members does name each KPI person's registry export
+# and record line beside the person_key, which explaining a number needs: docs/decisions.md.)
 DEIDENTIFIED_COLUMNS = {
     ("quality", "unpaired_key_persons"): (
         "month", "town_code", "village_code", "village_name", "person_key", "age_band", "registry",

@@ -36,6 +36,12 @@ def remember_published_inputs(con: duckdb.DuckDBPyConnection, settings: Settings
     con.execute("INSERT INTO state.published_inputs VALUES (?, now()::TIMESTAMP)", [inputs_digest(con, settings)])
 
 
+def forget_published_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """After a failure downstream of the publish (the progress site): the next refresh publishes again."""
+    if _has_table(con, "state", "published_inputs"):
+        con.execute("DELETE FROM state.published_inputs")
+
+
 def published_is_current(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """The published file exists and was built from exactly what the working database and the
     project hold now."""

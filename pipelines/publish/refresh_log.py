@@ -1,9 +1,18 @@
-"""`meta.refresh`: one row per refresh in the working database (and, for successes, the analyst copy)."""
+"""`meta.refresh`: one row per refresh in the working database (and, for successes, the analyst copy).
+
+Every refresh also leaves its facts in `status/last_refresh.json` beside the working database:
+`ruralcare status` and the site read them while a later refresh holds the database.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 
@@ -54,16 +63,70 @@ def record_refresh(
     started: datetime,
     status: str,
     error: str | None = None,
+    stage_seconds: dict[str, float] | None = None,
 ) -> None:
+    """stage_seconds: wall seconds of the stages run so far (for the status record only)."""
     ensure_refresh_table(con)
     files, rows = _loaded_by(con, refresh_id)
+    finished = datetime.now(timezone.utc)
     con.execute(
         """
         INSERT OR REPLACE INTO meta.refresh VALUES (?, ?, ?, ?, ?, ?, ?)
         """,
-        [refresh_id, _naive_utc(started), _naive_utc(datetime.now(timezone.utc)), status, files, rows,
-         _safe_error(error)],
+        [refresh_id, _naive_utc(started), _naive_utc(finished), status, files, rows, _safe_error(error)],
     )
+    database = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    if database:
+        _write_json(status_record_path(Path(database)), {
+            "refresh_id": refresh_id,
+            "started": _aware_utc(started).isoformat(),
+            "finished": finished.isoformat(),
+            "status": status,
+            "stage_seconds": {stage: round(seconds, 2) for stage, seconds in (stage_seconds or {}).items()},
+            "error": _safe_error(error),
+            "files": files,
+            "rows": rows,
+        })
+
+
+def status_record_path(work_db: Path) -> Path:
+    """The last refresh's facts (JSON), beside the working database."""
+    return work_db.parent / "status" / "last_refresh.json"
+
+
+def finish_status_record(work_db: Path, refresh_id: str, stage_seconds: dict[str, float]) -> None:
+    """After the last stage: the refresh's end and stage times into its status record (the
+    publish stage wrote the record before its own time was known)."""
+    path = status_record_path(work_db)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if record.get("refresh_id") == refresh_id:
+        record["finished"] = datetime.now(timezone.utc).isoformat()
+        record["stage_seconds"] = {stage: round(seconds, 2) for stage, seconds in stage_seconds.items()}
+        _write_json(path, record)
+
+
+def _write_json(path: Path, record: dict) -> None:
+    """Write-then-rename: a reader sees the old record or the new one, never half of one.
+
+    Best effort: meta.refresh holds the record that counts, and a full disk must not turn a
+    refresh's own failure (or success) into an error about this file.
+    """
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".last_refresh.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(record, handle, ensure_ascii=False, indent=1)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        logging.getLogger(__name__).warning("could not write the status record %s: %s", path, error)
 
 
 def _loaded_by(con: duckdb.DuckDBPyConnection, refresh_id: str) -> tuple[int, int]:
@@ -83,6 +146,10 @@ def _safe_error(error: str | None) -> str | None:
     if error is None:
         return None
     return _FULL_ID_OR_PHONE.sub("[masked]", error)[:2000]
+
+
+def _aware_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -79,6 +79,8 @@ class Report:
     projects: Table
     problems: list[ProblemGroup]
     problems_table: Table
+    warning_lead: str
+    warnings: Table
     submissions: Table
     findings_by_rule: Table
     definitions: Table
@@ -87,7 +89,7 @@ class Report:
     def tables(self) -> list[Table]:
         """Every table, in the order of the report (one Excel sheet each)."""
         return [self.overall, self.monitoring, self.towns, self.trend, self.project_mix, self.projects,
-                self.problems_table, self.submissions, self.findings_by_rule, self.definitions]
+                self.problems_table, self.warnings, self.submissions, self.findings_by_rule, self.definitions]
 
 
 def text(value: str) -> Cell:
@@ -453,7 +455,50 @@ def problems(data: ReportData) -> tuple[list[ProblemGroup], Table]:
     return groups, table
 
 
-# ---------------------------------------------------------------- 6. 数据质量与报送
+# ---------------------------------------------------------------- 6. 预警
+
+FORECAST_METHOD = ("预计值按近三个月的平均月进度线性外推：本月值 + 月均进度 × 距里程碑到期的月数；"
+                   "预计完成月份为按此进度首次达到目标的月份。")
+
+
+def early_warning(data: ReportData) -> tuple[str, Table]:
+    """Towns and progress KPIs projected to miss their next milestone (预计逾期), and the lead sentence."""
+    rows = data.forecast_late or []
+    table_rows = []
+    for row in rows:
+        unit = kpi.unit if (kpi := data.kpi(row["kpi_id"])) else None
+        rate = is_rate(unit)
+        pace = row["pace_per_month"]
+        table_rows.append([
+            text(row["town_name"]),
+            text(kpi.name_zh if kpi else row["kpi_id"]),
+            Cell(fmt_value(row["value"], unit), row["value"], "percent" if rate else "count"),
+            Cell(fmt_change(pace, 0, unit) + "/月", pace, "change_percent" if rate else "change_count"),
+            date_cell(row["milestone_due_date"]),
+            Cell(fmt_value(row["milestone_target"], unit), row["milestone_target"], "percent" if rate else "count"),
+            Cell(fmt_value(row["projected_value"], unit), row["projected_value"], "percent" if rate else "count",
+                 status="red"),
+            text(fmt_month(row["expected_completion_month"]) if row["expected_completion_month"]
+                 else "按当前进度无法完成"),
+        ])
+    if data.forecast_late is None:
+        lead = "已发布数据库中没有进度预测（marts.kpi_forecast_monthly），本期未作预警；重新刷新后即可生成。"
+    elif not rows:
+        lead = (f"按近三个月的平均进度线性外推，{fmt_month(data.month)}没有预计在里程碑到期日前"
+                "无法完成的镇街和指标。")
+    else:
+        towns = len({row["town_code"] for row in rows})
+        kpis = len({row["kpi_id"] for row in rows})
+        lead = (f"按近三个月的平均进度线性外推，{towns}个镇街的{kpis}项进度指标（共{len(rows)}项次）"
+                "预计在里程碑到期日前无法完成目标（预计逾期），需提前督促：")
+    table = Table("预警", "预警：预计逾期的镇街和指标",
+                  ["镇街", "指标", "本月值", "月均进度（近三个月）", "里程碑到期日", "里程碑目标", "到期预计值",
+                   "预计完成月份"],
+                  table_rows, [FORECAST_METHOD] if rows else [lead])
+    return lead, table
+
+
+# ---------------------------------------------------------------- 7. 数据质量与报送
 
 def severity_totals(data: ReportData, town_code: str | None) -> dict[str, int]:
     totals = Counter()
@@ -527,7 +572,7 @@ def findings_by_rule_table(data: ReportData) -> Table:
                  [] if rows else ["本月未发现数据质量问题。"])
 
 
-# ---------------------------------------------------------------- 7. 附：指标说明
+# ---------------------------------------------------------------- 8. 附：指标说明
 
 def definitions_table(data: ReportData) -> Table:
     rows = [[text(k.kpi_id.split("_")[0]), text(k.name_zh), text(KIND_LABELS.get(k.kind, k.kind)),
@@ -617,6 +662,7 @@ def as_of_text(data: ReportData) -> str:
 
 def build_report(data: ReportData) -> Report:
     problem_groups, problems_table_ = problems(data)
+    warning_lead, warnings = early_warning(data)
     return Report(
         month=data.month,
         title=report_title(data.month),
@@ -631,6 +677,8 @@ def build_report(data: ReportData) -> Report:
         projects=projects_table(data),
         problems=problem_groups,
         problems_table=problems_table_,
+        warning_lead=warning_lead,
+        warnings=warnings,
         submissions=submissions_table(data),
         findings_by_rule=findings_by_rule_table(data),
         definitions=definitions_table(data),

@@ -60,6 +60,8 @@ class ReportData:
     submissions: dict[str, Submission] | None
     refreshed_at: datetime | None = None
     months: list[date] = field(default_factory=list)
+    # rows of marts.kpi_forecast_monthly for the month whose forecast is 预计逾期 (None: no such mart)
+    forecast_late: list[dict] | None = None
 
     @property
     def previous_month(self) -> date:
@@ -161,10 +163,18 @@ def load_report_data(published_db: Path, month: date) -> ReportData:
                     where kind = 'town_workbook' and month = ? and town_code is not null
                     group by town_code""", [month])
             }
+        forecast_late = None
+        if _has_table(con, "marts", "kpi_forecast_monthly"):
+            forecast_late = _rows(con, """
+                select town_code, town_name, kpi_id, value, milestone_due_date, milestone_target,
+                       pace_per_month, projected_value, expected_completion_month
+                from marts.kpi_forecast_monthly
+                where month = ? and forecast_status = '预计逾期'
+                order by kpi_id, town_code""", [month])
         refreshed_at = None
         if _has_table(con, "meta", "refresh"):
             refreshed_at = con.execute(
                 "select max(finished) from meta.refresh").fetchone()[0]
     return ReportData(month=month, kpis=kpis, towns=towns, district=district, town=town, ranks=ranks,
                       projects=projects, finding_counts=finding_counts, submissions=submissions,
-                      refreshed_at=refreshed_at, months=months)
+                      refreshed_at=refreshed_at, months=months, forecast_late=forecast_late)

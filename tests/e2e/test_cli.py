@@ -1,5 +1,6 @@
 """The `ruralcare` command as a clerk runs it."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 def test_help_lists_the_working_commands() -> None:
     done = run("--help")
     assert done.returncode == 0
-    for command in ("demo", "refresh", "report", "feedback", "templates", "generate", "ui", "docs"):
+    for command in ("demo", "refresh", "report", "feedback", "templates", "generate", "ui", "docs", "status",
+                    "explain"):
         assert command in done.stdout
 
 
@@ -59,3 +61,64 @@ def test_docs_generates_the_dbt_site(refreshed_warehouse) -> None:
     assert index.name == "index.html" and index.exists()
     catalog = index.parent / "catalog.json"
     assert "kpi_town_monthly" in catalog.read_text(encoding="utf-8")
+
+
+def test_status_before_the_first_refresh_says_what_to_run(tmp_path: Path) -> None:
+    done = run("status", "--warehouse", str(tmp_path / "new"))
+    assert done.returncode == 0, done.stderr  # nothing has failed
+    assert "No refresh yet" in done.stdout and "ruralcare refresh" in done.stdout and "make demo" in done.stdout
+
+
+def test_status_of_the_refreshed_warehouse(refreshed_warehouse) -> None:
+    done = run("status", "--warehouse", str(refreshed_warehouse.warehouse_dir))
+    assert done.returncode == 0, done.stdout + done.stderr
+    con = duckdb.connect(str(refreshed_warehouse.published_db), read_only=True)
+    try:
+        refresh_id = con.execute("select refresh_id from meta.refresh").fetchone()[0]
+        rejected = [r[0] for r in con.execute("select file_name from quality.files where status = 'rejected'").fetchall()]
+    finally:
+        con.close()
+    assert f"Last refresh {refresh_id}: success" in done.stdout
+    assert "stages: ingest" in done.stdout and "transform+quality" in done.stdout and "publish" in done.stdout
+    assert rejected and f"Rejected files ({len(rejected)}" in done.stdout
+    assert "Open error findings" in done.stdout and "Reporting " in done.stdout
+
+
+def _explained_row(published_db: Path) -> tuple:
+    """A K10 row of the published marts with a village not covered, and its figures."""
+    con = duckdb.connect(str(published_db), read_only=True)
+    try:
+        return con.execute("""
+            select k.town_code, k.town_name, k.month, k.numerator, k.denominator,
+                   count(*) filter (where not m.in_numerator and m.in_denominator) as failing,
+                   count(*) filter (where m.in_numerator) as passing,
+                   max(m.source_file || ' / ' || m.source_sheet || ' / row ' || m.source_row)
+                       filter (where m.in_numerator) as a_passing_source
+            from marts.kpi_town_monthly as k join marts.kpi_members as m using (kpi_id, town_code, month)
+            where k.kpi_id = 'K10_village_coverage' and k.numerator < k.denominator
+            group by all order by k.month desc, k.town_code limit 1""").fetchone()
+    finally:
+        con.close()
+
+
+def test_explain_prints_the_value_and_its_members(refreshed_warehouse) -> None:
+    town_code, town_name, month, numerator, denominator, failing, passing, source = _explained_row(
+        refreshed_warehouse.published_db)
+    done = subprocess.run(
+        [RURALCARE, "explain", "村级互助养老服务覆盖率", "--town", town_name.removesuffix("镇").removesuffix("街道"),
+         "--month", f"{month:%Y-%m}", "--warehouse", str(refreshed_warehouse.warehouse_dir)],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "COLUMNS": "400"})  # wide enough that no source cell is folded
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"K10_village_coverage 村级互助养老服务覆盖率 — {town_name} ({town_code}), {month:%Y-%m}" in done.stdout
+    assert f"= {numerator:.0f} / {denominator:.0f}" in done.stdout
+    assert f"Failing: not in the numerator ({failing})" in done.stdout
+    assert f"Passing: in the numerator ({passing})" in done.stdout
+    assert source and source in done.stdout
+
+
+def test_explain_names_the_valid_choices(refreshed_warehouse) -> None:
+    done = run("explain", "K99", "--town", "玉峰山", "--month", "2022-06",
+               "--warehouse", str(refreshed_warehouse.warehouse_dir))
+    assert done.returncode == 2
+    assert "no KPI 'K99'" in done.stderr and "K10_village_coverage 村级互助养老服务覆盖率" in done.stderr

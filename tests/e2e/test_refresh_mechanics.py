@@ -3,6 +3,7 @@ themselves, and a refresh killed hard that does not block the nightly queue."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -68,6 +69,15 @@ def test_refresh_with_every_option(small_clean_sources: Path, copy_inbox, tmp_pa
         con.close()
     assert (towns, months) == (11, 2)
     assert [row[1] for row in _refresh_rows(warehouse / "work.duckdb")] == ["success"]
+    # The status record, readable without the working database: every stage timed.
+    record = json.loads((warehouse / "status" / "last_refresh.json").read_text(encoding="utf-8"))
+    assert record["status"] == "success" and record["error"] is None
+    assert list(record["stage_seconds"]) == ["ingest", "transform+quality", "publish"]
+    assert all(seconds > 0 for seconds in record["stage_seconds"].values())
+    status = subprocess.run([RURALCARE, "status", "--warehouse", str(warehouse)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"Last refresh {record['refresh_id']}: success" in status.stdout
 
 
 def test_a_failing_dbt_step_stops_dbt_and_records_the_failure(
@@ -124,6 +134,15 @@ def test_a_failing_refresh_prints_one_clear_message(small_clean_sources: Path, c
     assert _holders_of((warehouse / "work.duckdb").resolve()) == []
     assert [row[1] for row in _refresh_rows(warehouse / "work.duckdb")] == ["failed"]
     assert not (warehouse / "ruralcare.duckdb").exists()
+    # `ruralcare status` says it failed, where and why, and exits 1.
+    record = json.loads((warehouse / "status" / "last_refresh.json").read_text(encoding="utf-8"))
+    assert record["status"] == "failed" and record["error"].startswith("transform: ")
+    assert list(record["stage_seconds"]) == ["ingest", "transform+quality"]
+    status = subprocess.run([RURALCARE, "status", "--warehouse", str(warehouse)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert f"Last refresh {record['refresh_id']}: failed" in status.stdout
+    assert "error: transform: " in status.stdout and "No published database" in status.stdout
 
 
 def _dagster_home(tmp_path: Path) -> Path:

@@ -1,14 +1,14 @@
 """The loader against the generator's answer key (docs/contracts.md §2).
 
-`run_ingest` (not the whole refresh) on a copy of the generator's default and `clean`
-inboxes: file and sheet statuses, planted ingest-layer findings, the raw tables cell by
-cell against `answer_key/truth/*.parquet`, and an idempotent second run.
+What ingestion loaded in the session's refreshes of the generator's default and `clean`
+inboxes (tests/conftest.py): file and sheet statuses, planted ingest-layer findings, the raw
+tables cell by cell against `answer_key/truth/*.parquet`, and an idempotent second
+`run_ingest` on the same inbox.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,29 +43,15 @@ class IngestRun:
         return duckdb.connect(str(self.settings.work_db), read_only=True)
 
 
-def ingest_copy(generated: Path, root: Path, refresh_id: str = "answer-key") -> IngestRun:
-    """`run_ingest` on a copy of the generated inbox (mtimes kept: submission dates come from them)."""
-    inbox = root / "inbox"
-    for folder in ("towns", "registries"):
-        shutil.copytree(generated / folder, inbox / folder, symlinks=True, copy_function=shutil.copy2)
-    settings = Settings.from_env(sources_dir=inbox, warehouse_dir=root / "warehouse")
-    settings.ensure_warehouse_dir()
-    con = duckdb.connect(str(settings.work_db))
-    try:
-        run_ingest(settings, con, refresh_id)
-    finally:
-        con.close()
-    return IngestRun(generated, settings)
+@pytest.fixture(scope="session")
+def default_ingest(generated_sources: Path, refreshed_warehouse: Settings) -> IngestRun:
+    """The session's refresh of the generated inbox: its raw tables are what `run_ingest` loaded."""
+    return IngestRun(generated_sources, refreshed_warehouse)
 
 
 @pytest.fixture(scope="session")
-def default_ingest(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> IngestRun:
-    return ingest_copy(generated_sources, tmp_path_factory.mktemp("ingest_default"))
-
-
-@pytest.fixture(scope="session")
-def clean_ingest(clean_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> IngestRun:
-    return ingest_copy(clean_sources, tmp_path_factory.mktemp("ingest_clean"))
+def clean_ingest(clean_sources: Path, refreshed_clean_warehouse: Settings) -> IngestRun:
+    return IngestRun(clean_sources, refreshed_clean_warehouse)
 
 
 # --- reading both sides -------------------------------------------------------------------

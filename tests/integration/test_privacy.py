@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -182,13 +181,10 @@ def runs_of_refresh(published_db: Path) -> list[dg.DagsterRun]:
 
 
 @pytest.fixture(scope="module")
-def command_run(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> CommandRun:
-    """`ruralcare refresh`, `report` and `feedback` for the last month, on a copy of the generated inbox."""
-    root = tmp_path_factory.mktemp("privacy")
-    for folder in ("towns", "registries"):
-        shutil.copytree(generated_sources / folder, root / "inbox" / folder, symlinks=True, copy_function=shutil.copy2)
-    warehouse = root / "warehouse"
-    ruralcare("refresh", "--sources", str(root / "inbox"), "--warehouse", str(warehouse))
+def command_run(refreshed_warehouse) -> CommandRun:
+    """The session's `ruralcare refresh` (tests/conftest.py), then `report` and `feedback` for the last month."""
+    warehouse = refreshed_warehouse.warehouse_dir
+    root = warehouse.parent
     ruralcare("report", "--month", "2022-12", "--warehouse", str(warehouse))
     ruralcare("feedback", "--month", "2022-12", "--warehouse", str(warehouse))
     runs = runs_of_refresh(warehouse / "ruralcare.duckdb")
@@ -215,6 +211,7 @@ PLACES = {
     "Dagster home": lambda run: [run.dagster_home],
     "monthly report": lambda run: [run.reports],
     "feedback workbooks": lambda run: [run.feedback],
+    "progress site": lambda run: [run.warehouse.parent / "reports" / "site"],  # written by the refresh
 }
 
 

@@ -116,12 +116,6 @@ def test_feedback_workbooks_hold_only_their_towns_rows_and_nothing_unmasked(refr
     assert sample["未结对重点对象"].freeze_panes == "A2"
 
 
-@pytest.fixture(scope="module")
-def refreshed_clean_warehouse(clean_sources, tmp_path_factory, refresh_copy):
-    """--clean sources of the default seed, refreshed in a warehouse of their own."""
-    return refresh_copy(clean_sources, tmp_path_factory.mktemp("clean"))
-
-
 def test_clean_sources_raise_only_the_findings_a_clean_programme_has(refreshed_clean_warehouse):
     found = sql_findings(refreshed_clean_warehouse.work_db)
     unexpected = sorted((f for f in found if f[0] not in NATURAL_RULES), key=str)

@@ -105,3 +105,18 @@ def test_html_is_self_contained(written, marts):
     assert html.count("<svg") == 3 and "data:font/ttf;base64," in html
     assert 'src="http' not in html and "url(http" not in html and "<link" not in html
     assert all(town in html for town in marts["towns"])
+
+
+@pytest.mark.slow
+def test_early_warning_lists_the_marts_late_forecasts(written, published, month):
+    with duckdb.connect(str(published.published_db), read_only=True) as con:
+        late = con.execute("""
+            select town_name, kpi_name_zh, projected_value from marts.kpi_forecast_monthly
+            where month = ? and forecast_status = '预计逾期' order by kpi_id, town_code""", [month]).fetchall()
+    sheet = openpyxl.load_workbook(written["xlsx"])["预警"]
+    listed = [(row[0].value, row[1].value, row[6].value) for row in sheet.iter_rows(min_row=4)
+              if row[1].value and row[0].value]
+    assert listed == [(town, kpi, pytest.approx(projected, rel=1e-12)) for town, kpi, projected in late]
+    text = flat("".join(page.extract_text() for page in PdfReader(written["pdf"]).pages))
+    assert "六、预警" in text and flat("线性外推") in text
+    assert all(flat(town) in text and flat(kpi) in text for town, kpi, _ in late)

@@ -80,6 +80,14 @@ PROJECT_MONTHS = [  # project, reported status, built, overdue, area, beds
     ("M03", "已运营", False, False, 300.0, 20),
     ("H01", "已运营", False, False, 900.0, 50),
 ]
+FORECASTS = [  # town, month, kpi, value, due, target, pace, projected, expected completion, forecast status
+    ("500112133", JUNE, "K10_village_coverage", 5 / 12, date(2022, 12, 31), 1.0, 0.05, 5 / 12 + 0.3, date(2023, 6, 1), "预计逾期"),
+    ("500112133", JUNE, "K09_village_points_built", 1, date(2022, 12, 31), 4, 0.0, 1, None, "预计逾期"),
+    ("500112129", JUNE, "K10_village_coverage", 0.8, date(2022, 12, 31), 1.0, 0.05, 1.1, date(2022, 10, 1), "预计按期"),
+    ("500112018", JUNE, "K10_village_coverage", 1.0, date(2022, 12, 31), 1.0, 0.0, 1.0, JUNE, "已完成"),
+    ("500112129", JUNE, "K14_one_to_one_pairing", 0.375, date(2022, 12, 31), 1.0, None, None, None, "数据不足"),
+    ("500112129", MAY, "K09_village_points_built", 2, date(2022, 12, 31), 5, 0.1, 2.7, date(2025, 4, 1), "预计逾期"),
+]
 FINDINGS = [  # town, rule, severity, how many
     ("500112018", "DQ11_bad_value", "error", 2),
     ("500112129", "DQ06_key_person_unpaired", "warning", 25),
@@ -132,6 +140,15 @@ def build(path: Path) -> Path:
         ("玉峰山_6月.xlsx", "500112129", JUNE, "loaded", date(2022, 7, 8)),
         ("玉峰山_6月_坏.xlsx", "500112129", JUNE, "rejected", date(2022, 7, 3)),
     ])
+    con.execute("""create table marts.kpi_forecast_monthly (town_code varchar, town_name varchar, month date, kpi_id varchar,
+                   kpi_name_zh varchar, value double, milestone_due_date date, milestone_target double,
+                   months_of_history integer, pace_per_month double, projected_value double,
+                   expected_completion_month date, forecast_status varchar, is_forecast_late boolean)""")
+    kpi_names = {k[0]: k[1] for k in KPIS}
+    for town, month, kpi, value, due, target, pace, projected, completion, state in FORECASTS:
+        con.execute("insert into marts.kpi_forecast_monthly values (?, ?, ?, ?, ?, ?, ?, ?, 4, ?, ?, ?, ?, ?)",
+                    [town, names[town], month, kpi, kpi_names[kpi], value, due, target, pace, projected,
+                     completion, state, state == "预计逾期"])
     con.execute("create table meta.refresh (id varchar, started timestamp, finished timestamp, status varchar, files integer, rows bigint)")
     con.close()
     return path
@@ -348,6 +365,44 @@ def test_no_person_level_values_leave_the_database(written):
     book = openpyxl.load_workbook(written["xlsx"])
     cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
     assert cells and not any("500112****" in c or "张*" in c for c in cells)
+
+
+def test_early_warning_lists_the_months_late_forecasts_as_a_linear_projection(report):
+    assert report.warning_lead == ("按近三个月的平均进度线性外推，1个镇街的2项进度指标（共2项次）"
+                                   "预计在里程碑到期日前无法完成目标（预计逾期），需提前督促：")
+    assert report.warnings.columns == ["镇街", "指标", "本月值", "月均进度（近三个月）", "里程碑到期日", "里程碑目标",
+                                       "到期预计值", "预计完成月份"]
+    assert texts(report.warnings) == [
+        ["统景镇", "村级互助养老点建成数", "1", "持平/月", "2022年12月31日", "4", "1", "按当前进度无法完成"],
+        ["统景镇", "村级互助养老服务覆盖率", "41.7%", "+5.0个百分点/月", "2022年12月31日", "100.0%", "71.7%", "2023年6月"],
+    ]
+    assert "线性外推" in report.warnings.notes[0]
+    coverage = report.warnings.rows[1]
+    assert (coverage[3].value, coverage[3].fmt, coverage[6].value, coverage[6].status) == (0.05, "change_percent", 5 / 12 + 0.3, "red")
+
+
+def test_early_warning_says_so_in_one_sentence_when_nothing_is_late(published, tmp_path):
+    from dataclasses import replace
+
+    from pipelines.report.html import draw_charts, render_html
+
+    nothing_late = build_report(replace(load_report_data(published, JUNE), forecast_late=[]))
+    assert nothing_late.warning_lead == "按近三个月的平均进度线性外推，2022年6月没有预计在里程碑到期日前无法完成的镇街和指标。"
+    assert nothing_late.warnings.rows == [] and nothing_late.warnings.notes == [nothing_late.warning_lead]
+    html = render_html(nothing_late, draw_charts(nothing_late, load_report_data(published, JUNE)))
+    assert "<h2>六、预警</h2>" in html and nothing_late.warning_lead in html and "预警：预计逾期的镇街和指标" not in html
+    no_mart = build_report(replace(load_report_data(published, JUNE), forecast_late=None))
+    assert "重新刷新" in no_mart.warning_lead
+
+
+def test_early_warning_is_a_section_of_the_html_and_a_sheet_of_the_workbook(written, report):
+    html = written["html"].read_text(encoding="utf-8")
+    assert "<h2>六、预警</h2>" in html and report.warning_lead in html and "按当前进度无法完成" in html
+    assert html.index("五、存在问题") < html.index("六、预警") < html.index("七、数据质量与报送")
+    sheet = openpyxl.load_workbook(written["xlsx"])["预警"]
+    assert [c.value for c in sheet[3]][:3] == ["镇街", "指标", "本月值"]
+    coverage = [c.value for c in sheet[5]]
+    assert coverage[:3] == ["统景镇", "村级互助养老服务覆盖率", 5 / 12] and coverage[6] == 5 / 12 + 0.3
 
 
 # ---------------------------------------------------------------- charts: labels that never overlap

@@ -47,6 +47,8 @@ aged as (
         h.person_key,
         h.town_code,
         h.village_code,
+        h.registry as home_registry,
+        h.row_number as home_row_number,
         {{ age_at(birth_date_from_id('h.id_number'), 'm.month_end') }} as age
     from home_row as h
     inner join {{ ref('int_months') }} as m on m.month = h.month
@@ -108,6 +110,8 @@ select
     g.person_key,
     g.town_code,
     g.village_code,
+    g.home_registry,  -- the row that gives the town and village (kpi_members' lineage)
+    g.home_row_number,
     g.age,
     g.in_elderly_database,
     g.is_dispersed_tekun,

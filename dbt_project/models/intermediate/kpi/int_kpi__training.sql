@@ -5,29 +5,9 @@ with sheet as (
     {{ sheet_in_force('trainings', ['month_end']) }}
 ),
 
-counted_rows as (
-    select
-        s.town_code,
-        s.month,
-        t.person_key,
-        t.training_category,
-        coalesce(t.is_certified and trim(t.certificate_no) <> '', false) as is_certified_with_number
-    from sheet as s
-    inner join {{ ref('stg_towns__trainings') }} as t on t.file_id = s.file_id
-    where t.person_key is not null and t.training_date <= s.month_end
-),
-
+-- Each trainee per town and month (macros/trained_people.sql).
 people as (
-    select
-        town_code,
-        month,
-        person_key,
-        max(case when training_category = '院长/主管' then 1 else 0 end) as is_manager,
-        max(case when training_category = '养老护理员' then 1 else 0 end) as is_caregiver,
-        max(case when training_category = '养老护理员' and is_certified_with_number then 1 else 0 end)
-            as is_certified_caregiver
-    from counted_rows
-    group by town_code, month, person_key
+    {{ trained_people('sheet') }}
 ),
 
 town_counts as (

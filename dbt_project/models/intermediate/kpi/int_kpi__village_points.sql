@@ -22,24 +22,15 @@ per_town as (
     group by town_code, month
 ),
 
--- K25: sub-point rows and each village's main row (the one int_village_point_monthly took)
--- with a 设备购置补助 (0 included). K25 is no sum: an unreadable amount (DQ11) counts in the
--- denominator and fails, as docs/inputs.md says of unreadable cells.
+-- K25: the point rows with a 设备购置补助 (macros/point_subsidy_rows.sql).
 subsidy_rows as (
     select
-        s.town_code,
-        s.month,
-        sum(case when p.equipment_subsidy_yuan <= {{ point_equipment_cap_yuan() }} then 1 else 0 end) as rows_within_cap,
+        town_code,
+        month,
+        sum(case when equipment_subsidy_yuan <= {{ point_equipment_cap_yuan() }} then 1 else 0 end) as rows_within_cap,
         count(*) as rows_with_subsidy
-    from sheet as s
-    inner join {{ ref('stg_towns__village_points') }} as p on p.file_id = s.file_id
-    left join {{ ref('int_village_point_monthly') }} as v
-        on v.town_code = s.town_code and v.month = s.month and v.village_code = p.village_code
-    where p.village_level = 'village' and p.village_code is not null
-        and (p.equipment_subsidy_yuan is not null
-            or {{ is_unreadable('p.equipment_subsidy_yuan', 'p.equipment_subsidy_text') }})
-        and (coalesce(p.is_sub_point, false) or p.row_number = v.main_row_number)
-    group by s.town_code, s.month
+    from ({{ point_subsidy_rows() }}) as p
+    group by town_code, month
 )
 
 {{ kpi_rows('sheet', [

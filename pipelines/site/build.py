@@ -1,0 +1,393 @@
+"""build_site: the progress site (static HTML in Chinese) from the published database.
+
+Every page is a plain file with relative links and its CSS inline, so the folder opens from a
+shared drive (file://) or any web server, without internet. The site is written into a
+sibling folder and swapped in at the end: a reader never sees half a site.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from functools import partial
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from pipelines.catalogue import status_limits
+from pipelines.progress import report as report_progress
+from pipelines.report.content import (
+    KIND_SHORT, MONEY_KPIS, basis_text, completion, date_cell, kpi_label, kpi_value_cell, status_cell,
+    status_legend,
+)
+from pipelines.report.data import Kpi
+from pipelines.report.fmt import (
+    DASH, fmt_change, fmt_count, fmt_date, fmt_month, fmt_percent, fmt_value, fmt_wan_yuan,
+)
+from pipelines.report.labels import status_colours
+from pipelines.settings import PROJECT_ROOT, Settings
+from pipelines.site import parts
+from pipelines.site.data import PERSON, SiteData, load_site_data
+from pipelines.status import STATUS_LABELS_ZH, Status, collect_status
+
+TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates" / "site"
+SITE_CSS = TEMPLATES_DIR / "site.css"
+# Written into the site's folder: only a folder holding it is ever replaced by a new build.
+MARKER = ".ruralcare-site"
+SITE_TITLE = "渝北区农村养老服务全覆盖工作进展"
+MEMBER_KINDS = {"village": "村", "facility": "设施", "project": "项目", "person": "人员", "payment": "拨付记录",
+                "row": "填报行", "town": "镇街"}
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    kpi: Kpi
+    label: str
+    kind: str
+    value: str
+    target: str
+    due: str
+    expected: str
+    completion: str
+    status: str
+    status_class: str
+    change: str
+    rank: str
+    sparkline: Markup
+    members_href: str | None = None
+    not_counted: int | None = None
+
+
+def _kpi_row(data: SiteData, month: date, kpi: Kpi, row: dict | None, previous: dict | None,
+             history: list[float | None]) -> KpiRow:
+    progress = kpi.kind == "progress"
+    shown = status_cell(row, kpi.kind)
+    return KpiRow(
+        kpi=kpi,
+        label=kpi_label(kpi.name_zh, kpi.unit),
+        kind=KIND_SHORT.get(kpi.kind, kpi.kind),
+        value=kpi_value_cell(row, kpi.unit).text,
+        target=kpi_value_cell(row, kpi.unit, "target").text if row and row["target"] is not None else DASH,
+        due=date_cell(row["due_date"] if row else None).text,
+        expected=(kpi_value_cell(row, kpi.unit, "expected").text
+                  if progress and row and row["expected"] is not None else DASH),
+        completion=fmt_percent(completion(row)) if progress else DASH,
+        status=shown.text,
+        status_class=parts.status_class(row["status"] if row else None),
+        change=fmt_change(row["value"] if row else None, previous["value"] if previous else None, kpi.unit),
+        rank=fmt_count(row.get("rank")) if row and row.get("rank") is not None else DASH,
+        sparkline=Markup(parts.sparkline_svg(history, _months_to(data, month), kpi.unit,
+                                             row["target"] if row else None, row["status"] if row else None)),
+    )
+
+
+def _months_to(data: SiteData, month: date) -> list[date]:
+    return [m for m in data.months if m <= month]
+
+
+def overview_rows(data: SiteData, month: date) -> list[KpiRow]:
+    previous = parts.neighbour(data.months, month, -1)
+    return [
+        _kpi_row(data, month, kpi, data.district_row(month, kpi.kpi_id),
+                 data.district_row(previous, kpi.kpi_id) if previous else None,
+                 [(data.district_row(m, kpi.kpi_id) or {}).get("value") for m in _months_to(data, month)])
+        for kpi in data.kpis
+    ]
+
+
+def town_rows(data: SiteData, month: date, town_code: str, page: str) -> list[KpiRow]:
+    previous = parts.neighbour(data.months, month, -1)
+    rows = []
+    for kpi in data.kpis:
+        row = data.town_row(month, town_code, kpi.kpi_id)
+        built = _kpi_row(data, month, kpi, row,
+                         data.town_row(previous, town_code, kpi.kpi_id) if previous else None,
+                         [(data.town_row(m, town_code, kpi.kpi_id) or {}).get("value")
+                          for m in _months_to(data, month)])
+        members = data.town_members(month, town_code, kpi.kpi_id)
+        if members:
+            summary = parts.summarise_members(members)
+            built = replace(built, members_href=parts.relative(page, parts.members_path(month, town_code, kpi.kpi_id)),
+                            not_counted=summary.not_counted)
+        rows.append(built)
+    return rows
+
+
+@dataclass(frozen=True)
+class TownLine:
+    """A town on the overview: its overall rank and how many KPIs are at each colour."""
+    code: str
+    name: str
+    rank: str
+    href: str
+    counts: dict[str, int]
+    late: int
+    errors: int
+    stale: bool
+
+
+def town_lines(data: SiteData, month: date, page: str) -> list[TownLine]:
+    late = {}
+    for forecast in (data.forecasts or {}).get(month, []):
+        if forecast["is_forecast_late"]:
+            late[forecast["town_code"]] = late.get(forecast["town_code"], 0) + 1
+    lines = []
+    for town in data.towns:
+        rows = [data.town_row(month, town.code, k.kpi_id) for k in data.kpis]
+        rows = [r for r in rows if r]
+        counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("done", "green", "yellow", "red")}
+        rank = (data.ranks.get((month, town.code)) or {}).get("overall_rank")
+        lines.append(TownLine(town.code, town.name, fmt_count(rank), parts.relative(page, parts.town_path(month, town.code)),
+                              counts, late.get(town.code, 0), data.errors.get((month, town.code), 0),
+                              any(r["stale"] for r in rows)))
+    return sorted(lines, key=lambda t: (t.rank == DASH, int(t.rank) if t.rank != DASH else 0, t.code))
+
+
+@dataclass(frozen=True)
+class ForecastLine:
+    town_code: str
+    town_name: str
+    town_href: str
+    kpi_id: str
+    kpi_name: str
+    value: str
+    target: str
+    due: str
+    pace: str
+    projected: str
+    completion: str
+    status: str
+    status_class: str
+
+
+def forecast_lines(data: SiteData, month: date, page: str, town_code: str | None = None,
+                   late_only: bool = False) -> list[ForecastLine]:
+    """The month's forecasts (one town's, or the late ones), values in the KPI's unit."""
+    units = {k.kpi_id: k.unit for k in data.kpis}
+    lines = []
+    for f in (data.forecasts or {}).get(month, []):
+        if (town_code and f["town_code"] != town_code) or (late_only and not f["is_forecast_late"]):
+            continue
+        unit = units.get(f["kpi_id"])
+        pace = f["pace_per_month"]
+        lines.append(ForecastLine(
+            town_code=f["town_code"], town_name=f["town_name"],
+            town_href=parts.relative(page, parts.town_path(month, f["town_code"])),
+            kpi_id=f["kpi_id"], kpi_name=f["kpi_name_zh"],
+            value=fmt_value(f["value"], unit), target=fmt_value(f["milestone_target"], unit),
+            due=fmt_date(f["milestone_due_date"]),
+            pace=DASH if pace is None else fmt_change(pace, 0.0, unit),
+            projected=fmt_value(f["projected_value"], unit),
+            completion=fmt_month(f["expected_completion_month"]) if f["expected_completion_month"] else DASH,
+            status=f["forecast_status"], status_class=parts.forecast_class(f["forecast_status"]),
+        ))
+    return lines
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    kind: str
+    name: str
+    village: str
+    group: str
+    counted: bool
+    members: int
+    numerator: str
+    denominator: str
+    reason: str
+    source: str
+
+
+# Kinds whose id a reader knows (village code, facility or project id); a payment's or a row's id
+# is internal and its file, sheet and row are in the source column.
+NAMED_BY_ID = ("village", "facility", "project", "town")
+
+
+def _member_name(row: dict) -> str:
+    if row["member_kind"] == PERSON:
+        return "（按村汇总）"
+    if row["member_name"]:
+        return row["member_name"]
+    return row["member_id"] if row["member_kind"] in NAMED_BY_ID and row["member_id"] else DASH
+
+
+def member_lines(kpi_id: str, rows: list[dict]) -> list[MemberLine]:
+    """The members not counted in the numerator first, then the counted ones."""
+    money = kpi_id in MONEY_KPIS
+    shown = fmt_wan_yuan if money else fmt_count
+    lines = []
+    for row in sorted(rows, key=lambda r: (bool(r["in_numerator"]), r["village_code"] or "", r["member_id"] or "")):
+        lines.append(MemberLine(
+            kind=MEMBER_KINDS.get(row["member_kind"], row["member_kind"]),
+            name=_member_name(row),
+            village=row["village_name"] or DASH,
+            group=row["person_group"] or DASH,
+            counted=bool(row["in_numerator"]),
+            members=row["members"],
+            numerator=shown(row["numerator_value"]),
+            denominator=shown(row["denominator_value"]),
+            reason=row["reason_zh"] or DASH,
+            source=parts.source_text(row),
+        ))
+    return lines
+
+
+class SiteWriter:
+    """Renders the pages into a folder and remembers which it wrote (the month picker's links)."""
+
+    def __init__(self, data: SiteData, status: Status, root: Path) -> None:
+        self.data = data
+        self.status = status
+        self.root = root
+        self.environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
+                                       autoescape=select_autoescape(["html", "j2"]))
+        self.css = Markup(site_css())
+        self.legend = status_legend(status_limits())
+        self.written: list[str] = []
+        self.pages: set[str] = set()
+
+    def plan(self) -> list[tuple[str, str, dict]]:
+        """(page, template, context) of every page, so the picker knows all pages before any is drawn."""
+        data = self.data
+        pages = [(parts.STATUS_PATH, "status.html.j2", {"month": None})]
+        for month in data.months:
+            pages.append((parts.overview_path(month), "overview.html.j2", {"month": month}))
+            pages.append((parts.warnings_path(month), "warnings.html.j2", {"month": month}))
+            for town in data.towns:
+                pages.append((parts.town_path(month, town.code), "town.html.j2", {"month": month, "town": town}))
+                for kpi in data.kpis:
+                    if data.town_members(month, town.code, kpi.kpi_id):
+                        pages.append((parts.members_path(month, town.code, kpi.kpi_id), "members.html.j2",
+                                      {"month": month, "town": town, "kpi": kpi}))
+        return pages
+
+    def write_all(self) -> list[str]:
+        planned = self.plan()
+        self.pages = {page for page, _, _ in planned} | {parts.INDEX_PATH}
+        for done, (page, template, context) in enumerate(planned, start=1):
+            self.write(page, template, **context)
+            if done % 50 == 0 or done == len(planned):
+                report_progress("pages", done, len(planned))
+        # Before any town has reported (an empty inbox) the site is its status page.
+        latest = self.data.months[-1] if self.data.months else None
+        self.write(parts.INDEX_PATH, "index.html.j2", month=latest,
+                   target=parts.overview_path(latest) if latest else parts.STATUS_PATH)
+        return self.written
+
+    def write(self, page: str, template: str, month: date | None, **context) -> None:
+        data = self.data
+        latest = data.months[-1] if data.months else None
+        link = partial(parts.relative, page)
+        shown = month or latest
+        html = self.environment.get_template(template).render(
+            css=self.css, title=SITE_TITLE, page=page, month=month, fmt_month=fmt_month,
+            fmt_date=fmt_date, fmt_count=fmt_count, status=self.status, refresh_labels=STATUS_LABELS_ZH, when=_when,
+            picker=parts.month_picker(page, month, data.months, self.pages),
+            before=self._step(page, month, -1), after=self._step(page, month, 1),
+            home=link(parts.overview_path(shown) if shown else parts.STATUS_PATH),
+            warnings=link(parts.warnings_path(shown) if shown else parts.STATUS_PATH),
+            status_page=link(parts.STATUS_PATH),
+            refreshed_at=_when(data.refreshed_at),
+            legend=self.legend,
+            views=_views(data, page, template, month, context),
+            **context,
+        )
+        path = self.root / page
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+        self.written.append(page)
+
+    def _step(self, page: str, month: date | None, step: int) -> str | None:
+        """The link to the same page a month earlier (−1) or later (+1), if the site has it."""
+        other = parts.neighbour(self.data.months, month, step) if month else None
+        target = parts.same_page_in(page, other) if other else None
+        return parts.relative(page, target) if target in self.pages else None
+
+
+def _views(data: SiteData, page: str, template: str, month: date | None, context: dict) -> dict:
+    """The tables one page shows."""
+    if template == "overview.html.j2":
+        return {"kpis": overview_rows(data, month), "towns": town_lines(data, month, page),
+                "late": sum(1 for f in (data.forecasts or {}).get(month, []) if f["is_forecast_late"])}
+    if template == "town.html.j2":
+        town = context["town"]
+        rank = data.ranks.get((month, town.code)) or {}
+        return {"kpis": town_rows(data, month, town.code, page), "rank": rank,
+                "forecasts": forecast_lines(data, month, page, town_code=town.code),
+                "towns_ranked": sum(1 for t in data.towns if (data.ranks.get((month, t.code)) or {}).get("overall_rank")),
+                "members_published": data.members is not None}
+    if template == "members.html.j2":
+        town, kpi = context["town"], context["kpi"]
+        rows = data.town_members(month, town.code, kpi.kpi_id)
+        kpi_row = data.town_row(month, town.code, kpi.kpi_id)
+        return {"lines": member_lines(kpi.kpi_id, rows), "summary": parts.summarise_members(rows),
+                "kpi_row": kpi_row, "value": kpi_value_cell(kpi_row, kpi.unit).text,
+                "basis": basis_text(kpi.kpi_id, kpi_row, kpi.unit),
+                "town_href": parts.relative(page, parts.town_path(month, town.code)),
+                "money": kpi.kpi_id in MONEY_KPIS, "has_persons": any(r["member_kind"] == PERSON for r in rows)}
+    if template == "warnings.html.j2":
+        forecasts = (data.forecasts or {}).get(month, [])
+        by_status: dict[str, int] = {}
+        for forecast in forecasts:
+            by_status[forecast["forecast_status"]] = by_status.get(forecast["forecast_status"], 0) + 1
+        return {"late": forecast_lines(data, month, page, late_only=True), "by_status": by_status, "published": data.forecasts is not None}
+    return {}
+
+
+def _when(moment: datetime | None) -> str:
+    """A moment in the machine's local time (the bureau's); naive moments are UTC, as meta.refresh keeps them."""
+    if moment is None:
+        return DASH
+    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return f"{aware.astimezone():%Y-%m-%d %H:%M}"
+
+
+def site_css() -> str:
+    """The site's stylesheet with the report's traffic-light colours (report.css), so a status
+    looks the same on the site as in the report."""
+    lights = "\n".join(f".st-{status} {{ background: {fill}; color: {text}; }}"
+                       for status, (fill, text) in status_colours().items())
+    return SITE_CSS.read_text(encoding="utf-8") + "\n" + lights + "\n"
+
+
+def site_dir(settings: Settings) -> Path:
+    """Where the site goes by default: reports/site beside the warehouse folder."""
+    return settings.warehouse_dir.parent / "reports" / "site"
+
+
+def build_site(published_db: Path, out_dir: Path, status: Status | None = None,
+               today: date | None = None) -> list[Path]:
+    """Write the whole site into out_dir (replacing an earlier build there); the files written,
+    index.html first. status: the status page's facts (default: collected for the warehouse
+    folder the published database is in)."""
+    published_db, out_dir = Path(published_db), Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise ValueError(f"{out_dir} holds files that are not a ruralcare site: choose an empty or new folder "
+                         "with --out (the site replaces the folder's content)")
+    data = load_site_data(published_db)
+    status = status or collect_status(
+        Settings.from_env(warehouse_dir=published_db.parent, published_db=published_db), today)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.new-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        writer = SiteWriter(data, status, staging)
+        written = writer.write_all()
+        (staging / MARKER).write_text("built by `ruralcare site` from the published database\n", encoding="utf-8")
+        _swap_in(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    ordered = [parts.INDEX_PATH, *[p for p in written if p != parts.INDEX_PATH]]
+    return [out_dir / page for page in ordered]
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,101 @@
+"""What the progress site shows, read in one pass from the published (de-identified) database.
+
+Only marts.*, quality.* and meta.* are read. Persons never leave the database one by one: the
+members behind a KPI are read as villages, facilities, projects or rows, and persons only as
+counts per village and group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.report.data import Kpi, Town, _has_table, _rows
+
+# Members of these kinds are listed one by one; persons are counted by village.
+PERSON = "person"
+
+
+@dataclass
+class SiteData:
+    months: list[date]
+    kpis: list[Kpi]
+    towns: list[Town]
+    # (month, kpi_id) → row of marts.kpi_district_monthly
+    district: dict[tuple[date, str], dict]
+    # (month, town_code, kpi_id) → row of marts.kpi_town_monthly
+    town: dict[tuple[date, str, str], dict]
+    # (month, town_code) → row of marts.town_rank_monthly
+    ranks: dict[tuple[date, str], dict]
+    # (month, town_code, kpi_id) → member rows, persons grouped by village; None: no members mart
+    members: dict[tuple[date, str, str], list[dict]] | None
+    # month → rows of marts.kpi_forecast_monthly; None: no forecast mart
+    forecasts: dict[date, list[dict]] | None
+    # (month, town_code or None) → open error findings
+    errors: dict[tuple[date, str | None], int]
+    refreshed_at: datetime | None
+
+    def district_row(self, month: date, kpi_id: str) -> dict | None:
+        return self.district.get((month, kpi_id))
+
+    def town_row(self, month: date, town_code: str, kpi_id: str) -> dict | None:
+        return self.town.get((month, town_code, kpi_id))
+
+    def town_members(self, month: date, town_code: str, kpi_id: str) -> list[dict]:
+        return (self.members or {}).get((month, town_code, kpi_id), [])
+
+
+MEMBERS_SQL = """
+    select month, town_code, kpi_id, member_kind, member_id, member_name, village_code, village_name,
+           person_group, in_numerator, in_denominator, numerator_value, denominator_value, reason_zh,
+           source_file, source_sheet, source_row, 1 as members
+    from marts.kpi_members
+    where member_kind <> 'person'
+    union all
+    select month, town_code, kpi_id, 'person', null, null, village_code, village_name,
+           person_group, in_numerator, in_denominator, sum(numerator_value), sum(denominator_value),
+           reason_zh, source_file, null, null, count(*)
+    from marts.kpi_members
+    where member_kind = 'person'
+    group by all
+    order by month, town_code, kpi_id, in_numerator, village_code nulls last, member_id
+"""
+
+
+def load_site_data(published_db: Path) -> SiteData:
+    if not Path(published_db).exists():
+        raise FileNotFoundError(f"published database {published_db} does not exist: run `ruralcare refresh` first")
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        months = [r[0] for r in con.execute(
+            "select distinct month from marts.kpi_district_monthly order by month").fetchall()]
+        kpis = [Kpi(**r) for r in _rows(
+            con, "select kpi_id, name_zh, kind, unit, definition_zh from marts.dim_kpi order by kpi_no")]
+        towns = [Town(r["town_code"], r["town_name"]) for r in _rows(
+            con, "select distinct town_code, town_name from marts.kpi_town_monthly order by town_code")]
+        district = {(r["month"], r["kpi_id"]): r for r in _rows(con, "select * from marts.kpi_district_monthly")}
+        town = {(r["month"], r["town_code"], r["kpi_id"]): r for r in _rows(con, "select * from marts.kpi_town_monthly")}
+        ranks = {(r["month"], r["town_code"]): r for r in _rows(
+            con, "select month, town_code, mean_rank, overall_rank from marts.town_rank_monthly")}
+        members = None
+        if _has_table(con, "marts", "kpi_members"):
+            members = {}
+            for row in _rows(con, MEMBERS_SQL):
+                members.setdefault((row["month"], row["town_code"], row["kpi_id"]), []).append(row)
+        forecasts = None
+        if _has_table(con, "marts", "kpi_forecast_monthly"):
+            forecasts = {}
+            for row in _rows(con, "select * from marts.kpi_forecast_monthly order by month, town_code, kpi_id"):
+                forecasts.setdefault(row["month"], []).append(row)
+        errors = {}
+        if _has_table(con, "quality", "findings"):
+            errors = {(r["month"], r["town_code"]): r["n"] for r in _rows(con, """
+                select month, town_code, count(*) as n from quality.findings
+                where severity = 'error' group by all""")}
+        refreshed_at = None
+        if _has_table(con, "meta", "refresh"):
+            refreshed_at = con.execute("select max(finished) from meta.refresh").fetchone()[0]
+    return SiteData(months=months, kpis=kpis, towns=towns, district=district, town=town, ranks=ranks,
+                    members=members, forecasts=forecasts, errors=errors, refreshed_at=refreshed_at)

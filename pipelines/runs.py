@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,8 +32,6 @@ def refresh_started_for(context: dg.OpExecutionContext | dg.AssetExecutionContex
 
 
 def stage_seconds_for(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> dict[str, float]:
-    import json
-
     return json.loads(context.run.tags.get(STAGE_SECONDS_TAG) or "{}")
 
 

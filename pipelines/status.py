@@ -25,10 +25,9 @@ import duckdb
 
 from pipelines.explain import Town
 from pipelines.publish.refresh_log import status_record_path
-from pipelines.report.fmt import add_months
+from pipelines.report.fmt import add_months, submission_deadline
 from pipelines.settings import Settings
 
-DEADLINE_DAY = 5
 STATUS_LABELS_ZH = {"success": "成功", "failed": "失败", "unchanged": "无新数据，未重建"}
 
 
@@ -105,8 +104,8 @@ class Status:
 
 def reporting_month(today: date) -> tuple[date, date]:
     """(the month the towns report now, its deadline): last month, due by the 5th of this month."""
-    this_month = today.replace(day=1)
-    return add_months(this_month, -1), this_month.replace(day=DEADLINE_DAY)
+    month = add_months(today.replace(day=1), -1)
+    return month, submission_deadline(month)
 
 
 def read_refresh_record(work_db: Path) -> RefreshRecord | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from pipelines.tables import has_table
 
 _DBT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml")
 _PUBLISH_CODE = PROJECT_ROOT / "pipelines" / "publish"
@@ -38,14 +39,14 @@ def remember_published_inputs(con: duckdb.DuckDBPyConnection, settings: Settings
 
 def forget_published_inputs(con: duckdb.DuckDBPyConnection) -> None:
     """After a failure downstream of the publish (the progress site): the next refresh publishes again."""
-    if _has_table(con, "state", "published_inputs"):
+    if has_table(con, "state", "published_inputs"):
         con.execute("DELETE FROM state.published_inputs")
 
 
 def published_is_current(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """The published file exists and was built from exactly what the working database and the
     project hold now."""
-    if not (settings.published_db.exists() and _has_table(con, "state", "published_inputs")):
+    if not (settings.published_db.exists() and has_table(con, "state", "published_inputs")):
         return False
     stored = con.execute("select digest from state.published_inputs").fetchone()
     return stored is not None and stored[0] == inputs_digest(con, settings)
@@ -64,7 +65,7 @@ def nothing_to_refresh(settings: Settings) -> bool:
     except duckdb.IOException:  # a refresh holds it: let the next one decide
         return False
     try:
-        return (_has_table(con, "raw", "files") and not new_inbox_files(settings.sources_dir, known_files(con))
+        return (has_table(con, "raw", "files") and not new_inbox_files(settings.sources_dir, known_files(con))
                 and published_is_current(con, settings))
     finally:
         con.close()
@@ -89,12 +90,6 @@ def record_if_unchanged(settings: Settings) -> str | None:
         return refresh_id
     finally:
         con.close()
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ? "
-        "and database_name = current_database()", [schema, table]).fetchone()[0] > 0
 
 
 def _source_files() -> list[Path]:

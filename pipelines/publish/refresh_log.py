@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.tables import has_table
+
 _FULL_ID_OR_PHONE = re.compile(r"\d{17}[\dXx]|1[3-9]\d{9}")
 
 
@@ -130,11 +132,7 @@ def _write_json(path: Path, record: dict) -> None:
 
 
 def _loaded_by(con: duckdb.DuckDBPyConnection, refresh_id: str) -> tuple[int, int]:
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'raw' and table_name = 'files' "
-        "and database_name = current_database()"
-    ).fetchone()[0]
-    if not exists:
+    if not has_table(con, "raw", "files"):
         return 0, 0
     files, rows = con.execute(
         "select count(*), coalesce(sum(rows), 0) from raw.files where refresh_id = ?", [refresh_id]

@@ -15,7 +15,7 @@ from pipelines.catalogue import StatusLimits, status_limits
 from pipelines.report.data import ReportData, Town
 from pipelines.report.fmt import (
     DASH, change, fmt_change, fmt_count, fmt_date, fmt_month, fmt_percent, fmt_value, fmt_wan_yuan,
-    add_months, is_rate, month_end, report_title, short_town,
+    DEADLINE_DAY, is_rate, month_end, report_title, short_town, submission_deadline,
 )
 from pipelines.report.labels import (
     BUILD_STATUSES, KIND_LABELS, NOT_REPORTED, SEVERITY_LABELS, project_group, rule_label, status_label,
@@ -537,17 +537,13 @@ def submissions_table(data: ReportData) -> Table:
         rows.append([text("未识别镇街的文件"), text(DASH), text(DASH), text(DASH), text(DASH),
                      number(unresolved["error"]), number(unresolved["warning"]), number(unresolved["info"]),
                      text(main_rules(data, None))])
-    notes = [f"报送期限为次月5日（{fmt_date(_deadline(data.month))}）；报送日期为进度表填报日期。"
+    notes = [f"报送期限为次月{DEADLINE_DAY}日（{fmt_date(submission_deadline(data.month))}）；报送日期为进度表填报日期。"
              "错误指可能影响指标准确性的问题，警告指存疑数据，需镇街核实；明细见各镇街数据质量反馈表。"]
     if data.finding_counts is None:
         notes.append("本期数据库尚无数据质量检查结果。")
     return Table("数据质量与报送", "表5  各镇街报送及数据质量情况",
                  ["镇街", "报送情况", "报送日期", "有效文件", "退回文件", "错误（条）", "警告（条）", "提示（条）",
                   "主要问题"], rows, notes)
-
-
-def _deadline(month: date) -> date:
-    return add_months(month, 1).replace(day=5)
 
 
 def findings_by_rule_table(data: ReportData) -> Table:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.report.fmt import add_months, fmt_month
+from pipelines.tables import dict_rows, has_table
 
 DISTRICT_CODE = "500112"
 
@@ -82,19 +83,6 @@ class ReportData:
                 if any(row["stale"] for (code, _), row in self.town.items() if code == t.code)]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    result = con.execute(sql, params or [])
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, values)) for values in result.fetchall()]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0] > 0
-
-
 def report_months(published_db: Path) -> list[date]:
     """The months the published database has KPIs for, oldest first."""
     with duckdb.connect(str(published_db), read_only=True) as con:
@@ -111,18 +99,18 @@ def load_report_data(published_db: Path, month: date) -> ReportData:
         if month not in months:
             span = f"{fmt_month(months[0])}至{fmt_month(months[-1])}" if months else "无"
             raise ValueError(f"{published_db} has no KPIs for {month:%Y-%m} (months available: {span})")
-        kpis = [Kpi(**r) for r in _rows(
+        kpis = [Kpi(**r) for r in dict_rows(
             con, "select kpi_id, name_zh, kind, unit, definition_zh from marts.dim_kpi order by kpi_id")]
-        towns = [Town(r["town_code"], r["town_name"]) for r in _rows(
+        towns = [Town(r["town_code"], r["town_name"]) for r in dict_rows(
             con, "select distinct town_code, town_name from marts.kpi_town_monthly order by town_code")]
-        district = {(r["month"], r["kpi_id"]): r for r in _rows(
+        district = {(r["month"], r["kpi_id"]): r for r in dict_rows(
             con, "select * from marts.kpi_district_monthly where month <= ? order by month, kpi_id", [month])}
-        town = {(r["town_code"], r["kpi_id"]): r for r in _rows(
+        town = {(r["town_code"], r["kpi_id"]): r for r in dict_rows(
             con, "select * from marts.kpi_town_monthly where month = ?", [month])}
-        ranks = {r["town_code"]: r for r in _rows(
+        ranks = {r["town_code"]: r for r in dict_rows(
             con, "select town_code, mean_rank, overall_rank from marts.town_rank_monthly where month = ?",
             [month])}
-        projects = _rows(con, """
+        projects = dict_rows(con, """
             select p.project_id, p.town_code, p.town_name, p.facility_name, p.facility_type,
                    p.build_mode, p.min_area_m2, p.due_date,
                    f.reported_status, coalesce(f.built, false) as built,
@@ -141,19 +129,19 @@ def load_report_data(published_db: Path, month: date) -> ReportData:
             order by p.project_id
         """, [month, month])
         finding_counts = None
-        if _has_table(con, "quality", "findings"):
+        if has_table(con, "quality", "findings"):
             finding_counts = {
                 (r["town_code"], r["rule_id"], r["severity"]): r["n"]
-                for r in _rows(con, """
+                for r in dict_rows(con, """
                     select town_code, rule_id, severity, count(*) as n
                     from quality.findings where month = ?
                     group by all""", [month])
             }
         submissions = None
-        if _has_table(con, "quality", "files"):
+        if has_table(con, "quality", "files"):
             submissions = {
                 r["town_code"]: Submission(r["town_code"], r["accepted"], r["rejected"], r["first_submission"])
-                for r in _rows(con, """
+                for r in dict_rows(con, """
                     select town_code,
                            count(*) filter (where status in ('loaded', 'superseded')) as accepted,
                            count(*) filter (where status = 'rejected') as rejected,
@@ -164,15 +152,15 @@ def load_report_data(published_db: Path, month: date) -> ReportData:
                     group by town_code""", [month])
             }
         forecast_late = None
-        if _has_table(con, "marts", "kpi_forecast_monthly"):
-            forecast_late = _rows(con, """
+        if has_table(con, "marts", "kpi_forecast_monthly"):
+            forecast_late = dict_rows(con, """
                 select town_code, town_name, kpi_id, value, milestone_due_date, milestone_target,
                        pace_per_month, projected_value, expected_completion_month
                 from marts.kpi_forecast_monthly
                 where month = ? and forecast_status = '预计逾期'
                 order by kpi_id, town_code""", [month])
         refreshed_at = None
-        if _has_table(con, "meta", "refresh"):
+        if has_table(con, "meta", "refresh"):
             refreshed_at = con.execute(
                 "select max(finished) from meta.refresh").fetchone()[0]
     return ReportData(month=month, kpis=kpis, towns=towns, district=district, town=town, ranks=ranks,

@@ -103,3 +103,13 @@ def short_town(name: str) -> str:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
+
+
+# A town's workbook for a month is on time until the 5th of the next month (K30;
+# dbt_project/macros/programme_rules.sql, submission_deadline_day).
+DEADLINE_DAY = 5
+
+
+def submission_deadline(month: date) -> date:
+    """The last day a town's workbook for the month is on time."""
+    return add_months(month, 1).replace(day=DEADLINE_DAY)

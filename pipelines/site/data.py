@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.report.data import Kpi, Town, _has_table, _rows
+from pipelines.report.data import Kpi, Town
+from pipelines.tables import dict_rows, has_table
 
 # Members of these kinds are listed one by one; persons are counted by village.
 PERSON = "person"
@@ -71,31 +72,31 @@ def load_site_data(published_db: Path) -> SiteData:
     with duckdb.connect(str(published_db), read_only=True) as con:
         months = [r[0] for r in con.execute(
             "select distinct month from marts.kpi_district_monthly order by month").fetchall()]
-        kpis = [Kpi(**r) for r in _rows(
+        kpis = [Kpi(**r) for r in dict_rows(
             con, "select kpi_id, name_zh, kind, unit, definition_zh from marts.dim_kpi order by kpi_no")]
-        towns = [Town(r["town_code"], r["town_name"]) for r in _rows(
+        towns = [Town(r["town_code"], r["town_name"]) for r in dict_rows(
             con, "select distinct town_code, town_name from marts.kpi_town_monthly order by town_code")]
-        district = {(r["month"], r["kpi_id"]): r for r in _rows(con, "select * from marts.kpi_district_monthly")}
-        town = {(r["month"], r["town_code"], r["kpi_id"]): r for r in _rows(con, "select * from marts.kpi_town_monthly")}
-        ranks = {(r["month"], r["town_code"]): r for r in _rows(
+        district = {(r["month"], r["kpi_id"]): r for r in dict_rows(con, "select * from marts.kpi_district_monthly")}
+        town = {(r["month"], r["town_code"], r["kpi_id"]): r for r in dict_rows(con, "select * from marts.kpi_town_monthly")}
+        ranks = {(r["month"], r["town_code"]): r for r in dict_rows(
             con, "select month, town_code, mean_rank, overall_rank from marts.town_rank_monthly")}
         members = None
-        if _has_table(con, "marts", "kpi_members"):
+        if has_table(con, "marts", "kpi_members"):
             members = {}
-            for row in _rows(con, MEMBERS_SQL):
+            for row in dict_rows(con, MEMBERS_SQL):
                 members.setdefault((row["month"], row["town_code"], row["kpi_id"]), []).append(row)
         forecasts = None
-        if _has_table(con, "marts", "kpi_forecast_monthly"):
+        if has_table(con, "marts", "kpi_forecast_monthly"):
             forecasts = {}
-            for row in _rows(con, "select * from marts.kpi_forecast_monthly order by month, town_code, kpi_id"):
+            for row in dict_rows(con, "select * from marts.kpi_forecast_monthly order by month, town_code, kpi_id"):
                 forecasts.setdefault(row["month"], []).append(row)
         errors = {}
-        if _has_table(con, "quality", "findings"):
-            errors = {(r["month"], r["town_code"]): r["n"] for r in _rows(con, """
+        if has_table(con, "quality", "findings"):
+            errors = {(r["month"], r["town_code"]): r["n"] for r in dict_rows(con, """
                 select month, town_code, count(*) as n from quality.findings
                 where severity = 'error' group by all""")}
         refreshed_at = None
-        if _has_table(con, "meta", "refresh"):
+        if has_table(con, "meta", "refresh"):
             refreshed_at = con.execute("select max(finished) from meta.refresh").fetchone()[0]
     return SiteData(months=months, kpis=kpis, towns=towns, district=district, town=town, ranks=ranks,
                     members=members, forecasts=forecasts, errors=errors, refreshed_at=refreshed_at)

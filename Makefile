@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (setup + main job) and `make test`.
-.PHONY: setup demo test bench docs ui
+.PHONY: setup setup-spark demo test test-spark bench docs ui
 
 export DO_NOT_TRACK := 1
 
@@ -11,6 +11,14 @@ demo: setup
 
 test: setup
 	.venv/bin/pytest -q
+
+setup-spark:
+	bash scripts/setup.sh --spark
+
+# The dbt project built on Spark and compared with the DuckDB build (≈ 12 min on 2 cores;
+# not part of `make test`, docs/engines.md says why).
+test-spark: setup-spark
+	.venv/bin/pytest -q -m spark tests/spark
 
 # Every benchmark in bench/ (≈ 20 min on 2 cores): figures printed, JSON in bench/results/.
 bench: setup

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from pipelines.settings import DBT_PROJECT_DIR, ENGINES, PROJECT_ROOT, Settings
 
 # soft_wrap: never break a path a clerk will copy.
 console = Console(stderr=True, soft_wrap=True)
@@ -27,7 +27,7 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | None):
+def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | None, engine: str | None = None):
     from pipelines.resources import WarehouseResource
 
     return WarehouseResource(
@@ -35,6 +35,7 @@ def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | N
         warehouse_dir=str(warehouse.resolve()) if warehouse else None,
         work_db=str((warehouse / "work.duckdb").resolve()) if warehouse else None,
         divisions_file=str(divisions.resolve()) if divisions else None,
+        engine=engine,
     )
 
 
@@ -120,8 +121,11 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
 @click.option("--strict", is_flag=True, help="Exit 1 when any file of this refresh was rejected.")
 @click.option("--rebuild", is_flag=True,
               help="Build and publish even when nothing is new (e.g. after upgrading ruralcare).")
+@click.option("--engine", type=click.Choice(ENGINES),
+              help="Where dbt builds the models (default duckdb, or RURALCARE_ENGINE): spark builds them "
+                   "in a local Spark session (`scripts/setup.sh --spark`; docs/engines.md).")
 def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, strict: bool,
-            rebuild: bool) -> None:
+            rebuild: bool, engine: str | None) -> None:
     """One refresh: ingest new files, build the models, run the checks, publish."""
     from pipelines.publish.inputs import record_if_unchanged
 
@@ -132,7 +136,7 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
         console.print(f"  [dim]–[/] nothing new in the inbox and nothing changed since the last publish: "
                       f"the published database was left as it was (refresh {unchanged}).")
         return
-    if not _refresh(_warehouse(sources, warehouse, divisions), strict=strict, rebuild=rebuild):
+    if not _refresh(_warehouse(sources, warehouse, divisions, engine), strict=strict, rebuild=rebuild):
         sys.exit(1)
 
 

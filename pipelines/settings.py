@@ -16,6 +16,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 CONTRACT_FILE = PROJECT_ROOT / "sources" / "contract" / "sheets.yaml"
 BUILTIN_DIVISIONS = DBT_PROJECT_DIR / "seeds" / "divisions.csv"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,16 @@ class Settings:
     published_db: Path
     divisions_file: Path
     pii_key_file: Path
+    engine: str = "duckdb"  # where dbt builds the models: duckdb, or spark (docs/engines.md)
 
     @property
     def raw_dir(self) -> Path:
         return self.warehouse_dir / "raw"
+
+    @property
+    def spark_dir(self) -> Path:
+        """The Spark engine's tables, metastore and raw hand-over (`refresh --engine spark`)."""
+        return self.warehouse_dir / "spark"
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -42,7 +49,7 @@ class Settings:
         return self.sources_dir / "rejected"
 
     @classmethod
-    def from_env(cls, **overrides: Path | None) -> "Settings":
+    def from_env(cls, engine: str | None = None, **overrides: Path | None) -> "Settings":
         env = os.environ
         warehouse = Path(env.get("RURALCARE_WAREHOUSE", PROJECT_ROOT / "warehouse"))
         settings = cls(
@@ -52,7 +59,10 @@ class Settings:
             published_db=Path(env.get("RURALCARE_PUBLISHED_DB", warehouse / "ruralcare.duckdb")),
             divisions_file=Path(env.get("RURALCARE_DIVISIONS", BUILTIN_DIVISIONS)),
             pii_key_file=Path(env.get("RURALCARE_PII_KEY_FILE", PROJECT_ROOT / ".secrets" / "pii.key")),
+            engine=engine or env.get("RURALCARE_ENGINE", "duckdb"),
         )
+        if settings.engine not in ENGINES:
+            raise ValueError(f"RURALCARE_ENGINE is {settings.engine!r}: use one of {', '.join(ENGINES)}")
         given = {k: Path(v).resolve() for k, v in overrides.items() if v is not None}
         if "warehouse_dir" in given:
             # A warehouse folder given on the command line moves both databases with it.

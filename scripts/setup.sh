@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Set up ruralcare on a fresh Debian machine: system packages (as root), the pinned Python
 # environment in .venv, the dbt manifest and the local Dagster home. Safe to run again.
+# `--spark` adds the Spark engine: a Java runtime and requirements-spark.lock (docs/engines.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DO_NOT_TRACK=1
 PYTHON=${PYTHON:-python3.11}
-APT_PACKAGES=$(grep -v '^#' scripts/apt-packages.txt | xargs)
+WITH_SPARK=0
+[ "${1:-}" = "--spark" ] && WITH_SPARK=1
+APT_PACKAGES=$(grep -hv '^#' scripts/apt-packages.txt $([ $WITH_SPARK = 1 ] && echo scripts/apt-packages-spark.txt) | xargs)
 
 if [ -n "$APT_PACKAGES" ]; then
   missing=$(for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done | xargs)
@@ -37,6 +40,13 @@ if ! cmp -s requirements.lock .venv/.installed-lock; then
   .venv/bin/python -m pip install -q -r requirements.lock
   .venv/bin/python -m pip install -q --no-deps -e .
   cp requirements.lock .venv/.installed-lock
+fi
+if [ $WITH_SPARK = 1 ] && ! cmp -s requirements-spark.lock .venv/.installed-spark-lock; then
+  echo "==> installing the Spark engine (requirements-spark.lock)"
+  # Pinned on top of requirements.lock, whose dbt-core it shares.
+  .venv/bin/python -m pip install -q --no-deps -r requirements-spark.lock
+  .venv/bin/python -m pip check
+  cp requirements-spark.lock .venv/.installed-spark-lock
 fi
 
 echo "==> preparing the dbt manifest"

@@ -45,12 +45,12 @@ union all
 {% macro member_columns(kind, id, name=none, village_code=none, person_group=none, file_id=none, sheet_kind=none,
                         source_row=none, own=[]) -%}
     '{{ kind }}' as member_kind,
-    cast({{ id }} as varchar) as member_id,
-    cast({{ name or 'null' }} as varchar) as member_name,
+    cast({{ id }} as string) as member_id,
+    cast({{ name or 'null' }} as string) as member_name,
     {%- for column, sql in [('village_code', village_code), ('person_group', person_group), ('file_id', file_id)]
         if column not in own %}
-    cast({{ sql or 'null' }} as varchar) as {{ column }},
+    cast({{ sql or 'null' }} as string) as {{ column }},
     {%- endfor %}
-    cast({{ "'" ~ sheet_kind ~ "'" if sheet_kind else 'null' }} as varchar) as sheet_kind,
+    cast({{ "'" ~ sheet_kind ~ "'" if sheet_kind else 'null' }} as string) as sheet_kind,
     cast({{ source_row or 'null' }} as integer) as source_row
 {%- endmacro %}

@@ -1,7 +1,9 @@
 {#- Facility, point and project names as docs/inputs.md matches them: full-width characters folded
     to half-width (ＡＢ１ → AB1, （ → (, the ideographic space → a space), then all white space removed. -#}
 {% macro normalise_name(expr) -%}
-    regexp_replace(translate({{ expr }}, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ '), '\s', '', 'g')
+    {%- set full_width %}！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　{% endset %}
+    {%- set half_width %}!"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ {% endset %}
+    {{ regexp_replace_all('translate(' ~ expr ~ ', ' ~ sql_string(full_width) ~ ', ' ~ sql_string(half_width) ~ ')', '\\s') }}
 {%- endmacro %}
 
 {#- A name with the town's full official name dropped from its start (大湾镇红竹敬老院 → 红竹敬老院). -#}

@@ -6,14 +6,14 @@ select
     r.rule_id,
     r.severity,
     r.layer,
-    cast(f.town_code as varchar) as town_code,
+    cast(f.town_code as string) as town_code,
     cast(f.month as date) as month,
-    cast(f.file_id as varchar) as file_id,
-    cast(files.file_name as varchar) as source_file,
-    cast(f.sheet as varchar) as sheet,
+    cast(f.file_id as string) as file_id,
+    cast(files.file_name as string) as source_file,
+    cast(f.sheet as string) as sheet,
     cast(f.row_number as integer) as row_number,
-    cast(f.column_name as varchar) as column_name,
-    cast(f.value as varchar) as value,
+    cast(f.column_name as string) as column_name,
+    cast(f.value as string) as value,
     {{ quality_where_zh('files.file_name', 'f.sheet', 'f.row_number', 'f.column_name', 'f.value') }}
         || f.what_zh || '。' || r.fix_zh as message_zh,
     {{ quality_where_en('files.file_name', 'f.sheet', 'f.row_number', 'f.column_name', 'f.value') }}
@@ -29,7 +29,7 @@ left join {{ ref('stg_ingest__files') }} as files on files.file_id = f.file_id
     (case when {{ file }} is null then '' else
         '文件「' || {{ file }} || '」'
         || coalesce('工作表「' || {{ sheet }} || '」', '')
-        || coalesce('第' || cast({{ row_number }} as varchar) || '行', '')
+        || coalesce('第' || cast({{ row_number }} as string) || '行', '')
         || coalesce('「' || {{ column }} || '」列', '')
         || coalesce('的值「' || {{ value }} || '」', '')
         || '：' end)
@@ -39,7 +39,7 @@ left join {{ ref('stg_ingest__files') }} as files on files.file_id = f.file_id
     (case when {{ file }} is null then '' else
         'File ''' || {{ file }} || ''''
         || coalesce(', sheet ''' || {{ sheet }} || '''', '')
-        || coalesce(', row ' || cast({{ row_number }} as varchar), '')
+        || coalesce(', row ' || cast({{ row_number }} as string), '')
         || coalesce(', column ''' || {{ column }} || '''', '')
         || coalesce(': value ''' || {{ value }} || '''', '')
         || ' — ' end)
@@ -47,12 +47,17 @@ left join {{ ref('stg_ingest__files') }} as files on files.file_id = f.file_id
 
 {#- 2022年6月 -#}
 {% macro quality_month_zh(month_expr) -%}
-    (cast(year({{ month_expr }}) as varchar) || '年' || cast(month({{ month_expr }}) as varchar) || '月')
+    (cast(year({{ month_expr }}) as string) || '年' || cast(month({{ month_expr }}) as string) || '月')
+{%- endmacro %}
+
+{#- 6月5日 -#}
+{% macro quality_month_day_zh(date_expr) -%}
+    (cast(month({{ date_expr }}) as string) || '月' || cast(day({{ date_expr }}) as string) || '日')
 {%- endmacro %}
 
 {#- 2022-06 -#}
 {% macro quality_month_en(month_expr) -%}
-    strftime({{ month_expr }}, '%Y-%m')
+    (cast(year({{ month_expr }}) as string) || '-' || lpad(cast(month({{ month_expr }}) as string), 2, '0'))
 {%- endmacro %}
 
 {#- Building status in programme order, to tell a step backwards (DQ15). -#}
@@ -63,5 +68,8 @@ left join {{ ref('stg_ingest__files') }} as files on files.file_id = f.file_id
 
 {#- A number as a clerk writes it: 650 not 650.0, at most two decimals. -#}
 {% macro quality_number(expr) -%}
-    regexp_replace(regexp_replace(cast(round(cast({{ expr }} as decimal(18, 2)), 2) as varchar), '(\.\d*?)0+$', '\1'), '\.$', '')
+    {%- set two_decimals = 'cast(cast(' ~ expr ~ ' as decimal(18, 2)) as string)' %}
+    case when {{ two_decimals }} like '%.00' then left({{ two_decimals }}, length({{ two_decimals }}) - 3)
+         when {{ two_decimals }} like '%.%0' then left({{ two_decimals }}, length({{ two_decimals }}) - 1)
+         else {{ two_decimals }} end
 {%- endmacro %}

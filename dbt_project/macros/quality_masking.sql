@@ -3,11 +3,12 @@
 
 {#- 500112********1234: first 6 + 8 stars + last 4 of the normalised ID (clerks' wrappers removed). -#}
 {% macro quality_mask_id(expr) -%}
+    {%- set wrappers %}^['="\s]+|["\s]+${% endset %}
+    {%- set cleaned = regexp_replace_all(expr, wrappers) %}
     case when {{ expr }} is null then null
-         when length(regexp_replace({{ expr }}, '^[''="\s]+|["\s]+$', '', 'g')) > 10
-         then left(regexp_replace({{ expr }}, '^[''="\s]+|["\s]+$', '', 'g'), 6) || '********'
-              || right(regexp_replace({{ expr }}, '^[''="\s]+|["\s]+$', '', 'g'), 4)
-         else repeat('*', length(regexp_replace({{ expr }}, '^[''="\s]+|["\s]+$', '', 'g'))) end
+         when length({{ cleaned }}) > 10
+         then left({{ cleaned }}, 6) || '********' || right({{ cleaned }}, 4)
+         else repeat('*', length({{ cleaned }})) end
 {%- endmacro %}
 
 {#- 张* / 李** / 欧阳**: the surname and one star per other character (at least one); a

@@ -9,6 +9,7 @@ from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
 from pipelines.transform.dbt_run import dbt_args_for, exported_env
 from pipelines.transform.project import DBT_PROJECT
+from pipelines.transform.spark import copy_back, raw_locations, spark_env, spark_target_dir
 from pipelines.transform.translator import RuralcareDbtTranslator
 
 
@@ -23,9 +24,12 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with warehouse.connect() as con:
         create_raw_tables(con)  # dbt's sources exist even before the first file arrives
     selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
-    with exported_env(settings.dbt_env()):
-        # One target folder per warehouse, so dbt's partial parse is found again next time.
-        invocation = dbt.cli(dbt_args_for("build", settings), context=context, target_path=settings.dbt_target_dir)
+    on_spark = settings.engine == "spark"
+    dbt_vars = {"raw_locations": raw_locations(settings)} if on_spark else None
+    with exported_env(spark_env(settings) if on_spark else settings.dbt_env()):
+        # One target folder per warehouse (and engine), so dbt's partial parse is found again next time.
+        invocation = dbt.cli(dbt_args_for("build", settings, dbt_vars), context=context,
+                             target_path=spark_target_dir(settings) if on_spark else settings.dbt_target_dir)
         try:
             for done, event in enumerate(invocation.stream(), 1):
                 progress.report("dbt models and tests", done, selected)
@@ -35,3 +39,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             # working database's lock.
             if invocation.process.poll() is None:
                 stop_processes([invocation.process.pid])
+    if on_spark:
+        with warehouse.connect() as con:
+            copy_back(settings, con)

@@ -16,10 +16,15 @@ from pipelines.settings import BUILTIN_DIVISIONS, Settings
 REFRESH_BUILD_FLAGS = ["--exclude-resource-type", "unit_test", "--log-level-file", "warn"]
 
 
-def dbt_args_for(command: str, settings: Settings) -> list[str]:
+def dbt_args_for(command: str, settings: Settings, extra_vars: Mapping[str, object] | None = None) -> list[str]:
     args = [command, *(REFRESH_BUILD_FLAGS if command == "build" else [])]
+    dbt_vars = dict(extra_vars or {})
     if settings.divisions_file.resolve() != BUILTIN_DIVISIONS.resolve():
-        args += ["--vars", json.dumps({"divisions_file": str(settings.divisions_file.resolve())})]
+        dbt_vars["divisions_file"] = str(settings.divisions_file.resolve())
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    if settings.engine == "spark":
+        args += ["--target", "spark"]
     return args
 
 

@@ -18,11 +18,11 @@ with
         r.village_code,
         r.row_number,
         {% if registry == 'elderly' %}r.living_situation, r.is_left_behind, r.ability_level,
-        r.is_family_planning_special, r.has_smart_device,{% else %}cast(null as varchar) as living_situation,
+        r.is_family_planning_special, r.has_smart_device,{% else %}cast(null as string) as living_situation,
         cast(null as boolean) as is_left_behind, cast(null as bigint) as ability_level,
         cast(null as boolean) as is_family_planning_special, cast(null as boolean) as has_smart_device,{% endif %}
-        {% if registry == 'tekun' %}r.support_mode,{% else %}cast(null as varchar) as support_mode,{% endif %}
-        {% if registry == 'dibao' %}r.assistance_category{% else %}cast(null as varchar) as assistance_category{% endif %}
+        {% if registry == 'tekun' %}r.support_mode,{% else %}cast(null as string) as support_mode,{% endif %}
+        {% if registry == 'dibao' %}r.assistance_category{% else %}cast(null as string) as assistance_category{% endif %}
     from {{ ref(model) }} as r
     where r.person_key is not null and {{ active }}
         and r.file_id in (select file_id from {{ ref('int_effective_registries') }} where registry = '{{ registry }}')

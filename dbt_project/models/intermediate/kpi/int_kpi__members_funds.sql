@@ -22,10 +22,10 @@ payments as (
             when fund_type = '运行经费' and is_operating_home and paid_date <= month_end
                 and extract(year from paid_date) = extract(year from month_end) then 'running_funds'
         end as role,
-        {{ member_columns('payment', "file_id || ':' || cast(row_number as varchar)", 'project_name', file_id='file_id',
+        {{ member_columns('payment', "file_id || ':' || cast(row_number as string)", 'project_name', file_id='file_id',
                           sheet_kind='funds', source_row='row_number') }},
         amount_yuan as amount,
-        fund_type || cast(amount_yuan as varchar) || '元，到位日期' || cast(paid_date as varchar) as reason_zh
+        fund_type || cast(amount_yuan as string) || '元，到位日期' || cast(paid_date as string) as reason_zh
     from paid
 ),
 
@@ -50,7 +50,7 @@ topup_centres as (
         {{ member_columns('project', 'pp.project_id', 'pp.facility_name', file_id='min(p.file_id)', sheet_kind='funds',
                           source_row='min(p.row_number)') }},
         sum(p.amount_yuan) as amount,
-        '区级补助合计' || cast(sum(p.amount_yuan) as varchar) || '元'
+        '区级补助合计' || cast(sum(p.amount_yuan) as string) || '元'
         || case when sum(p.amount_yuan) <= {{ district_topup_cap_yuan() }} then '，未超过100万元' else '，超过100万元' end
             as reason_zh
     from paid as p
@@ -69,7 +69,7 @@ residents as (
                           file_id='h.file_id', source_row='h.row_number') }},
         coalesce(h.annual_allowance_yuan, 0) * m.month_number / 12.0 as amount,
         '供养于' || f.facility_name || '，年基本生活标准'
-        || coalesce(cast(h.annual_allowance_yuan as varchar) || '元', '未填') as reason_zh
+        || coalesce(cast(h.annual_allowance_yuan as string) || '元', '未填') as reason_zh
     from ({{ running_fund_residents() }}) as h
     inner join {{ ref('int_facility_monthly') }} as f
         on f.town_code = h.town_code and f.month = h.month and f.facility_key = h.facility_key

@@ -39,7 +39,7 @@ subsidy_rows as (
     select
         p.town_code,
         p.month,
-        {{ member_columns('row', "p.file_id || ':' || cast(p.row_number as varchar)", 'p.point_name', 'p.village_code',
+        {{ member_columns('row', "p.file_id || ':' || cast(p.row_number as string)", 'p.point_name', 'p.village_code',
                           file_id='p.file_id', sheet_kind='village_points', source_row='p.row_number') }},
         p.equipment_subsidy_yuan
     from ({{ point_subsidy_rows() }}) as p
@@ -52,11 +52,11 @@ subsidy_rows as (
      'reason': 'point_state_zh'},
     {'kpi': 'K11_point_area_compliance', 'numerator': 'area_m2 >= ' ~ point_min_area_m2(),
      'denominator': 'has_built_standalone_point',
-     'reason': "case when area_m2 is null then '建筑面积未填或无法识别' else '建筑面积' || cast(area_m2 as varchar) || '㎡'
+     'reason': "case when area_m2 is null then '建筑面积未填或无法识别' else '建筑面积' || cast(area_m2 as string) || '㎡'
                 || case when area_m2 >= " ~ point_min_area_m2() ~ " then '，达标' else '，不足" ~ point_min_area_m2() ~ "㎡' end end",
      'where': 'has_built_standalone_point'},
     {'kpi': 'K12_point_assistant_staffing', 'numerator': 'assistants >= 1', 'denominator': 'has_built_own_point',
-     'reason': "case when assistants >= 1 then '配备养老助理' || cast(assistants as varchar) || '名' else '未配备养老助理' end",
+     'reason': "case when assistants >= 1 then '配备养老助理' || cast(assistants as string) || '名' else '未配备养老助理' end",
      'where': 'has_built_own_point'},
     {'kpi': 'K13_village_three_ones', 'numerator': 'meets_three_ones', 'denominator': 'true',
      'reason': "case when not is_reported then '进度表中无此村' when meets_three_ones then '“三个一”达标'
@@ -70,6 +70,6 @@ union all
     {'kpi': 'K25_point_subsidy_compliance',
      'numerator': 'equipment_subsidy_yuan <= ' ~ point_equipment_cap_yuan(), 'denominator': 'true',
      'reason': "case when equipment_subsidy_yuan is null then '设备购置补助无法识别'
-                else '设备购置补助' || cast(equipment_subsidy_yuan as varchar) || '元'
+                else '设备购置补助' || cast(equipment_subsidy_yuan as string) || '元'
                 || case when equipment_subsidy_yuan <= " ~ point_equipment_cap_yuan() ~ " then '，未超过2万元' else '，超过2万元' end end"}
 ]) }}

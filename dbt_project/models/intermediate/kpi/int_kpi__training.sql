@@ -35,16 +35,26 @@ district_people as (
     group by month, person_key
 ),
 
+district_sums as (
+    select
+        month,
+        sum(is_manager) as managers,
+        sum(is_caregiver) as caregivers,
+        sum(is_certified_caregiver) as certified_caregivers
+    from district_people
+    group by month
+),
+
 district_counts as (
     select
         s.month,
         max(case when s.has_sheet then 1 else 0 end) = 1 as has_sheet,
         max(case when s.is_stale then 1 else 0 end) = 1 as is_stale,
-        (select coalesce(sum(d.is_manager), 0) from district_people as d where d.month = s.month) as managers,
-        (select coalesce(sum(d.is_caregiver), 0) from district_people as d where d.month = s.month) as caregivers,
-        (select coalesce(sum(d.is_certified_caregiver), 0) from district_people as d where d.month = s.month)
-            as certified_caregivers
+        coalesce(max(d.managers), 0) as managers,
+        coalesce(max(d.caregivers), 0) as caregivers,
+        coalesce(max(d.certified_caregivers), 0) as certified_caregivers
     from sheet as s
+    left join district_sums as d on d.month = s.month
     group by s.month
 ),
 

@@ -15,7 +15,7 @@ elderly_rows as (
         r.town_code,
         cast(date_trunc('month', r.export_date) as date) as month,
         r.file_id,
-        cast(null as varchar) as sheet,
+        cast(null as string) as sheet,
         r.row_number,
         '公民身份号码' as column_name,
         r.id_number,
@@ -29,9 +29,9 @@ found as (
     select
         town_code, month, file_id, sheet, row_number, column_name,
         {{ quality_mask_id('id_number') }} as value,
-        '按身份证号计算，此人' || {{ quality_month_zh('month') }} || '末为' || cast(age as varchar) || '周岁，未满60周岁'
+        '按身份证号计算，此人' || {{ quality_month_zh('month') }} || '末为' || cast(age as string) || '周岁，未满60周岁'
             as what_zh,
-        'by the ID number this person is ' || cast(age as varchar) || ' at the end of '
+        'by the ID number this person is ' || cast(age as string) || ' at the end of '
             || {{ quality_month_en('month') }} || ', under 60' as what_en
     from (select * from pairing_rows union all select * from elderly_rows) as rows_checked
     where age < {{ older_person_age() }}

@@ -28,7 +28,7 @@ registry_found as (
         r.town_code,
         r.export_month as month,
         r.file_id,
-        cast(null as varchar) as sheet,
+        cast(null as string) as sheet,
         r.row_number,
         '公民身份号码' as column_name,
         r.id_number,

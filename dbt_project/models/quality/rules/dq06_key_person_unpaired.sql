@@ -7,7 +7,7 @@ with found as (
         town_code,
         month,
         file_id,
-        cast(null as varchar) as sheet,
+        cast(null as string) as sheet,
         row_number,
         '公民身份号码' as column_name,
         id_masked as value,

@@ -22,7 +22,7 @@ regressed as (
         on prev.sheet_kind = cur.sheet_kind
         and prev.town_code = cur.town_code
         and prev.subject_key = cur.subject_key
-        and prev.month = cast(cur.month - interval 1 month as date)
+        and prev.month = {{ add_months('cur.month', -1) }}
     where {{ quality_status_rank('cur.build_status') }} < {{ quality_status_rank('prev.build_status') }}
 ),
 

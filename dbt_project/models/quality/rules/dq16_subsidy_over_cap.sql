@@ -35,20 +35,20 @@ found as (
         town_code, month, file_id, sheet,
         case when payments = 1 then first_row_number end as row_number,
         '金额' as column_name,
-        cast(cast(round(total_yuan) as bigint) as varchar) || '元' as value,
-        facility_name || '的区级补助合计' || cast(cast(round(total_yuan) as bigint) as varchar)
-            || '元（' || cast(payments as varchar) || '笔），超过每个中心100万元的上限' as what_zh,
-        'district top-up to this centre totals ' || cast(cast(round(total_yuan) as bigint) as varchar)
-            || ' 元 over ' || cast(payments as varchar) || ' payment(s), above the cap of 1,000,000 元' as what_en
+        cast(cast(round(total_yuan) as bigint) as string) || '元' as value,
+        facility_name || '的区级补助合计' || cast(cast(round(total_yuan) as bigint) as string)
+            || '元（' || cast(payments as string) || '笔），超过每个中心100万元的上限' as what_zh,
+        'district top-up to this centre totals ' || cast(cast(round(total_yuan) as bigint) as string)
+            || ' 元 over ' || cast(payments as string) || ' payment(s), above the cap of 1,000,000 元' as what_en
     from topups
     union all
     select
         town_code, month, file_id, sheet, row_number,
         '设备购置补助' as column_name,
-        cast(cast(round(equipment_subsidy_yuan) as bigint) as varchar) || '元' as value,
-        subject || '的设备购置补助' || cast(cast(round(equipment_subsidy_yuan) as bigint) as varchar)
+        cast(cast(round(equipment_subsidy_yuan) as bigint) as string) || '元' as value,
+        subject || '的设备购置补助' || cast(cast(round(equipment_subsidy_yuan) as bigint) as string)
             || '元，超过每个点2万元的上限' as what_zh,
-        'equipment subsidy of ' || cast(cast(round(equipment_subsidy_yuan) as bigint) as varchar)
+        'equipment subsidy of ' || cast(cast(round(equipment_subsidy_yuan) as bigint) as string)
             || ' 元, above the cap of 20,000 元 per point' as what_en
     from equipment
 )

@@ -44,11 +44,11 @@ found as (
     select
         h.town_code, h.month, h.file_id, h.sheet, h.row_number,
         '集中供养特困人数' as column_name,
-        cast(h.tekun_residents as varchar) as value,
-        h.facility_name || '填报集中供养特困人员' || cast(h.tekun_residents as varchar) || '人，特困人员名册中供养机构为本院的在册人员'
-            || cast(coalesce(c.registered, 0) as varchar) || '人' as what_zh,
-        'the home reports ' || cast(h.tekun_residents as varchar) || ' centrally supported residents; the 特困 register lists '
-            || cast(coalesce(c.registered, 0) as varchar) || ' active persons with this home as 供养机构' as what_en
+        cast(h.tekun_residents as string) as value,
+        h.facility_name || '填报集中供养特困人员' || cast(h.tekun_residents as string) || '人，特困人员名册中供养机构为本院的在册人员'
+            || cast(coalesce(c.registered, 0) as string) || '人' as what_zh,
+        'the home reports ' || cast(h.tekun_residents as string) || ' centrally supported residents; the 特困 register lists '
+            || cast(coalesce(c.registered, 0) as string) || ' active persons with this home as 供养机构' as what_en
     from homes as h
     left join registry_counts as c
         on c.month = h.month and c.town_code = h.town_code and c.facility_key = h.facility_key

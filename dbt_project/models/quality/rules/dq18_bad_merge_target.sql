@@ -22,7 +22,7 @@ merging as (
     select
         r.*,
         regexp_replace(
-            regexp_replace(r.merge_into_village_name, '\s', '', 'g'), '(村民委员会|居民委员会|村委会|居委会)$', ''
+            {{ regexp_replace_all('r.merge_into_village_name', '\\s') }}, '(村民委员会|居民委员会|村委会|居委会)$', ''
         ) as merge_into_clean
     from sheet_rows as r
     where r.setup_mode = '合并设置' and not coalesce(r.is_sub_point, false)

@@ -23,11 +23,11 @@ found as (
     select
         h.town_code, h.month, h.file_id, h.sheet, h.row_number,
         '在院人数' as column_name,
-        cast(coalesce(h.residents, h.tekun_residents) as varchar) as value,
+        cast(coalesce(h.residents, h.tekun_residents) as string) as value,
         case when h.build_status = '已撤并'
-            then h.facility_name || '已撤并，仍填报在院人员' || cast(coalesce(h.residents, h.tekun_residents) as varchar) || '人'
+            then h.facility_name || '已撤并，仍填报在院人员' || cast(coalesce(h.residents, h.tekun_residents) as string) || '人'
             else h.facility_name || '按规划撤并并入' || h.merge_into || '，新院已运营，但本院仍填报在院人员'
-                || cast(coalesce(h.residents, h.tekun_residents) as varchar) || '人'
+                || cast(coalesce(h.residents, h.tekun_residents) as string) || '人'
         end as what_zh,
         case when h.build_status = '已撤并'
             then 'the home is merged away (已撤并) but still reports residents'

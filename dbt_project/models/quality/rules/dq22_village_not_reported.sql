@@ -7,7 +7,7 @@ with found as (
         s.file_id,
         s.sheet_name as sheet,
         cast(null as integer) as row_number,
-        cast(null as varchar) as column_name,
+        cast(null as string) as column_name,
         d.short_name as value,
         '本镇街的「' || d.short_name || '」在互助养老点表中没有填报' as what_zh,
         'the town''s village ' || d.short_name || ' has no row in the 互助养老点 sheet' as what_en

@@ -18,14 +18,14 @@ found as (
         s.town_code,
         s.month,
         s.file_id,
-        cast(null as varchar) as sheet,
+        cast(null as string) as sheet,
         cast(null as integer) as row_number,
-        cast(null as varchar) as column_name,
-        cast(coalesce(c.listed, 0) as varchar) || '/' || cast(coalesce(c.registered, 0) as varchar) as value,
-        '结对扶老表「' || s.sheet_name || '」列入重点对象' || cast(coalesce(c.listed, 0) as varchar)
-            || '人，名册中本镇街重点对象' || cast(coalesce(c.registered, 0) as varchar) || '人，相差超过5%' as what_zh,
-        'the pairing sheet lists ' || cast(coalesce(c.listed, 0) as varchar) || ' key-group persons; the registers count '
-            || cast(coalesce(c.registered, 0) as varchar) || ', a difference above 5%' as what_en
+        cast(null as string) as column_name,
+        cast(coalesce(c.listed, 0) as string) || '/' || cast(coalesce(c.registered, 0) as string) as value,
+        '结对扶老表「' || s.sheet_name || '」列入重点对象' || cast(coalesce(c.listed, 0) as string)
+            || '人，名册中本镇街重点对象' || cast(coalesce(c.registered, 0) as string) || '人，相差超过5%' as what_zh,
+        'the pairing sheet lists ' || cast(coalesce(c.listed, 0) as string) || ' key-group persons; the registers count '
+            || cast(coalesce(c.registered, 0) as string) || ', a difference above 5%' as what_en
     from {{ ref('int_quality__own_sheets') }} as s
     left join counts as c on c.town_code = s.town_code and c.month = s.month
     where s.sheet_kind = 'pairings'

@@ -5,13 +5,13 @@
 -- depends_on: {{ ref('divisions') }}
 {% set divisions_file = var('divisions_file', none) %}
 select
-    cast(code as varchar) as code,
-    cast(name as varchar) as name,
-    cast(level as varchar) as level,
-    cast(parent_code as varchar) as parent_code,
+    cast(code as string) as code,
+    cast(name as string) as name,
+    cast(level as string) as level,
+    cast(parent_code as string) as parent_code,
     cast(is_rural_scope as boolean) as is_rural_scope
 {% if divisions_file %}
-from read_csv('{{ divisions_file }}', header = true, all_varchar = true)
+from {{ csv_file_rows(divisions_file) }}
 {% else %}
 from {{ ref('divisions') }}
 {% endif %}

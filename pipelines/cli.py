@@ -128,8 +128,12 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
             rebuild: bool, engine: str | None) -> None:
     """One refresh: ingest new files, build the models, run the checks, publish."""
     from pipelines.publish.inputs import record_if_unchanged
+    from pipelines.transform.spark import spark_missing
 
-    settings = Settings.from_env(sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions)
+    settings = Settings.from_env(engine, sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions)
+    if settings.engine == "spark" and (missing := spark_missing()):
+        console.print(f"[red]Cannot build on Spark:[/] {missing}")
+        sys.exit(2)
     unchanged = None if rebuild else record_if_unchanged(settings)
     if unchanged:
         console.print(f"[bold]Refreshing[/] inbox {settings.sources_dir} → {settings.work_db}")

@@ -9,7 +9,9 @@ DuckDB only (a later workbook marks an earlier one superseded in place), so it i
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +21,16 @@ from pipelines.contract import raw_tables
 from pipelines.settings import Settings
 
 LEDGER_TABLES = ("files", "sheets", "ingest_findings")
+
+
+def spark_missing() -> str | None:
+    """What this machine lacks to build on Spark, said as what to do; None when nothing is."""
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        return "dbt-spark and PySpark are not installed: run `make setup-spark` (scripts/setup.sh --spark)."
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return ("no Java runtime (java on PATH or JAVA_HOME): run `make setup-spark` as root, "
+                "or install the Debian package openjdk-17-jre-headless.")
+    return None
 
 
 def raw_locations(settings: Settings) -> dict[str, str]:

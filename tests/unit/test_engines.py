@@ -3,6 +3,7 @@ dispatched macros of macros/portable.sql, and the refresh asks dbt for the engin
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from pipelines.settings import DBT_PROJECT_DIR, Settings
 from pipelines.transform.dbt_run import dbt_args_for
+from pipelines.transform.spark import spark_missing
 
 # DuckDB-only SQL, each with what to write instead.
 DUCKDB_ONLY = {
@@ -70,3 +72,17 @@ def test_an_unknown_engine_is_refused_with_the_choices(monkeypatch: pytest.Monke
     monkeypatch.setenv("RURALCARE_ENGINE", "postgres")
     with pytest.raises(ValueError, match="duckdb, spark"):
         Settings.from_env()
+
+
+def test_spark_without_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    missing = spark_missing()
+    assert missing is not None and "make setup-spark" in missing
+
+
+def test_spark_without_its_python_packages_says_what_to_install(monkeypatch: pytest.MonkeyPatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "pyspark" else real_find_spec(name, *args))
+    assert "dbt-spark and PySpark are not installed" in spark_missing()

@@ -27,7 +27,8 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | None, engine: str | None = None):
+def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | None, engine: str | None = None,
+               plan: Path | None = None):
     from pipelines.resources import WarehouseResource
 
     return WarehouseResource(
@@ -35,6 +36,7 @@ def _warehouse(sources: Path | None, warehouse: Path | None, divisions: Path | N
         warehouse_dir=str(warehouse.resolve()) if warehouse else None,
         work_db=str((warehouse / "work.duckdb").resolve()) if warehouse else None,
         divisions_file=str(divisions.resolve()) if divisions else None,
+        plan_dir=str(plan.resolve()) if plan else None,
         engine=engine,
     )
 
@@ -118,19 +120,27 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
 @click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
 @click.option("--divisions", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Division list CSV to load against instead of the built-in Yubei list.")
+@click.option("--plan", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Plan folder (plan.csv, plan_projects.csv, plan_targets.csv, e.g. a city's reference/plan/) "
+                   "to load instead of the built-in Yubei plan.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file of this refresh was rejected.")
 @click.option("--rebuild", is_flag=True,
               help="Build and publish even when nothing is new (e.g. after upgrading ruralcare).")
 @click.option("--engine", type=click.Choice(ENGINES),
               help="Where dbt builds the models (default duckdb, or RURALCARE_ENGINE): spark builds them "
                    "in a local Spark session (`scripts/setup.sh --spark`; docs/engines.md).")
-def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, strict: bool,
+def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, plan: Path | None, strict: bool,
             rebuild: bool, engine: str | None) -> None:
     """One refresh: ingest new files, build the models, run the checks, publish."""
+    from pipelines.plan_files import plan_dir_problem
     from pipelines.publish.inputs import record_if_unchanged
     from pipelines.transform.spark import spark_missing
 
-    settings = Settings.from_env(engine, sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions)
+    settings = Settings.from_env(engine, sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions,
+                                 plan_dir=plan)
+    if problem := plan_dir_problem(settings.plan_dir):
+        console.print(f"[red]Cannot load the plan:[/] {problem}")
+        sys.exit(2)
     if settings.engine == "spark" and (missing := spark_missing()):
         console.print(f"[red]Cannot build on Spark:[/] {missing}")
         sys.exit(2)
@@ -140,7 +150,7 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
         console.print(f"  [dim]–[/] nothing new in the inbox and nothing changed since the last publish: "
                       f"the published database was left as it was (refresh {unchanged}).")
         return
-    if not _refresh(_warehouse(sources, warehouse, divisions, engine), strict=strict, rebuild=rebuild):
+    if not _refresh(_warehouse(sources, warehouse, divisions, engine, plan), strict=strict, rebuild=rebuild):
         sys.exit(1)
 
 
@@ -167,6 +177,9 @@ def generate(out: Path, seed: int, months: str, scale: str, clean: bool) -> None
         summary = generate_sources(out, seed=seed, months=months, scale=scale, clean=clean, progress=progress)
     console.print(f"[green]Generated[/] {out}: {summary}")
     console.print(f"  inbox: {out / 'towns'}  {out / 'registries'}   answer key: {out / 'answer_key'}")
+    if scale == "city":
+        console.print(f"  refresh it with: ruralcare refresh --sources {out} --divisions {summary['divisions']} "
+                      f"--plan {summary['plan']}")
 
 
 @main.command()

@@ -27,6 +27,7 @@ class WarehouseResource(dg.ConfigurableResource):
     warehouse_dir: str | None = None
     work_db: str | None = None
     divisions_file: str | None = None
+    plan_dir: str | None = None
     engine: str | None = None
 
     def settings(self) -> Settings:
@@ -35,6 +36,7 @@ class WarehouseResource(dg.ConfigurableResource):
             warehouse_dir=self.warehouse_dir,
             work_db=self.work_db,
             divisions_file=self.divisions_file,
+            plan_dir=self.plan_dir,
             engine=self.engine,
         )
 

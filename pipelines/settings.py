@@ -16,6 +16,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 CONTRACT_FILE = PROJECT_ROOT / "sources" / "contract" / "sheets.yaml"
 BUILTIN_DIVISIONS = DBT_PROJECT_DIR / "seeds" / "divisions.csv"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+BUILTIN_PLAN_DIR = SEEDS_DIR  # plan.csv, plan_projects.csv, plan_targets.csv (pipelines/plan_files.py)
 ENGINES = ("duckdb", "spark")
 
 
@@ -27,6 +28,7 @@ class Settings:
     published_db: Path
     divisions_file: Path
     pii_key_file: Path
+    plan_dir: Path = BUILTIN_PLAN_DIR
     engine: str = "duckdb"  # where dbt builds the models: duckdb, or spark (docs/engines.md)
 
     @property
@@ -59,6 +61,7 @@ class Settings:
             published_db=Path(env.get("RURALCARE_PUBLISHED_DB", warehouse / "ruralcare.duckdb")),
             divisions_file=Path(env.get("RURALCARE_DIVISIONS", BUILTIN_DIVISIONS)),
             pii_key_file=Path(env.get("RURALCARE_PII_KEY_FILE", PROJECT_ROOT / ".secrets" / "pii.key")),
+            plan_dir=Path(env.get("RURALCARE_PLAN_DIR", BUILTIN_PLAN_DIR)),
             engine=engine or env.get("RURALCARE_ENGINE", "duckdb"),
         )
         if settings.engine not in ENGINES:
@@ -87,6 +90,7 @@ class Settings:
             **os.environ,
             "RURALCARE_WORK_DB": str(self.work_db),
             "RURALCARE_DIVISIONS": str(self.divisions_file),
+            "RURALCARE_PLAN_DIR": str(self.plan_dir),
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }

@@ -22,7 +22,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["RURALCARE_PII_KEY"] = "test-only-person-key-secret"
     os.environ["RURALCARE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))  # report fonts, cut once a session
     for name in ("RURALCARE_WORK_DB", "RURALCARE_WAREHOUSE", "RURALCARE_SOURCES",
-                 "RURALCARE_PUBLISHED_DB", "RURALCARE_DIVISIONS"):
+                 "RURALCARE_PUBLISHED_DB", "RURALCARE_DIVISIONS", "RURALCARE_PLAN_DIR"):
         os.environ.pop(name, None)
 
 

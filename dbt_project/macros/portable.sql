@@ -113,7 +113,8 @@
     {{ 'array<' ~ base ~ '>' if data_type.endswith('[]') else base }}
 {%- endmacro %}
 
-{#- The rows of a CSV file with a header line, every column as text (`ruralcare refresh --divisions`). -#}
+{#- The rows of a CSV file with a header line, every column as text (`ruralcare refresh --divisions`,
+    `--plan`). -#}
 {% macro csv_file_rows(path) -%}
     {{ return(adapter.dispatch('csv_file_rows')(path)) }}
 {%- endmacro %}
@@ -121,5 +122,5 @@
     read_csv('{{ path }}', header = true, all_varchar = true)
 {%- endmacro %}
 {% macro spark__csv_file_rows(path) -%}
-    {{ exceptions.raise_compiler_error('A division list file (' ~ path ~ ') is read on DuckDB only: on Spark, put it in seeds/divisions.csv instead.') }}
+    {{ exceptions.raise_compiler_error('A reference file given to the refresh (' ~ path ~ ') is read on DuckDB only: on Spark, put its rows in the seed of the same name (dbt_project/seeds/) instead.') }}
 {%- endmacro %}

@@ -5,11 +5,14 @@ synthetic division list with one centre and one home per town; the people are ge
 town by town with numpy (`city_people`) instead of one Python object each, so memory stays
 bounded. Registries stream to CSV in a second process while this one renders the workbooks
 (every town, every requested month, no planted problems). The answer key holds the files,
-sheets and file-level findings; row truth and KPIs are not written at this scale.
+sheets and file-level findings; row truth and KPIs are not written at this scale. The city's
+plan (`reference/plan/`, `city_plan`) names exactly the projects built here, for
+`ruralcare refresh --plan`.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import random
@@ -22,9 +25,10 @@ import polars as pl
 
 from ..settings import CONTRACT_FILE, SEEDS_DIR
 from .city_people import age_at_least, age_at_month_end, town_people, town_sizes
+from .city_plan import city_point_targets, plan_row, project_rows, target_rows, write_city_plan
 from .divisions import Town, Village, load_towns
 from .ids import make_name, make_phone
-from .model import NEVER, Programme, Project, am_of, day_in, month_end, parse_months
+from .model import NEVER, Programme, Project, am_of, day_in, load_projects, month_end, parse_months
 
 CITY_TOWNS = 800
 CITY_PEOPLE = 3_000_000
@@ -33,6 +37,10 @@ BATCH_PEOPLE = 100_000
 
 def divisions_path(out_dir: Path) -> Path:
     return Path(out_dir) / "reference" / "divisions.csv"
+
+
+def plan_path(out_dir: Path) -> Path:
+    return Path(out_dir) / "reference" / "plan"
 
 
 def home_name(town: Town) -> str:
@@ -172,7 +180,7 @@ def city_programme(seed: int, months: list[int], towns: list[Town], people_total
     from .model import build_programme
 
     base = build_programme(seed, months, towns, SEEDS_DIR, people_total=0,
-                           projects=city_projects(towns, months), point_targets={})
+                           projects=city_projects(towns, months), point_targets=city_point_targets(towns, months))
     prog = CityProgramme(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Programme)},
                          sizes=town_sizes(seed, towns, people_total))
     prog._tekun_counts = base._tekun_counts
@@ -217,8 +225,10 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
     for sub in ("towns", "registries", "answer_key", "reference"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     month_list = parse_months(months)
-    write_divisions(divisions_path(out_dir), city_division_rows(seed, towns))
+    division_rows = city_division_rows(seed, towns)
+    write_divisions(divisions_path(out_dir), division_rows)
     town_list = load_towns(divisions_path(out_dir))
+    write_plan(plan_path(out_dir), seed, month_list, town_list, division_rows)
     sheets, registries = load_contract(CONTRACT_FILE)
     registry_job = _start(write_city_registries, out_dir, seed, months, people)
     prog = city_programme(seed, month_list, town_list, people)
@@ -244,4 +254,15 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
     return {"files": counts, "findings": len(run.recorder.findings), "people": people, "towns": len(town_list),
             "villages": sum(len(t.villages) for t in town_list), "plants_not_applied": [],
             "elapsed_seconds": round(time.perf_counter() - started, 2), "out_dir": str(out_dir),
-            "divisions": str(divisions_path(out_dir))}
+            "divisions": str(divisions_path(out_dir)), "plan": str(plan_path(out_dir))}
+
+
+def write_plan(plan_dir: Path, seed: int, months: list[int], towns: list[Town], division_rows: list[dict]) -> None:
+    """The city's plan files, the built-in plan's district rows and town count as the reference."""
+    projects = city_projects(towns, months)
+    district_of = {r["code"]: r["parent_code"] for r in division_rows if r["level"] == "town"}
+    with (SEEDS_DIR / "plan_targets.csv").open(encoding="utf-8") as handle:
+        reference = [r for r in csv.DictReader(handle) if len(r["scope_code"]) == 6]
+    reference_towns = len({p.town_code for p in load_projects(SEEDS_DIR)})
+    write_city_plan(plan_dir, plan_row(seed, months, projects), project_rows(towns, projects),
+                    target_rows(towns, district_of, months, projects, reference, reference_towns))

@@ -2,7 +2,7 @@
 
 The digest covers everything the later stages read: the raw layer's files (each file's id and
 status: a new, superseded or rejected file changes it), the dbt project (models, macros,
-seeds, tests), the division list in use, and the code that writes the analyst copy.
+seeds, tests), the division list and plan files in use, and the code that writes the analyst copy.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.plan_files import PLAN_COLUMNS
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from pipelines.tables import has_table
 
@@ -25,6 +26,8 @@ def inputs_digest(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
         digest.update(path.read_bytes())
     digest.update(settings.divisions_file.read_bytes())
+    for name in PLAN_COLUMNS:
+        digest.update((settings.plan_dir / name).read_bytes())
     digest.update(repr(_raw_files_state(con)).encode())
     return digest.hexdigest()
 

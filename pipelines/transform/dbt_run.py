@@ -1,4 +1,4 @@
-"""How ruralcare calls dbt: the shared DuckDB path exported, the division list as a var."""
+"""How ruralcare calls dbt: the shared DuckDB path exported, the division list and plan as vars."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from pipelines.settings import BUILTIN_DIVISIONS, Settings
+from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, Settings
 
 
 # What a refresh's build leaves out: dbt's unit tests check the SQL of the models, not the data
@@ -21,6 +21,8 @@ def dbt_args_for(command: str, settings: Settings, extra_vars: Mapping[str, obje
     dbt_vars = dict(extra_vars or {})
     if settings.divisions_file.resolve() != BUILTIN_DIVISIONS.resolve():
         dbt_vars["divisions_file"] = str(settings.divisions_file.resolve())
+    if settings.plan_dir.resolve() != BUILTIN_PLAN_DIR.resolve():
+        dbt_vars["plan_dir"] = str(settings.plan_dir.resolve())
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     if settings.engine == "spark":

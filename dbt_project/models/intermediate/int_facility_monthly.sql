@@ -36,7 +36,7 @@ keyed as (
 
 centre_min_area as (
     select build_mode, max(min_area_m2) as min_area_m2
-    from {{ ref('plan_projects') }}
+    from {{ ref('stg_reference__plan_projects') }}
     where facility_type = '镇养老服务中心'
     group by build_mode
 )

@@ -34,4 +34,4 @@ select
     f.last_month
 from latest as l
 inner join first_seen as f on f.facility_key = l.facility_key
-left join {{ ref('plan_projects') }} as p on p.project_id = l.project_id
+left join {{ ref('stg_reference__plan_projects') }} as p on p.project_id = l.project_id

@@ -10,4 +10,4 @@ select
     min_area_m2,
     due_date,
     merge_into
-from {{ ref('plan_projects') }}
+from {{ ref('stg_reference__plan_projects') }}

@@ -1,4 +1,4 @@
--- The milestones (due date, value) that set each KPI's target per scope, from the plan seeds:
+-- The milestones (due date, value) that set each KPI's target per scope, from the plan in use:
 -- a scope's own plan_targets rows; for a town without its own rows, a rate takes the
 -- district's rows, and K05 takes 1 due on its 镇养老服务中心 project's due date; where no
 -- row applies, the catalogue's threshold (no due date). Info KPIs have no target.
@@ -13,7 +13,7 @@ scopes as (
 ),
 
 plan_rows as (
-    select kpi_id, scope_code, due_date, target_value from {{ ref('plan_targets') }}
+    select kpi_id, scope_code, due_date, target_value from {{ ref('stg_reference__plan_targets') }}
 ),
 
 own as (
@@ -34,7 +34,7 @@ inherited as (
 
 town_centres as (
     select 'K05_town_centre_coverage' as kpi_id, p.town_code as scope_code, p.due_date, cast(1 as double) as target_value
-    from {{ ref('plan_projects') }} as p
+    from {{ ref('stg_reference__plan_projects') }} as p
     inner join scopes as s on s.scope_code = p.town_code
     where p.facility_type = '镇养老服务中心'
         and not exists (

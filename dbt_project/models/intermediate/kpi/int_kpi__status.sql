@@ -12,7 +12,7 @@ with kpi_rows as (
 ),
 
 plan_start as (
-    select min(start_date) as start_date from {{ ref('plan') }}
+    select min(start_date) as start_date from {{ ref('stg_reference__plan') }}
 ),
 
 milestones as (

@@ -21,11 +21,11 @@ from pipelines.transform.translator import RuralcareDbtTranslator
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     settings = warehouse.settings()
+    on_spark = settings.engine == "spark"
     with warehouse.connect() as con:
         create_raw_tables(con)  # dbt's sources exist even before the first file arrives
+        dbt_vars = {"raw_locations": raw_locations(settings, con)} if on_spark else None
     selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
-    on_spark = settings.engine == "spark"
-    dbt_vars = {"raw_locations": raw_locations(settings)} if on_spark else None
     with exported_env(spark_env(settings) if on_spark else settings.dbt_env()):
         # One target folder per warehouse (and engine), so dbt's partial parse is found again next time.
         invocation = dbt.cli(dbt_args_for("build", settings, dbt_vars), context=context,

@@ -33,19 +33,18 @@ def spark_missing() -> str | None:
     return None
 
 
-def raw_locations(settings: Settings) -> dict[str, str]:
+def raw_locations(settings: Settings, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """{raw table: Parquet folder} for the Spark build; exports what only DuckDB holds."""
     handed_over = settings.spark_dir / "raw"
     locations = {}
-    with duckdb.connect(str(settings.work_db), read_only=True) as con:
-        for table in raw_tables():
-            folder = settings.raw_dir / table
-            if table in LEDGER_TABLES or not any(folder.glob("*.parquet")):
-                folder = handed_over / table
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir(parents=True)
-                con.execute(f"COPY raw.{table} TO '{(folder / 'part-0.parquet').as_posix()}' (FORMAT parquet)")
-            locations[table] = folder.resolve().as_posix()
+    for table in raw_tables():
+        folder = settings.raw_dir / table
+        if table in LEDGER_TABLES or not any(folder.glob("*.parquet")):
+            folder = handed_over / table
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            con.execute(f"COPY raw.{table} TO '{(folder / 'part-0.parquet').as_posix()}' (FORMAT parquet)")
+        locations[table] = folder.resolve().as_posix()
     return locations
 
 

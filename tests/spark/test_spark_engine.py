@@ -37,8 +37,8 @@ def spark_refreshed(generated_sources: Path, copy_inbox, tmp_path_factory: pytes
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
-    return [(name, str(kind)) for name, kind in zip(con.sql(f"select * from {relation} limit 0").columns,
-                                                     con.sql(f"select * from {relation} limit 0").types)]
+    empty = con.sql(f"select * from {relation} limit 0")
+    return [(name, str(kind)) for name, kind in zip(empty.columns, empty.types)]
 
 
 def _comparable(relation: str, columns: list[tuple[str, str]]) -> str:

@@ -20,12 +20,13 @@ setup-spark:
 test-spark: setup-spark
 	.venv/bin/pytest -q -m spark tests/spark
 
-# Every benchmark in bench/ (≈ 20 min on 2 cores): figures printed, JSON in bench/results/.
+# Every benchmark in bench/ (≈ 20 min on 2 cores, and the city's): figures printed, JSON in bench/results/.
 bench: setup
 	.venv/bin/python bench/bench_refresh.py --keep bench/.work
 	.venv/bin/python bench/bench_report.py --warehouse bench/.work/run1/incremental/warehouse
 	.venv/bin/python bench/bench_ingest.py
 	.venv/bin/python bench/bench_generate.py
+	.venv/bin/python bench/bench_city.py
 
 docs: setup
 	.venv/bin/ruralcare docs

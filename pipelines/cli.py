@@ -132,13 +132,14 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
 def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None, plan: Path | None, strict: bool,
             rebuild: bool, engine: str | None) -> None:
     """One refresh: ingest new files, build the models, run the checks, publish."""
-    from pipelines.plan_files import plan_dir_problem
+    from pipelines.plan_files import plan_dir_problem, plan_division_problem
     from pipelines.publish.inputs import record_if_unchanged
     from pipelines.transform.spark import spark_missing
 
     settings = Settings.from_env(engine, sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions,
                                  plan_dir=plan)
-    if problem := plan_dir_problem(settings.plan_dir):
+    if problem := plan_dir_problem(settings.plan_dir) or plan_division_problem(settings.plan_dir,
+                                                                               settings.divisions_file):
         console.print(f"[red]Cannot load the plan:[/] {problem}")
         sys.exit(2)
     if settings.engine == "spark" and (missing := spark_missing()):
@@ -251,10 +252,17 @@ def _month(value: str | None):
               help="Folder for the files (default: reports/out/YYYY-MM beside the warehouse folder).")
 @click.option("--format", "formats", default="html,pdf,xlsx", show_default=True,
               help="Comma-separated: html, pdf, xlsx.")
-def report(month, warehouse: Path | None, out: Path | None, formats: str) -> None:
-    """Write the monthly progress report (进展通报) from the published database."""
+@click.option("--district", help="The district whose report to write, by code or name (e.g. 509902 or 第2区); "
+                                 "needed when the warehouse holds several districts (a city).")
+@click.option("--city", is_flag=True, help="Instead of a district's report, the table ranking the districts "
+                                           "with the city as a whole (全市各区进展排名).")
+def report(month, warehouse: Path | None, out: Path | None, formats: str, district: str | None, city: bool) -> None:
+    """Write the monthly progress report (进展通报) of a district, or the city's ranking of its districts,
+    from the published database."""
+    if city and district:
+        raise click.UsageError("--city ranks every district: leave out --district, or leave out --city")
     settings = _warehouse(None, warehouse, None).settings()
-    _write_report(settings, month, out, formats)
+    _write_report(settings, month, out, formats, district, city)
 
 
 @main.command()
@@ -341,8 +349,9 @@ def feedback(month, warehouse: Path | None, out: Path | None) -> None:
         console.print(f"  {path.name}")
 
 
-def _write_report(settings: Settings, month, out: Path | None, formats: str = "html,pdf,xlsx") -> dict:
-    from pipelines.report import parse_formats, write_report
+def _write_report(settings: Settings, month, out: Path | None, formats: str = "html,pdf,xlsx",
+                  district: str | None = None, city: bool = False) -> dict:
+    from pipelines.report import parse_formats, write_city_summary, write_report
     from pipelines.report.assets import report_dir
 
     if not settings.published_db.exists():
@@ -350,8 +359,12 @@ def _write_report(settings: Settings, month, out: Path | None, formats: str = "h
         sys.exit(1)
     try:
         chosen = parse_formats(formats)
-        with console.status(f"writing the {month:%Y-%m} report…"):
-            written = write_report(settings.published_db, month, out or report_dir(settings, month), chosen)
+        out = out or report_dir(settings, month)
+        with console.status(f"writing the {month:%Y-%m} {'city summary' if city else 'report'}…"):
+            if city:
+                written = write_city_summary(settings.published_db, month, out, chosen)
+            else:
+                written = write_report(settings.published_db, month, out, chosen, district)
     except ValueError as error:
         console.print(f"[red]{error}[/]")
         sys.exit(2)
@@ -383,6 +396,9 @@ def templates(out: Path, month, from_month, warehouse: Path | None) -> None:
         console.print(f"  {path.name}")
 
 
+UI_STOP_GRACE_SECONDS = 20
+
+
 @main.command()
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:
@@ -399,12 +415,17 @@ def ui(port: int) -> None:
     try:
         process.wait()
     except KeyboardInterrupt:
-        # Ctrl-C reached dagster too (same process group): let it stop its webserver and daemon.
+        # Ctrl-C reached dagster too (same process group): it stops its webserver and daemon, which
+        # can take long on a loaded machine; after a grace period it is asked again, then killed.
         try:
-            process.wait(timeout=60)
+            process.wait(timeout=UI_STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=UI_STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     console.print("Dagster UI stopped.")
 
 

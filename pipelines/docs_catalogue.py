@@ -62,7 +62,8 @@ def status_rule(kind: str, limits: StatusLimits) -> str:
     if kind == "progress":
         return (f"done when the value reaches the last milestone's value; otherwise, with gap = (value − 序时进度) ÷ "
                 f"target: green when gap ≥ {limits.progress_green_gap:.2f}, yellow when {limits.progress_yellow_gap:.2f} ≤ "
-                f"gap < {limits.progress_green_gap:.2f}, red below {limits.progress_yellow_gap:.2f}. No target: info.")
+                f"gap < {limits.progress_green_gap:.2f}, red below {limits.progress_yellow_gap:.2f}; a target of 0 (nothing due yet): green on or above 序时进度, red "
+                f"below. No target: info.")
     if kind == "threshold":
         return (f"green when value ≥ target, yellow when value ≥ target − {limits.threshold_yellow_margin:.2f}, "
                 "red otherwise. No target: info.")
@@ -77,7 +78,7 @@ def target_rule(kpi: Kpi) -> str:
     if kpi.measure == "count":
         return ("the milestones of plan_targets.csv for the scope; a town without rows of its own has no target "
                 "(its status is info).")
-    rule = "the milestones of plan_targets.csv for the scope; a town without rows of its own takes the district's"
+    rule = "the milestones of plan_targets.csv for the scope; a town without rows of its own takes its district's"
     if kpi.threshold is not None:
         rule += f"; where no milestone applies, {_percent(kpi.threshold)}"
     return rule + "."
@@ -103,9 +104,12 @@ wording left a choice.
 
 ## Every KPI row
 
-- **Grain.** Every KPI is computed per month, as of the month's last day, for each of the 11
-  programme towns and for the district (scope code 500112). Rows exist for every KPI, scope and
-  month from the earliest report month of any loaded workbook to the latest.
+- **Grain.** Every KPI is computed per month, as of the month's last day, for each programme
+  town (Yubei's 11), for each district (the towns' `parent_code`: 500112 for Yubei;
+  `marts.kpi_district_monthly`) and for the city, the warehouse as a whole
+  (`marts.kpi_city_monthly`). A district or the city adds up its towns' numerators and
+  denominators unless a KPI says otherwise. Rows exist for every KPI, scope and month from the
+  earliest report month of any loaded workbook to the latest.
 - **Inputs for month M.** Each town's latest workbook for M; a town that sent none (or whose
   sheet was rejected) keeps its latest earlier version of each sheet, and the KPI rows fed by
   such a carried-forward sheet are `stale`. Each registry's latest export dated on or before
@@ -128,8 +132,8 @@ wording left a choice.
   not count for K09–K13 and K25). A village's main row is its first row that is not a
   sub-point (是否分点).
 - **Training counts** (K17–K19) are of distinct ID numbers over rows with a valid 培训日期 on or
-  before M's last day (a later date is a DQ11 and the row does not count); for the district
-  they are distinct across towns.
+  before M's last day (a later date is a DQ11 and the row does not count); for a district or
+  the city they are distinct across its towns.
 
 ## People in the KPIs
 
@@ -151,7 +155,8 @@ wording left a choice.
 
 A KPI's milestones (due date, value) come from `dbt_project/seeds/plan_targets.csv` per KPI
 and scope; a row's `target` is the earliest milestone due on or after the month's last day,
-else the last one. A rate with district rows only applies them to every town; a threshold
+else the last one. A rate with district rows only applies them to every town of that
+district; the city has no plan rows (its progress KPIs have no target); a threshold
 KPI with no milestone takes the catalogue's `threshold`; info KPIs have no target. Each KPI
 below says which applies. Computed in {milestones} and {status}.
 
@@ -171,10 +176,10 @@ are set: {status} and the report's legend read them.
 
 ## Ranking
 
-Towns are ranked (1 = best) on each progress KPI that has town targets, by completion (value ÷
-town target, 6 decimals), then the larger numerator, then town code; a town with no value
-ranks last. The overall rank (`marts.town_rank_monthly`) orders the towns by their mean rank
-over those KPIs, ties by town code.
+Towns are ranked (1 = best) among the towns of their district on each progress KPI that has
+town targets, by completion (value ÷ town target, 6 decimals), then the larger numerator, then
+town code; a town with no value ranks last. The overall rank (`marts.town_rank_monthly`) orders
+the towns of a district by their mean rank over those KPIs, ties by town code.
 
 ## The 30 KPIs
 

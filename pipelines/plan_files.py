@@ -28,3 +28,26 @@ def plan_dir_problem(plan_dir: Path) -> str | None:
             return (f"{path}: header lacks column(s) {', '.join(missing)}. The first line must name the columns "
                     f"{','.join(columns)} (as dbt_project/seeds/{name}).")
     return None
+
+
+def plan_division_problem(plan_dir: Path, divisions_file: Path) -> str | None:
+    """Which plan rows name a town or district the division list does not have (the dbt tests
+    of the plan would fail the build on them), with what to do; None when every one is known.
+    A scope is a programme town, a district of them (their parent_code) or `city`."""
+    towns, districts = set(), set()
+    with Path(divisions_file).open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("level") == "town" and (row.get("is_rural_scope") or "").strip().lower() == "true":
+                towns.add(row["code"])
+                districts.add(row["parent_code"])
+    unknown = []
+    for name, column, known in (("plan_projects.csv", "town_code", towns),
+                                ("plan_targets.csv", "scope_code", towns | districts | {"city"})):
+        with (Path(plan_dir) / name).open(encoding="utf-8-sig", newline="") as handle:
+            unknown += sorted({row[column] for row in csv.DictReader(handle)} - known)
+    if not unknown:
+        return None
+    return (f"{plan_dir}: {len(unknown)} town or district code(s) of the plan are not programme towns or their "
+            f"districts in the division list {divisions_file} (e.g. {', '.join(unknown[:3])}). A division list "
+            f"other than the built-in one needs its own plan: give --plan DIR (`ruralcare generate --scale city` "
+            f"writes one in OUT/reference/plan/).")

@@ -13,8 +13,8 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
         "and database_name = current_database()", [schema, table]).fetchone()[0] > 0
 
 
-def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    """The query's rows as dicts keyed by column name."""
+def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict]:
+    """The query's rows as dicts keyed by column name (params: positional ? or named $name)."""
     result = con.execute(sql, params or [])
     names = [d[0] for d in result.description]
     return [dict(zip(names, values)) for values in result.fetchall()]

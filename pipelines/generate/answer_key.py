@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .contract import SheetContract
 
@@ -50,6 +51,31 @@ def write_town_truth(truth_dir: Path, parts: list[dict[str, pl.DataFrame]]) -> N
     truth_dir.mkdir(parents=True, exist_ok=True)
     for kind in parts[0]:
         pl.concat([part[kind] for part in parts]).write_parquet(truth_dir / f"town_{kind}.parquet")
+
+
+class TruthParquet:
+    """Truth tables written a batch at a time (city scale: never all rows in memory), one
+    Parquet file per table; `close` writes an empty file for a table that got no rows."""
+
+    def __init__(self, truth_dir: Path, schemas: dict[str, dict[str, pl.DataType]]) -> None:
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        self.truth_dir, self.schemas = truth_dir, schemas
+        self.writers: dict[str, pq.ParquetWriter] = {}
+
+    def append(self, table: str, rows: pl.DataFrame) -> None:
+        if rows.is_empty():
+            return
+        arrow = rows.select(list(self.schemas[table])).cast(self.schemas[table]).to_arrow()
+        if table not in self.writers:
+            self.writers[table] = pq.ParquetWriter(self.truth_dir / f"{table}.parquet", arrow.schema)
+        self.writers[table].write_table(arrow)
+
+    def close(self) -> None:
+        for table, schema in self.schemas.items():
+            if table in self.writers:
+                self.writers[table].close()
+            else:
+                pl.DataFrame(schema=schema).write_parquet(self.truth_dir / f"{table}.parquet")
 
 
 def write_file_truth(truth_dir: Path, files: list[dict], sheet_rows: list[dict]) -> None:

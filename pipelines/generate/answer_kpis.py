@@ -1,13 +1,17 @@
 """The answer key of the 30 KPIs (docs/kpis.md), computed in Polars from the generator's truth tables.
 
-`compute_answer_kpis` returns (kpis, town_rank): one KPI row per scope (every town in scope
-and the district 500112), month (from the earliest report month of any loaded workbook to
-the latest) and KPI, and the towns' overall ranking per month. It is written independently
-of the dbt KPI models and of the KPI catalogue they read, so that each checks the other.
+`compute_answer_kpis` returns (kpis, town_rank): one KPI row per scope (every town in scope,
+each district, i.e. the towns' parent_code, and the city, scope code `city`: every town), month
+(from the earliest report month of any loaded workbook to the latest) and KPI, and the towns'
+overall ranking within their district per month. It is written independently of the dbt KPI
+models and of the KPI catalogue they read, so that each checks the other. The tables with a
+row per person are scanned lazily and streamed (`inputs.SCANNED_TABLES`), so a city of
+millions of people fits in bounded memory.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +19,7 @@ import polars as pl
 
 from pipelines.generate.answer_key_kpis import measures as m
 from pipelines.generate.answer_key_kpis.inputs import (
-    DISTRICT_CODE,
+    CITY,
     Plan,
     Scope,
     load_plan,
@@ -57,34 +61,46 @@ TOWN_RANK_COLUMNS = {
 }
 
 
-def compute_answer_kpis(truth_dir: Path, divisions_file: Path, seeds_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+def compute_answer_kpis(
+    truth_dir: Path, divisions_file: Path, plan_dir: Path
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`plan_dir` holds plan.csv, plan_projects.csv and plan_targets.csv (the seeds, or a city's plan)."""
     tables = load_truth_tables(truth_dir)
     scope = load_scope(divisions_file)
-    plan = load_plan(seeds_dir)
+    plan = load_plan(plan_dir)
     month_range = report_month_range(tables["files"])
     if month_range is None:
         return pl.DataFrame(schema=KPI_COLUMNS), pl.DataFrame(schema=TOWN_RANK_COLUMNS)
     months = month_grid(*month_range)
-    town_codes = scope.town_codes
+    # scope code → the district of a town, None for a district or the city
+    scopes = {
+        **dict(scope.towns.select("town_code", "district_code").iter_rows()),
+        **{code: None for code in [*scope.district_codes, CITY]},
+    }
 
-    measures = _town_measures(tables, scope, plan, months)
+    with tempfile.TemporaryDirectory(prefix="answer-kpis-") as spill_dir:
+        measures = _town_measures(tables, scope, plan, months, Path(spill_dir))
     classes = kpi_classes()
     count_kpis = classes.filter(pl.col("measure") == "count")["kpi_id"].to_list()
-    district = _district_measures(measures.town_rows, measures.district_trainings, count_kpis)
-    stale = _stale_flags(measures.in_force, measures.sent)
+    areas = _area_measures(measures.town_rows, measures.area_trainings, scope, count_kpis)
+    stale = _stale_flags(measures.in_force, measures.sent, scope.areas())
     rows = pl.concat(
         [
             measures.town_rows.rename({"town_code": "scope_code"}),
-            district,
+            areas,
         ],
         how="vertical_relaxed",
     )
+    scope_frame = pl.DataFrame(
+        {"scope_code": list(scopes), "district_code": list(scopes.values())},
+        schema={"scope_code": pl.String, "district_code": pl.String},
+    )
     grid = (
         classes.select("kpi_id")
-        .join(pl.DataFrame({"scope_code": [*town_codes, DISTRICT_CODE]}, schema={"scope_code": pl.String}), how="cross")
+        .join(scope_frame.select("scope_code"), how="cross")
         .join(months.select("month"), how="cross")
     )
-    targets = targets_frame(plan, [*town_codes, DISTRICT_CODE], months)
+    targets = targets_frame(plan, scopes, months)
     kpis = (
         grid.join(rows, on=["scope_code", "month", "kpi_id"], how="left")
         .join(targets, on=["scope_code", "month", "kpi_id"], how="left")
@@ -109,9 +125,9 @@ def compute_answer_kpis(truth_dir: Path, divisions_file: Path, seeds_dir: Path) 
             dtype=pl.String,
         )
     )
-    ranks, town_rank = rank_towns(kpis.filter(pl.col("scope_code") != DISTRICT_CODE))
-    kpis = kpis.join(ranks, on=["scope_code", "month", "kpi_id"], how="left")
-    scope_order = {code: i for i, code in enumerate([*town_codes, DISTRICT_CODE])}
+    ranks, town_rank = rank_towns(kpis.join(scope_frame.filter(pl.col("district_code").is_not_null()), on="scope_code"))
+    kpis = kpis.join(ranks.drop("district_code"), on=["scope_code", "month", "kpi_id"], how="left")
+    scope_order = {code: i for i, code in enumerate(scopes)}
     kpis = (
         kpis.with_columns(scope_order=pl.col("scope_code").replace_strict(scope_order, return_dtype=pl.Int64))
         .sort("scope_order", "month", "kpi_id")
@@ -123,12 +139,15 @@ def compute_answer_kpis(truth_dir: Path, divisions_file: Path, seeds_dir: Path) 
 @dataclass(frozen=True)
 class _Measures:
     town_rows: pl.DataFrame  # town_code, month, kpi_id, numerator, denominator
-    district_trainings: pl.DataFrame  # K17–K19 of the district (distinct across towns)
+    area_trainings: pl.DataFrame  # scope_code, month, kpi_id, …: K17–K19 of the districts and city
     in_force: pl.DataFrame  # sheets_in_force()
     sent: pl.DataFrame  # workbook_sent()
 
 
-def _town_measures(tables: dict[str, pl.DataFrame], scope: Scope, plan: Plan, months: pl.DataFrame) -> _Measures:
+def _town_measures(
+    tables: dict[str, pl.DataFrame | pl.LazyFrame], scope: Scope, plan: Plan, months: pl.DataFrame, spill_dir: Path
+) -> _Measures:
+    """Every town's KPI rows; `spill_dir` holds the month-by-person table while they are computed."""
     town_codes = scope.town_codes
     files = tables["files"]
     effective = effective_workbooks(files, town_codes)
@@ -143,9 +162,11 @@ def _town_measures(tables: dict[str, pl.DataFrame], scope: Scope, plan: Plan, mo
     registries = ("elderly", "tekun", "dibao", "family_doctor")
     registry_rows = {r: loaded_rows(tables[f"registry_{r}"], files) for r in registries}
     served = {r: exports_in_force(registry_rows[r], months) for r in registries}
-    persons = older_persons(
+    # a row per month and older person, written once and scanned by the families that count people
+    older_persons(
         registry_rows["elderly"], registry_rows["tekun"], registry_rows["dibao"], served, months, town_codes
-    )
+    ).sink_parquet(spill_dir / "persons.parquet", engine="streaming")
+    persons = pl.scan_parquet(spill_dir / "persons.parquet")
 
     town_months = sent.select(KEYS)
     facilities_base = m.available(in_force, ("facilities",))
@@ -170,7 +191,7 @@ def _town_measures(tables: dict[str, pl.DataFrame], scope: Scope, plan: Plan, mo
     trainings_base = m.available(in_force, ("trainings",))
     counted_trainings = m.counted_trainings(in_force_rows("trainings"))
     trainings = m.training_measures(counted_trainings, trainings_base)
-    district_trainings = m.district_training_measures(counted_trainings, trainings_base)
+    area_trainings = m.area_training_measures(counted_trainings, trainings_base, scope.areas())
 
     elderly_base = town_months.join(served["elderly"].select("month"), on="month", how="semi")
     contract_base = elderly_base.join(served["family_doctor"].select("month"), on="month", how="semi")
@@ -241,52 +262,69 @@ def _town_measures(tables: dict[str, pl.DataFrame], scope: Scope, plan: Plan, mo
             m.long_rows(submissions, {"K30_submission_rate": ("on_time", "one")}),
         ]
     ).filter(pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null())
-    return _Measures(town_rows, m.long_rows(district_trainings, m.TRAINING_MEASURES), in_force, sent)
+    return _Measures(town_rows, m.long_rows(area_trainings, m.TRAINING_MEASURES), in_force, sent)
 
 
-def _district_measures(
-    town_rows: pl.DataFrame, district_trainings: pl.DataFrame, count_kpis: list[str]
+def _area_measures(
+    town_rows: pl.DataFrame, area_trainings: pl.DataFrame, scope: Scope, count_kpis: list[str]
 ) -> pl.DataFrame:
-    """District numerators and denominators: sums over the towns with a value, K17–K19 distinct across towns."""
+    """Numerators and denominators of each district and the city: sums over their towns with a value;
+    K10 and K13 over all villages of their towns; K17–K19 distinct across their towns."""
     complete = town_rows.filter(
         pl.col("numerator").is_not_null() & (pl.col("denominator").is_not_null() | pl.col("kpi_id").is_in(count_kpis))
     )
+    areas = scope.areas()
+    villages = (
+        areas.join(scope.villages, on="town_code")
+        .group_by("scope_code")
+        .agg(villages=pl.len().cast(pl.Float64))
+    )
     summed = (
         complete.filter(~pl.col("kpi_id").is_in(m.TRAINING_KPIS))
-        .group_by("month", "kpi_id")
+        .join(areas, on="town_code")
+        .group_by("scope_code", "month", "kpi_id")
         .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+        .join(villages, on="scope_code", how="left")
+        .with_columns(
+            denominator=pl.when(pl.col("kpi_id").is_in(m.VILLAGE_KPIS))
+            .then(pl.col("villages"))
+            .otherwise(pl.col("denominator"))
+        )
     )
-    return pl.concat(
-        [
-            summed.with_columns(scope_code=pl.lit(DISTRICT_CODE)),
-            district_trainings.drop("town_code").with_columns(scope_code=pl.lit(DISTRICT_CODE)),
-        ],
-        how="diagonal_relaxed",
-    ).select("scope_code", "month", "kpi_id", "numerator", "denominator")
+    return pl.concat([summed, area_trainings.rename({"town_code": "scope_code"})], how="diagonal_relaxed").select(
+        "scope_code", "month", "kpi_id", "numerator", "denominator"
+    )
 
 
-def _stale_flags(in_force: pl.DataFrame, sent: pl.DataFrame) -> pl.DataFrame:
+def _stale_flags(in_force: pl.DataFrame, sent: pl.DataFrame, areas: pl.DataFrame) -> pl.DataFrame:
     """scope_code, month, kpi_id, stale: a town without its own workbook, or a KPI fed by a sheet not sent for M.
 
-    The district is stale when any town is.
+    A district or the city is stale when any of its towns is.
     """
-    sheet_sent = {
-        (town, month, kind): was_sent
-        for town, month, kind, was_sent in in_force.select("town_code", "month", "sheet_kind", "sent").iter_rows()
-    }
-    records = []
-    for town, month, workbook in sent.select("town_code", "month", "sent").iter_rows():
-        for kpi_id, kinds in m.FEEDING_SHEETS.items():
-            stale = not workbook or not all(sheet_sent[(town, month, kind)] for kind in kinds)
-            records.append((town, month, kpi_id, stale))
-    towns = pl.DataFrame(
-        records,
-        schema={"scope_code": pl.String, "month": pl.Date, "kpi_id": pl.String, "stale": pl.Boolean},
+    feeding = pl.DataFrame(
+        [(kpi_id, kind) for kpi_id, kinds in m.FEEDING_SHEETS.items() for kind in kinds],
+        schema={"kpi_id": pl.String, "sheet_kind": pl.String},
         orient="row",
     )
-    district = (
-        towns.group_by("month", "kpi_id")
-        .agg(pl.col("stale").any())
-        .with_columns(scope_code=pl.lit(DISTRICT_CODE))
+    carried = (
+        in_force.join(feeding, on="sheet_kind")
+        .group_by("town_code", "month", "kpi_id")
+        .agg(carried=(~pl.col("sent")).any())
     )
-    return pl.concat([towns, district.select(towns.columns)])
+    towns = (
+        sent.join(pl.DataFrame({"kpi_id": list(m.FEEDING_SHEETS)}), how="cross")
+        .join(carried, on=["town_code", "month", "kpi_id"], how="left")
+        .select(
+            scope_code="town_code",
+            month="month",
+            kpi_id="kpi_id",
+            stale=~pl.col("sent") | pl.col("carried").fill_null(False),
+        )
+    )
+    area_flags = (
+        towns.join(areas.rename({"scope_code": "area_code"}), left_on="scope_code", right_on="town_code")
+        .group_by("area_code", "month", "kpi_id")
+        .agg(pl.col("stale").any())
+        .select(scope_code="area_code", month="month", kpi_id="kpi_id", stale="stale")
+    )
+    return pl.concat([towns, area_flags])

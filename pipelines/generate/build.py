@@ -115,7 +115,7 @@ class Run:
     truth: dict[str, list[dict]] = field(default_factory=dict)
     registry_truth: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # one frame per export
     lost_plants: list[str] = field(default_factory=list)
-    keep_truth: bool = True  # city scale: row truth is not kept (it would not fit in memory)
+    plant_towns: int | None = None  # planted problems go to the first this many towns (default: all)
 
     def month_label(self, am: int) -> str:
         return f"{am // 12}-{am % 12 + 1:02d}"
@@ -329,9 +329,8 @@ def emit_workbook(run: Run, job: WorkbookJob, status: str = "loaded", reason: st
     rows = sum(len(v) for v in truth.values())
     run.add_file(relative, data, mtime, "town_workbook", status, reason, town_code=job.town.code, am=job.am,
                  submission_date=submission, rows=rows)
-    if run.keep_truth:
-        for kind, rows_out in truth.items():
-            run.truth.setdefault(f"town_{kind}", []).extend(rows_out)
+    for kind, rows_out in truth.items():
+        run.truth.setdefault(f"town_{kind}", []).extend(rows_out)
     run.sheet_rows.extend(sheet_records)
     job.failed = failed
     return relative, data
@@ -352,7 +351,8 @@ def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | Non
     sheet_problems = {} if run.clean else {(1 % n_towns, mi_of(7)): "missing_required",
                                           (10 % n_towns, mi_of(13)): "ambiguous"}
     blocked = missing | {resubmit} | {key for key in sheet_problems}
-    places, unplaced = ({}, []) if run.clean else place_plants(prog, n_towns, months, blocked)
+    plant_towns = min(run.plant_towns or n_towns, n_towns)
+    places, unplaced = ({}, []) if run.clean else place_plants(prog, plant_towns, months, blocked)
     if prog.towns[0] in towns:  # every process places the plants; one reports those left out
         run.lost_plants.extend(unplaced)
     kind_of = {n: k for k, names in plant_lib.LEDGER_PLANTS.items() for n in names}

@@ -4,9 +4,12 @@ The towns' ledgers come from the district model (`model.build_programme`) run ov
 synthetic division list with one centre and one home per town; the people are generated
 town by town with numpy (`city_people`) instead of one Python object each, so memory stays
 bounded. Registries stream to CSV in a second process while this one renders the workbooks
-(every town, every requested month, no planted problems). The answer key holds the files,
-sheets and file-level findings; row truth and KPIs are not written at this scale. The city's
-plan (`reference/plan/`, `city_plan`) names exactly the projects built here, for
+(every town, every requested month; unless clean, the district's planted workbook problems,
+each placed once in the first PLANT_TOWNS towns, and its rejected and skipped files; the
+registries have none). The answer key holds the files, sheets, findings, the row truth
+(Parquet, written a batch of towns or people at a time) and kpis.csv / town_rank.csv, computed
+from that truth by the streaming answer-key KPIs (`answer_kpis`). The city's plan
+(`reference/plan/`, `city_plan`) names exactly the projects built here, for
 `ruralcare refresh --plan`.
 """
 
@@ -33,6 +36,8 @@ from .model import NEVER, Programme, Project, am_of, day_in, load_projects, mont
 CITY_TOWNS = 800
 CITY_PEOPLE = 3_000_000
 BATCH_PEOPLE = 100_000
+TRUTH_BATCH_TOWNS = 50  # towns whose workbook rows are held before they go to the truth Parquet
+PLANT_TOWNS = 12  # the planted problems go to a handful of towns (placing them over 800 is slow)
 
 
 def divisions_path(out_dir: Path) -> Path:
@@ -214,7 +219,9 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
                   people: int = CITY_PEOPLE) -> dict:
     """Division list, workbooks, registries and answer key (files, sheets, file findings) of a city."""
     from . import _join, _start
-    from .answer_key import write_answer_key
+    from .answer_key import (INGEST_RULES, TruthParquet, table_schema, town_truth_frames, write_answer_key,
+                             write_file_truth)
+    from .answer_kpis import compute_answer_kpis
     from .build import Run, generate_odd_files, generate_workbooks
     from .city_divisions import city_division_rows, write_divisions
     from .contract import load_contract
@@ -232,21 +239,34 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
     sheets, registries = load_contract(CONTRACT_FILE)
     registry_job = _start(write_city_registries, out_dir, seed, months, people)
     prog = city_programme(seed, month_list, town_list, people)
-    # workbooks without planted problems; rejected and skipped files as at district scale unless clean
-    run = Run(out_dir, seed, True, prog, sheets, registries, keep_truth=False)
-    generate_workbooks(run, progress)
+    # the row truth of a batch of towns goes to Parquet before the next batch is rendered
+    run = Run(out_dir, seed, clean, prog, sheets, registries, plant_towns=PLANT_TOWNS)
+    truth_dir = out_dir / "answer_key" / "truth"
+    town_truth = TruthParquet(truth_dir, {f"town_{kind}": table_schema(contract, registry=False)
+                                          for kind, contract in sheets.items()})
+    for first in range(0, len(town_list), TRUTH_BATCH_TOWNS):
+        generate_workbooks(run, progress, prog.towns[first:first + TRUTH_BATCH_TOWNS])
+        for table, rows in town_truth_frames(run.truth, sheets).items():
+            town_truth.append(f"town_{table}", rows)
+        run.truth.clear()
+    town_truth.close()
     for entry in _join(registry_job):
         run.add_file(entry["relative"], b"", entry["mtime"], "registry", "loaded", None, registry=entry["registry"],
                      export_date=entry["export_date"], rows=entry["rows"], sha256=entry["sha256"])
-    run.clean = clean
     generate_odd_files(run)
     planted: dict[str, int] = {}
     for f in run.recorder.findings:
         planted[f["rule_id"]] = planted.get(f["rule_id"], 0) + 1
-    rules = [{"rule_id": r, "layer": layer_of(r), "exhaustive": r.startswith("DQ09"), "planted": planted.get(r, 0)}
+    rules = [{"rule_id": r, "layer": layer_of(r), "exhaustive": r[:4] in INGEST_RULES, "planted": planted.get(r, 0)}
              for r in RULE_IDS]
     write_answer_key(out_dir / "answer_key", run.files, run.sheet_rows, run.recorder.findings,
                      run.recorder.manifest, rules)
+    write_file_truth(truth_dir, run.files, run.sheet_rows)
+    if progress:
+        progress("answer key KPIs", 0, 0)
+    kpis, town_rank = compute_answer_kpis(truth_dir, divisions_path(out_dir), plan_path(out_dir))
+    kpis.write_csv(out_dir / "answer_key" / "kpis.csv")
+    town_rank.write_csv(out_dir / "answer_key" / "town_rank.csv")
     counts: dict[str, int] = {}
     for f in run.files:
         key = f"{f['kind']}:{f['expected_status']}"

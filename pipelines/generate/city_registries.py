@@ -4,6 +4,7 @@ export file gets the batch's rows appended, so memory is bounded by one batch.
 Cells come from `registry_frames` (the district's columns, forms and category values); exports
 whose district style is a spreadsheet or UTF-16 are written as GB18030 CSV instead (a
 spreadsheet holds at most 1,048,576 rows). NUL bytes and repeated headers are not planted.
+The rows the loader must produce go to the answer key's truth Parquet the same batch at a time.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
+from .answer_key import TruthParquet, table_schema
 from .contract import SheetContract
 from .divisions import Town
 from .registries import REGISTRY_PREFIX, ExportStyle, export_style, headers
-from .registry_frames import export_cells, export_rows, place_names
+from .registry_frames import export_cells, export_rows, export_truth, place_names
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 CSV_ENCODINGS = ("gb18030", "utf-8", "utf-8-sig")
@@ -58,6 +60,8 @@ class RegistryStream:
         counters: dict[str, int] = {}
         self.files: list[ExportFile] = []
         (out / "registries").mkdir(parents=True, exist_ok=True)
+        self.truth = TruthParquet(out / "answer_key" / "truth", {
+            f"registry_{registry}": table_schema(contract, registry=True) for registry, contract in registries.items()})
         for registry, export in jobs:
             index = counters.get(registry, 0)
             counters[registry] = index + 1
@@ -84,11 +88,16 @@ class RegistryStream:
             text = cells.write_csv(include_header=False, quote_style="never", line_terminator="\r\n")
             # the byte-order mark of utf-8-sig belongs before the header only
             self._write(file, text.encode("utf-8" if file.style.encoding == "utf-8-sig" else file.style.encoding))
+            table = f"registry_{file.registry}"
+            self.truth.append(table, export_truth(rows, file.registry, file.style, file.export, file.relative,
+                                                  self.town_names, self.village_names, self.truth.schemas[table],
+                                                  first_row=file.rows + 2, homes=self.homes))
             file.rows += rows.height
 
     def close(self) -> list[dict]:
         """Close every file (mtime: export day 18:30 Shanghai); one answer-key entry per file."""
         entries = []
+        self.truth.close()
         for file in self.files:
             file.handle.close()
             export = file.export

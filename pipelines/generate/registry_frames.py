@@ -130,22 +130,42 @@ def export_cells(rows: pl.DataFrame, registry: str, style: ExportStyle, export: 
 
 
 def export_truth(rows: pl.DataFrame, registry: str, style: ExportStyle, export: dt.date, file_id: str,
-                 town_names: pl.DataFrame, village_names: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """What the loader must produce from one elderly or family-doctor export (rows as listed)."""
+                 town_names: pl.DataFrame, village_names: pl.DataFrame, schema: dict[str, pl.DataType],
+                 first_row: int = 2, homes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """What the loader must produce from one export (rows as listed, the first on line `first_row`).
+
+    特困 and 低保 rows (city scale) need the people's registry columns of `city_people` and, for
+    特困, `homes` (town_code, home_name)."""
     am = am_of(export)
     frame = _with_place_names(rows, town_names, village_names)
-    fields = [pl.lit(file_id).alias("file_id"), (pl.int_range(pl.len()) + 2).alias("row_number"),
+    fields = [pl.lit(file_id).alias("file_id"), (pl.int_range(pl.len()) + first_row).alias("row_number"),
               pl.lit(export).alias("export_date"), pl.col("id_number"), pl.lit(True).alias("id_valid"),
               pl.lit(False).alias("id_legacy15")]
+    places = [pl.col("town_name" if style.town_form == "name" else "town_government").alias("town_name"),
+              pl.col("village_official" if style.village_form == "official" else "village_short").alias("village_name"),
+              pl.col("town_code"), pl.col("village_code").alias("village_name_code"), pl.col("village_level")]
     if registry == "elderly":
         fields += [
-            pl.col("person_name"), pl.col("gender"), pl.col("birth_date"),
-            pl.col("town_name" if style.town_form == "name" else "town_government").alias("town_name"),
-            pl.col("village_official" if style.village_form == "official" else "village_short").alias("village_name"),
+            pl.col("person_name"), pl.col("gender"), pl.col("birth_date"), *places,
             pl.col("living").alias("living_situation"), pl.col("left_behind"), pl.col("ability").alias("ability_level"),
             pl.col("family_planning").alias("family_planning_special"), _has_device(am).alias("smart_device"),
-            pl.col("phone"), pl.col("town_code"), pl.col("village_code").alias("village_name_code"),
-            pl.col("village_level")]
+            pl.col("phone")]
+    elif registry == "tekun":
+        frame = frame.join(homes, on="town_code", how="left", maintain_order="left")
+        alive = pl.col("death_am") > am
+        fields += [
+            pl.col("person_name"), pl.col("gender"), pl.col("birth_date"), *places,
+            pl.when(pl.col("tekun_home")).then(pl.lit("集中供养")).otherwise(pl.lit("分散供养")).alias("support_mode"),
+            pl.col("tekun_self_care").alias("self_care"),
+            pl.when(pl.col("tekun_home")).then(pl.col("home_name")).alias("institution"),
+            pl.col("tekun_allowance").cast(pl.Int64).alias("annual_allowance_yuan"),
+            pl.when(pl.col("tekun_end_am") > am).then(pl.lit("正常")).when(alive).then(pl.lit("终止"))
+            .otherwise(pl.lit("注销")).alias("person_status")]
+    elif registry == "dibao":
+        fields += [
+            pl.col("person_name"), *places, pl.col("dibao_category").alias("assistance_category"),
+            pl.when(pl.col("dibao_end_am") > am).then(pl.lit("正常")).otherwise(pl.col("dibao_end_status"))
+            .alias("person_status")]
     elif registry == "family_doctor":
         fields += [pl.col("doctor_signed").alias("contract_date"),
                    _doctor_institution(frame).alias("contract_institution"),

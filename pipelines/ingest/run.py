@@ -21,12 +21,13 @@ import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.contract import Contract, create_raw_tables, load_contract
-from pipelines.ingest.classify import classify_registry, classify_workbook, duplicate_of
+from pipelines.ingest.classify import classify_registry, duplicate_of
 from pipelines.ingest.discover import known_files, new_inbox_files
 from pipelines.ingest.divisions import Divisions
 from pipelines.ingest.findings import Finding, Location, file_finding
 from pipelines.ingest.inbox import REASONS, InboxFile
-from pipelines.ingest.read import open_registry, open_workbook, read_sheets, registry_rows
+from pipelines.ingest.prefetch import WorkbookReader, read_workers
+from pipelines.ingest.read import open_registry, registry_rows
 from pipelines.ingest.results import FileResult, Original, Rejection
 from pipelines.ingest.store import ParquetStore, set_aside_rejected, store
 from pipelines.ingest.supersede import Submission, superseded
@@ -68,12 +69,15 @@ def run_ingest(
 
     files: list[FileResult] = []
     originals = dict(known.originals)  # a file loaded now is the original of its later copies
-    for index, file in enumerate(inbox, 1):
-        progress(file.relative_path, index, len(inbox))
-        result = ingest_file(file, originals, contract, divisions, validation, refresh_id, progress)
-        if result.status == "loaded":
-            originals[file.sha256] = result.original
-        files.append(result)
+    workbooks = [f for f in inbox if f.kind == "town_workbook"]
+    with WorkbookReader(workbooks, contract, divisions.in_scope_towns, refresh_id,
+                        read_workers(len(workbooks))) as reader:
+        for index, file in enumerate(inbox, 1):
+            progress(file.relative_path, index, len(inbox))
+            result = ingest_file(file, originals, contract, reader, validation, refresh_id, progress)
+            if result.status == "loaded":
+                originals[file.sha256] = result.original
+            files.append(result)
     row_findings = validation.finish()
     parquet_files = parquet.finish(
         (contract.registries[f.registry].table, f.file.file_id)
@@ -98,7 +102,7 @@ def run_ingest(
 
 
 def ingest_file(
-    file: InboxFile, originals: Mapping[str, Original], contract: Contract, divisions: Divisions,
+    file: InboxFile, originals: Mapping[str, Original], contract: Contract, reader: WorkbookReader,
     validation: Validation, refresh_id: str, progress: Progress,
 ) -> FileResult:
     """Classify and read one file, handing its rows to validation."""
@@ -106,26 +110,21 @@ def ingest_file(
     if original is not None:
         return FileResult.duplicate(file, original)
     if file.kind == "town_workbook":
-        return _ingest_workbook(file, contract, divisions, validation, refresh_id)
+        return _ingest_workbook(file, contract, reader, validation)
     return _ingest_registry(file, contract, validation, refresh_id, progress)
 
 
-def _ingest_workbook(file: InboxFile, contract: Contract, divisions: Divisions, validation: Validation,
-                     refresh_id: str) -> FileResult:
-    cells = open_workbook(file)
-    if isinstance(cells, Rejection):
-        return FileResult.rejected(file, cells)
-    workbook = classify_workbook(file.file_name, file.modified_date_shanghai, cells, contract,
-                                 divisions.in_scope_towns)
+def _ingest_workbook(file: InboxFile, contract: Contract, reader: WorkbookReader,
+                     validation: Validation) -> FileResult:
+    workbook = reader.read(file)
     if isinstance(workbook, Rejection):
         return FileResult.rejected(file, workbook)
-    sheets = read_sheets(file.file_id, workbook, contract, refresh_id)
-    for sheet in sheets:
+    for sheet in workbook.sheets:
         if sheet.rows is not None:
             validation.add_sheet_rows(contract.sheets[sheet.sheet.kind], sheet.rows)
     reports = workbook.reports
     return FileResult.loaded_workbook(file, reports.town_code, reports.month, reports.submission_date,
-                                      tuple(s.sheet for s in sheets))
+                                      tuple(s.sheet for s in workbook.sheets))
 
 
 def _ingest_registry(file: InboxFile, contract: Contract, validation: Validation, refresh_id: str,

@@ -18,9 +18,9 @@ from pipelines.ingest.parse import parse_rows
 from pipelines.ingest.store import ParquetStore
 from pipelines.ingest.suites import SuiteRunner
 
-# Registry rows parsed but not yet validated are held up to this many (bounded memory
-# whatever the export's size; validation runs once per batch, not once per file).
-REGISTRY_BATCH_ROWS = 400_000
+# Rows not yet validated are held up to about this many per sheet kind or registry (bounded
+# memory whatever the inbox's size; validation runs once per batch, not once per file).
+BATCH_ROWS = 400_000
 
 
 def start_loading_suites() -> Future[SuiteRunner]:
@@ -51,9 +51,10 @@ class _Held:
 class Validation:
     """Rows in, checked rows out to the Parquet store, findings gathered until `finish`.
 
-    A town sheet's rows are held until `finish`, then each sheet kind's rows of all workbooks
-    are parsed and validated at once. A registry's rows are parsed chunk by chunk and validated
-    whenever REGISTRY_BATCH_ROWS are held.
+    A town sheet's rows are held, then each sheet kind's rows of many workbooks are parsed and
+    validated at once, whenever BATCH_ROWS are held and at `finish` (every check is within one
+    file, so where a batch ends does not matter). A registry's rows are parsed chunk by chunk
+    and validated whenever BATCH_ROWS are held.
     """
 
     def __init__(self, contract: Contract, divisions: Divisions, pii_key: bytes, file_names: dict[str, str],
@@ -70,13 +71,16 @@ class Validation:
 
     def add_sheet_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
         self._rows_coming()
-        self._sheet_rows.setdefault(source.kind, _Held()).add(rows)
+        held = self._sheet_rows.setdefault(source.kind, _Held())
+        held.add(rows)
+        if held.rows >= BATCH_ROWS:
+            self._check_sheets(source)
 
     def add_registry_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
         self._rows_coming()
         held = self._registry_rows.setdefault(source.kind, _Held())
         held.add(parse_rows(rows, source, self._contract, self._divisions, self._pii_key))
-        if held.rows >= REGISTRY_BATCH_ROWS:
+        if held.rows >= BATCH_ROWS:
             self._check_registry(source)
 
     def _rows_coming(self) -> None:
@@ -86,14 +90,19 @@ class Validation:
 
     def finish(self) -> list[Finding]:
         """Validate everything still held; every finding of the rows."""
-        for kind, held in self._sheet_rows.items():
-            source = self._contract.sheets[kind]
-            parsed = parse_rows(held.take(), source, self._contract, self._divisions, self._pii_key)
-            for file_id, rows in self._check(parsed, source):
-                self._parquet.write(source.table, file_id, rows)
+        for kind in self._sheet_rows:
+            self._check_sheets(self._contract.sheets[kind])
         for kind in self._registry_rows:
             self._check_registry(self._contract.registries[kind])
         return list(self._findings)
+
+    def _check_sheets(self, source: SourceSpec) -> None:
+        held = self._sheet_rows[source.kind].take()
+        if held is None:
+            return
+        parsed = parse_rows(held, source, self._contract, self._divisions, self._pii_key)
+        for file_id, rows in self._check(parsed, source):
+            self._parquet.write(source.table, file_id, rows)
 
     def _check_registry(self, source: SourceSpec) -> None:
         parsed = self._registry_rows[source.kind].take()

@@ -1,5 +1,8 @@
 """The monthly report as a Dagster asset partitioned by month, its job and its schedule.
 
+Every district of the warehouse gets its report; a city warehouse (several districts) also gets
+the table ranking them.
+
 The schedule runs on the 6th of each month at 06:00 (Asia/Shanghai) for the previous month:
 towns' workbooks are due by the 5th, and that night's refresh has published them.
 """
@@ -10,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.report.writer import write_report
+from pipelines.report.writer import write_month_reports
 from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
 
@@ -34,17 +37,18 @@ def partition_month(partition_key: str) -> date:
     group_name="report",
     partitions_def=MONTHS,
     deps=[PUBLISHED_KEY],
-    description="渝北区农村养老服务全覆盖工作进展情况通报 (HTML, PDF, XLSX) for the partition's month, "
-                "read from the published analyst database.",
+    description="农村养老服务全覆盖工作进展情况通报 (HTML, PDF, XLSX) of each district for the partition's month "
+                "(with several districts, also their ranking), read from the published analyst database.",
     kinds={"html", "pdf", "excel"},
 )
 def monthly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = warehouse.settings()
     month = partition_month(context.partition_key)
+    out = report_dir(settings, month)
     started = time.perf_counter()
-    written = write_report(settings.published_db, month, report_dir(settings, month))
+    written = write_month_reports(settings.published_db, month, out)
     seconds = time.perf_counter() - started
-    context.log.info(f"report for {month:%Y-%m} written in {seconds:.1f} s to {report_dir(settings, month)}")
+    context.log.info(f"report for {month:%Y-%m} written in {seconds:.1f} s to {out}")
     return dg.MaterializeResult(metadata={
         **{fmt: dg.MetadataValue.path(str(path)) for fmt, path in written.items()},
         "seconds": dg.MetadataValue.float(round(seconds, 2)),

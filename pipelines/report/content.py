@@ -68,6 +68,7 @@ class ProblemGroup:
 class Report:
     month: date
     title: str
+    issuer: str
     as_of: str
     summary: list[str]
     overall: Table
@@ -288,7 +289,7 @@ def trend_kpis(data: ReportData) -> list:
 
 def trend_table(data: ReportData) -> Table:
     kpis = trend_kpis(data)
-    months = sorted({m for (m, _) in data.district})
+    months = sorted({m for (m, _) in data.district_kpis})
     rows = []
     for month in months:
         rows.append([text(fmt_month(month))]
@@ -661,7 +662,8 @@ def build_report(data: ReportData) -> Report:
     warning_lead, warnings = early_warning(data)
     return Report(
         month=data.month,
-        title=report_title(data.month),
+        title=report_title(data.month, data.district.name),
+        issuer=f"{data.district.name}民政局",
         as_of=as_of_text(data),
         summary=summary(data),
         overall=overall_table(data),

@@ -93,8 +93,8 @@ def parse_month(text: str) -> date:
         raise ValueError(f"month must be written YYYY-MM (e.g. 2022-06), not {text!r}") from error
 
 
-def report_title(month: date) -> str:
-    return f"渝北区农村养老服务全覆盖工作进展情况通报（{month.year}年{month.month}月）"
+def report_title(month: date, district_name: str) -> str:
+    return f"{district_name}农村养老服务全覆盖工作进展情况通报（{month.year}年{month.month}月）"
 
 
 def short_town(name: str) -> str:

@@ -16,6 +16,7 @@ from pipelines.settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 TEMPLATE = "monthly_report.html.j2"
+CITY_TEMPLATE = "city_summary.html.j2"
 NUMERIC_FORMATS = {"count", "percent", "decimal"}
 
 
@@ -38,7 +39,7 @@ def cell_class(cell: Cell) -> str:
 
 
 def draw_charts(report: Report, data: ReportData) -> Charts:
-    months = sorted({m for (m, _) in data.district})
+    months = sorted({m for (m, _) in data.district_kpis})
     series = [(k.name_zh, [(data.district_row(k.kpi_id, m) or {}).get("value") for m in months])
               for k in trend_kpis(data)]
     return Charts(
@@ -59,13 +60,16 @@ def _environment() -> Environment:
     return environment
 
 
-def render_html(report: Report, charts: Charts) -> str:
+def render_page(template_name: str, **context) -> str:
     """The finished page: rendered once to learn its characters, then with the font cut to them."""
-    environment = _environment()
-    template = environment.get_template(TEMPLATE)
+    template = _environment().get_template(template_name)
     css = Markup(REPORT_CSS.read_text(encoding="utf-8"))
-    draft = template.render(report=report, charts=charts, css=css, font_css="")
+    draft = template.render(**context, css=css, font_css="")
     font_css = Markup("\n".join(font.css() for font in embedded_fonts(draft)))
-    return template.render(report=report, charts=charts, css=css, font_css=font_css)
+    return template.render(**context, css=css, font_css=font_css)
+
+
+def render_html(report: Report, charts: Charts) -> str:
+    return render_page(TEMPLATE, report=report, charts=charts)
 
 

@@ -65,7 +65,8 @@ def print_options() -> dict:
 def html_to_pdf(html_file: Path, pdf_file: Path) -> Path:
     """Print a local HTML file to an A4 PDF with page numbers; returns pdf_file."""
     chromium = find_chromium()
-    with tempfile.TemporaryDirectory(prefix="ruralcare-chromium-") as profile:
+    # Chromium's helper processes may still write to the profile as the browser stops.
+    with tempfile.TemporaryDirectory(prefix="ruralcare-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [
                 chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

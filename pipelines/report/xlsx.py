@@ -16,6 +16,7 @@ NUMBER_FORMATS = {
     "change_percent": "+0.0%;-0.0%;0.0%",
     "change_count": "+#,##0.##;-#,##0.##;0",
     "date": "yyyy-mm-dd",
+    "decimal": "0.00",
 }
 FONT = "等线"
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -98,6 +99,16 @@ def write_xlsx(report: Report, path: Path) -> Path:
         cover.write_string(3 + offset, 0, safe_text(paragraph), formats.paragraph)
         cover.set_row(3 + offset, 15 * (1 + display_width(paragraph) // 105))
     for table in report.tables():
+        _write_table(workbook, formats, table)
+    workbook.close()
+    return path
+
+
+def write_tables(tables: list[Table], path: Path) -> Path:
+    """A workbook of the tables alone, one sheet each (the city summary)."""
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    formats = _Formats(workbook)
+    for table in tables:
         _write_table(workbook, formats, table)
     workbook.close()
     return path

@@ -25,7 +25,8 @@ class SiteData:
     months: list[date]
     kpis: list[Kpi]
     towns: list[Town]
-    # (month, kpi_id) → row of marts.kpi_district_monthly
+    # (month, kpi_id) → the overview's row: marts.kpi_district_monthly's in a one-district warehouse,
+    # marts.kpi_city_monthly's (every town of the site together) in a city's
     district: dict[tuple[date, str], dict]
     # (month, town_code, kpi_id) → row of marts.kpi_town_monthly
     town: dict[tuple[date, str, str], dict]
@@ -76,7 +77,9 @@ def load_site_data(published_db: Path) -> SiteData:
             con, "select kpi_id, name_zh, kind, unit, definition_zh from marts.dim_kpi order by kpi_no")]
         towns = [Town(r["town_code"], r["town_name"]) for r in dict_rows(
             con, "select distinct town_code, town_name from marts.kpi_town_monthly order by town_code")]
-        district = {(r["month"], r["kpi_id"]): r for r in dict_rows(con, "select * from marts.kpi_district_monthly")}
+        districts = con.execute("select count(distinct district_code) from marts.kpi_district_monthly").fetchone()[0]
+        overview = "marts.kpi_city_monthly" if districts > 1 else "marts.kpi_district_monthly"
+        district = {(r["month"], r["kpi_id"]): r for r in dict_rows(con, f"select * from {overview}")}
         town = {(r["month"], r["town_code"], r["kpi_id"]): r for r in dict_rows(con, "select * from marts.kpi_town_monthly")}
         ranks = {(r["month"], r["town_code"]): r for r in dict_rows(
             con, "select month, town_code, mean_rank, overall_rank from marts.town_rank_monthly")}

@@ -12,6 +12,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.ingest import run_ingest
+from pipelines.ingest.checks import check_rows
 from pipelines.ingest.idnumber import check_char
 from pipelines.settings import Settings
 
@@ -437,3 +438,66 @@ def test_great_expectations_is_not_loaded_when_no_rows_need_validating(inbox, mo
     summary, *_ = refresh(inbox)
     assert status_of(summary, TOWN_FILE) == ("rejected", "zero_bytes")
     assert built == []
+
+
+def test_workbooks_read_by_workers_are_handed_out_in_order_as_read_in_process(inbox):
+    """The read-ahead workers give each workbook exactly what reading it in the loader gives,
+    in inbox order, also when workbooks are never asked for (duplicates skipped by the loader)
+    or lie beyond the read-ahead window."""
+    from pipelines.contract import load_contract
+    from pipelines.ingest.discover import KnownFiles, new_inbox_files
+    from pipelines.ingest.divisions import Divisions
+    from pipelines.ingest.prefetch import READ_AHEAD_PER_WORKER, WorkbookReader, read_town_workbook
+    from pipelines.ingest.results import Rejection
+
+    towns = ["统景镇", "大盛镇", "洛碛镇", "木耳镇", "兴隆镇", "茨竹镇", "古路镇", "石船镇", "龙兴镇", "玉峰山镇"]
+    for k, town in enumerate(towns):
+        rows = [["统景镇养老服务中心", "镇养老服务中心", "已运营", str(10 + k), "5", "2022-05-01"]]
+        write_workbook(inbox / "towns" / f"{town}_2022年06月_农村养老服务全覆盖进度表.xlsx", facilities(*rows))
+    _corrupt_zip(write_workbook(inbox / "towns" / "石船镇_2022年06月_损坏.xlsx", facilities()), inbox.parent)
+    settings = Settings.from_env(sources_dir=inbox, warehouse_dir=inbox.parent / "warehouse")
+    contract, divisions = load_contract(), Divisions.load(settings.divisions_file)
+    workbooks = [f for f in new_inbox_files(inbox, KnownFiles(frozenset(), {}, ())) if f.kind == "town_workbook"]
+    assert len(workbooks) == 11
+
+    def summary(read):
+        if isinstance(read, Rejection):
+            return read.reason
+        return read.reports, [(s.sheet, None if s.rows is None else s.rows.to_dicts()) for s in read.sheets]
+
+    in_process = [summary(read_town_workbook(f, contract, divisions.in_scope_towns, "r1")) for f in workbooks]
+    assert in_process.count("corrupt") == 1
+    asked = [f for i, f in enumerate(workbooks) if i not in (1, 2)]  # two never asked for
+    with WorkbookReader(workbooks, contract, divisions.in_scope_towns, "r1", workers=1) as reader:
+        assert len(workbooks) > READ_AHEAD_PER_WORKER + 2  # the last ones wait beyond the window
+        by_workers = [summary(reader.read(f)) for f in asked]
+    assert by_workers == [in_process[i] for i, f in enumerate(workbooks) if f in asked]
+
+
+def test_town_sheet_rows_are_validated_in_bounded_batches_with_the_same_result(inbox, tmp_path, monkeypatch):
+    """Held town-sheet rows are checked whenever a batch is full, not all at the end (bounded
+    memory); the rows and findings are those of one batch."""
+    import pipelines.ingest.validate as validate
+
+    bad = ["统景镇养老服务中心", "镇养老服务中心", "已运营", "50", "60", "2022-05-01"]  # more nursing beds than beds
+    for k, town in enumerate(["统景镇", "大盛镇", "洛碛镇"]):
+        write_workbook(inbox / "towns" / f"{town}_2022年06月_农村养老服务全覆盖进度表.xlsx",
+                       facilities(FACILITY_ROW, bad, [f"{town}敬老院", "敬老院", "已运营", str(20 + k), "5", None]))
+    other = shutil.copytree(inbox, tmp_path / "other" / "inbox")
+
+    def loaded(sources, refresh_id):
+        _, _, findings, settings = refresh(sources, refresh_id)
+        con = duckdb.connect(str(settings.work_db), read_only=True)
+        try:
+            rows = con.execute("SELECT * EXCLUDE (file_id) FROM raw.town_facilities ORDER BY ALL").fetchall()
+        finally:
+            con.close()
+        return rows, findings
+
+    one_batch = loaded(inbox, "r1")
+    checks = []
+    monkeypatch.setattr(validate, "BATCH_ROWS", 4)
+    monkeypatch.setattr(validate, "check_rows", lambda rows, *a: checks.append(rows.height) or check_rows(rows, *a))
+    assert loaded(other, "r1") == one_batch
+    assert checks == [6, 3]
+    assert any(rule == "DQ12_beds_inconsistent" for rule, *_ in one_batch[1])

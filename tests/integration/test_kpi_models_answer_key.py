@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -57,6 +58,7 @@ def built(refreshed_warehouse, generated_sources):
 
 
 DISTRICT_CODE = "500112"
+CITY = "city"  # the answer key's scope code of the city level (marts.kpi_city_monthly)
 TOWNS = 11
 
 
@@ -72,23 +74,28 @@ def every_town(con) -> list[str]:
 
 
 def expected_kpi_rows(con) -> set[tuple[str, str, str]]:
-    """Every KPI for every town and the district in every generated month: the answer key must hold exactly
-    these (and the models the answer key's rows), or the comparison could pass on two empty sides."""
+    """Every KPI for every town, the district and the city level in every generated month: the answer key must
+    hold exactly these (and the models the answer key's rows), or the comparison could pass on two empty sides."""
     kpis = [kpi for (kpi,) in con.execute("select kpi_id from marts.dim_kpi").fetchall()]
     assert kpis, "marts.dim_kpi is empty"
-    return {(scope, month, kpi) for scope in [DISTRICT_CODE, *every_town(con)]
+    return {(scope, month, kpi) for scope in [DISTRICT_CODE, CITY, *every_town(con)]
             for month in generated_months() for kpi in kpis}
 
 
 def our_kpis(con) -> dict[tuple[str, str, str], dict]:
+    """Every KPI row of the towns, districts and city marts, keyed as the answer key (city: `city`)."""
     rows = con.execute(
         """
         select town_code, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, rank
         from marts.kpi_town_monthly
         union all
-        select ?, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, null
+        select district_code, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale,
+            null
         from marts.kpi_district_monthly
-        """, [DISTRICT_CODE]
+        union all
+        select ?, month, kpi_id, numerator, denominator, value, target, due_date, expected, status, stale, null
+        from marts.kpi_city_monthly
+        """, [CITY]
     ).fetchall()
     out = {}
     for scope, month, kpi, num, den, value, target, due, expected, status, stale, rank in rows:
@@ -100,13 +107,13 @@ def our_kpis(con) -> dict[tuple[str, str, str], dict]:
     return out
 
 
-def test_every_kpi_row_equals_the_answer_key(built):
-    con, answer_key = built
+def read_kpi_key(answer_key: Path) -> dict[tuple[str, str, str], dict]:
     with (answer_key / "kpis.csv").open(encoding="utf-8") as handle:
-        key = {(r["scope_code"], r["month"][:7] + "-01", r["kpi_id"]): _key_row(r) for r in csv.DictReader(handle)}
-    ours = our_kpis(con)
-    expected = expected_kpi_rows(con)
-    assert set(key) == expected, f"answer key: {len(key)} rows, {len(expected)} expected"
+        return {(r["scope_code"], r["month"][:7] + "-01", r["kpi_id"]): _key_row(r) for r in csv.DictReader(handle)}
+
+
+def kpi_mismatches(key: dict, ours: dict) -> list[str]:
+    """Every row missing on one side or differing (printed, the first 200)."""
     mismatches = []
     for row_key in sorted(set(key) | set(ours)):
         if row_key not in ours or row_key not in key:
@@ -115,20 +122,37 @@ def test_every_kpi_row_equals_the_answer_key(built):
         mismatches += [f"{row_key} {d}" for d in differences(ours[row_key], key[row_key])]
     print(f"{len(key)} answer-key rows, {len(mismatches)} mismatches")
     print("\n".join(mismatches[:200]))
-    assert not mismatches
+    return mismatches
 
 
-def test_overall_town_ranking_equals_the_answer_key(built):
-    con, answer_key = built
+def read_rank_key(answer_key: Path) -> dict[tuple[str, str], tuple[float, int]]:
     with (answer_key / "town_rank.csv").open(encoding="utf-8") as handle:
-        key = {(r["town_code"], r["month"][:7] + "-01"): (float(r["mean_rank"]), int(float(r["overall_rank"])))
-               for r in csv.DictReader(handle)}
+        return {(r["town_code"], r["month"][:7] + "-01"): (float(r["mean_rank"]), int(float(r["overall_rank"])))
+                for r in csv.DictReader(handle)}
+
+
+def rank_mismatches(con, key: dict) -> list[str]:
+    """town_rank_monthly against the answer key's (mean rank, overall rank) per town and month."""
     ours = {(t, m.isoformat()): (mean, rank) for t, m, mean, rank in con.execute(
         "select town_code, month, mean_rank, overall_rank from marts.town_rank_monthly").fetchall()}
-    every_town_month = {(town, month) for town in every_town(con) for month in generated_months()}
-    assert set(key) == every_town_month, f"answer key: {len(key)} rows, {len(every_town_month)} expected"
     mismatches = [f"{k}: models {ours.get(k)} vs key {key.get(k)}" for k in sorted(set(key) | set(ours))
                   if k not in ours or k not in key or ours[k][1] != key[k][1]
                   or not math.isclose(ours[k][0], key[k][0], abs_tol=1e-9)]
     print("\n".join(mismatches[:100]))
-    assert not mismatches
+    return mismatches
+
+
+def test_every_kpi_row_equals_the_answer_key(built):
+    con, answer_key = built
+    key = read_kpi_key(answer_key)
+    expected = expected_kpi_rows(con)
+    assert set(key) == expected, f"answer key: {len(key)} rows, {len(expected)} expected"
+    assert not kpi_mismatches(key, our_kpis(con))
+
+
+def test_overall_town_ranking_equals_the_answer_key(built):
+    con, answer_key = built
+    key = read_rank_key(answer_key)
+    every_town_month = {(town, month) for town in every_town(con) for month in generated_months()}
+    assert set(key) == every_town_month, f"answer key: {len(key)} rows, {len(every_town_month)} expected"
+    assert not rank_mismatches(con, key)

@@ -103,6 +103,8 @@ def test_ui_serves_on_localhost_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         [str(Path(sys.executable).parent / "ruralcare"), "ui", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         env={**os.environ, "RURALCARE_SOURCES": str(tmp_path / "inbox"), "RURALCARE_WAREHOUSE": str(tmp_path / "wh")},
+        # Ctrl-C as at a terminal: a test run started in the background inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.generate import generate
+from pipelines.generate.city_divisions import city_division_rows, write_divisions
 from pipelines.plan_files import PLAN_COLUMNS, plan_dir_problem
 from pipelines.publish.inputs import published_is_current
 from pipelines.settings import SEEDS_DIR, Settings
@@ -97,6 +98,16 @@ def test_refresh_explains_a_plan_folder_without_targets(tmp_path):
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert "plan_targets.csv: missing" in done.stderr
+    assert not (tmp_path / "wh" / "work.duckdb").exists()
+
+
+def test_refresh_with_a_city_division_list_but_the_builtin_plan_says_to_give_plan(tmp_path):
+    divisions = tmp_path / "divisions.csv"
+    write_divisions(divisions, city_division_rows(seed=1, n_towns=3))
+    done = subprocess.run([RURALCARE, "refresh", "--warehouse", str(tmp_path / "wh"), "--divisions", str(divisions)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "give --plan DIR" in done.stderr.replace("\n", " ")
     assert not (tmp_path / "wh" / "work.duckdb").exists()
 
 

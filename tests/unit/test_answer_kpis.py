@@ -86,8 +86,9 @@ def person_id(birth: dt.date, sequence: int) -> str:
 class World:
     """Truth tables of a tiny programme (two towns), written as the generator writes them."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, divisions: str = DIVISIONS, targets: str = TARGETS):
         self.root = root
+        self.divisions, self.targets = divisions, targets
         self.tables: dict[str, list[dict]] = defaultdict(list)
         self.schemas = {table: polars_schema(columns) for table, columns in raw_tables().items()}
 
@@ -152,9 +153,9 @@ class World:
         seeds.mkdir(exist_ok=True)
         (seeds / "plan.csv").write_text(PLAN, encoding="utf-8")
         (seeds / "plan_projects.csv").write_text(PROJECTS, encoding="utf-8")
-        (seeds / "plan_targets.csv").write_text(TARGETS, encoding="utf-8")
+        (seeds / "plan_targets.csv").write_text(self.targets, encoding="utf-8")
         divisions = self.root / "divisions.csv"
-        divisions.write_text(DIVISIONS, encoding="utf-8")
+        divisions.write_text(self.divisions, encoding="utf-8")
         return compute_answer_kpis(truth, divisions, seeds)
 
 
@@ -576,7 +577,7 @@ def test_effective_workbook_carries_sheets_forward_marks_stale_and_scores_submis
     world.workbook(MUER, feb, D(2022, 3, 6), {"facilities": []})
     kpis, _ = world.compute()
     assert kpis["month"].unique().sort().to_list() == [dec, jan, feb]
-    assert kpis.height == 3 * 3 * 30
+    assert kpis.height == 3 * 4 * 30  # two towns, the district and the city
 
     def flags(scope, month, kpi):
         r = row(kpis, scope, month, kpi)
@@ -683,12 +684,21 @@ def test_superseded_workbook_is_never_in_force_even_when_submitted_later(world):
     assert row(kpis, DAWAN, JUNE, "K05")["value"] == 0.0
 
 
-def test_district_rate_sums_only_towns_with_both_parts(world):
+def test_district_village_rates_divide_by_all_villages_of_its_towns(world):
+    # 木耳镇 has no 互助养老点 sheet: K10 counts its 2 villages as not covered, not as absent
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成")]})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"facilities": []})
     kpis, _ = world.compute()
-    assert measured(kpis, DISTRICT, JUNE, "K10") == (1.0, 4.0, 0.25, "red")
+    assert measured(kpis, DISTRICT, JUNE, "K10") == (1.0, 6.0, 1 / 6, "red")
     assert measured(kpis, DISTRICT, JUNE, "K09") == (1.0, None, 1.0, "red")
+
+
+def test_district_rate_sums_only_towns_with_both_parts(world):
+    world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成",
+                                                                        equipment_subsidy_yuan=1000.0)]})
+    world.workbook(MUER, JUNE, D(2022, 7, 1), {"facilities": []})
+    kpis, _ = world.compute()
+    assert measured(kpis, DISTRICT, JUNE, "K25") == (1.0, 1.0, 1.0, "green")
 
 
 def test_duplicate_village_main_row_counts_nowhere(world):
@@ -933,3 +943,90 @@ def test_registry_rows_of_files_not_loaded_are_ignored(world):
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
     kpis, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K21")[:2] == (1.0, 1.0)
+
+
+# A second district, 509901, with one town of two villages and rate rows of its own.
+SECOND_DISTRICT, HILL = "509901", "509901001"
+HILL_VILLAGES = ["509901001001", "509901001002"]
+TWO_DISTRICTS = DIVISIONS + f"""{HILL},山镇,town,{SECOND_DISTRICT},,true
+{HILL_VILLAGES[0]},山一村村民委员会,village,{HILL},,true
+{HILL_VILLAGES[1]},山二村村民委员会,village,{HILL},,true
+"""
+TWO_DISTRICT_TARGETS = TARGETS + f"""K09_village_points_built,{HILL},山镇,2022-12-31,2,a
+K10_village_coverage,{SECOND_DISTRICT},第1区,2022-12-31,0.50,a
+K16_key_group_visit_rate,{SECOND_DISTRICT},第1区,2022-12-31,0.70,a
+"""
+
+
+@pytest.fixture
+def two_districts(tmp_path) -> World:
+    return World(tmp_path, TWO_DISTRICTS, TWO_DISTRICT_TARGETS)
+
+
+def test_each_district_adds_up_its_own_towns_and_the_city_all_towns(two_districts):
+    world = two_districts
+    world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成")]})
+    world.workbook(MUER, JUNE, D(2022, 7, 1), {"village_points": [point(MUER_VILLAGES[0], "单独设立", "已建成")]})
+    world.workbook(HILL, JUNE, D(2022, 7, 1), {"village_points": [point(HILL_VILLAGES[0], "依托公共资源", "已建成")]})
+    kpis, _ = world.compute()
+    assert sorted(kpis["scope_code"].unique()) == sorted([DAWAN, MUER, HILL, DISTRICT, SECOND_DISTRICT, "city"])
+    assert kpis.height == 6 * 30
+    assert measured(kpis, DISTRICT, JUNE, "K09")[:3] == (2.0, None, 2.0)
+    assert measured(kpis, SECOND_DISTRICT, JUNE, "K09")[:3] == (1.0, None, 1.0)
+    assert measured(kpis, "city", JUNE, "K09")[:3] == (3.0, None, 3.0)
+    # K10 over all villages of the area's towns: 4 + 2, 2, and 8 for the city
+    assert measured(kpis, DISTRICT, JUNE, "K10")[:3] == (2.0, 6.0, 2 / 6)
+    assert measured(kpis, SECOND_DISTRICT, JUNE, "K10")[:3] == (1.0, 2.0, 0.5)
+    assert measured(kpis, "city", JUNE, "K10")[:3] == (3.0, 8.0, 3 / 8)
+    # the districts' progress targets are their own plan rows; the city has none
+    assert row(kpis, DISTRICT, JUNE, "K09")["target"] == 6.0
+    assert row(kpis, SECOND_DISTRICT, JUNE, "K09")["target"] is None
+    assert row(kpis, SECOND_DISTRICT, JUNE, "K10")["target"] == 0.5
+    assert row(kpis, "city", JUNE, "K09")["status"] == "info"
+    assert (row(kpis, "city", JUNE, "K10")["target"], row(kpis, "city", JUNE, "K10")["status"]) == (None, "info")
+
+
+def test_towns_inherit_rate_targets_from_their_own_district_and_the_city_takes_catalogue_thresholds(two_districts):
+    world = two_districts
+    for town in (DAWAN, HILL):
+        world.workbook(town, JUNE, D(2022, 7, 1), {"village_points": [], "pairings": []})
+    kpis, _ = world.compute()
+    assert row(kpis, DAWAN, JUNE, "K10")["target"] == 1.0
+    assert row(kpis, HILL, JUNE, "K10")["target"] == 0.5
+    assert row(kpis, HILL, JUNE, "K16")["target"] == 0.7
+    assert row(kpis, HILL, JUNE, "K02")["target"] is None  # 500112's K02 row is not 509901's
+    assert row(kpis, DAWAN, JUNE, "K02")["target"] == 0.8
+    assert row(kpis, "city", JUNE, "K16")["target"] == 1.0  # the catalogue threshold
+    assert row(kpis, "city", JUNE, "K02")["target"] is None  # a threshold KPI without a catalogue threshold
+    assert row(kpis, "city", JUNE, "K10")["due_date"] is None
+
+
+def test_trainings_are_distinct_within_each_area_and_staleness_spreads_to_the_areas(two_districts):
+    world = two_districts
+    a, b = person_id(D(1980, 1, 1), 1), person_id(D(1981, 1, 1), 3)
+    may = D(2022, 5, 1)
+    world.workbook(DAWAN, may, D(2022, 6, 1), {"trainings": [training(a, "院长/主管", D(2022, 5, 2))]})
+    world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"trainings": [training(a, "院长/主管", D(2022, 5, 2))]})
+    world.workbook(HILL, may, D(2022, 6, 1), {"trainings": [training(a, "院长/主管", D(2022, 5, 2)),
+                                                             training(b, "院长/主管", D(2022, 5, 3))]})
+    kpis, _ = world.compute()
+    assert measured(kpis, DISTRICT, JUNE, "K17")[0] == 1.0
+    assert measured(kpis, SECOND_DISTRICT, JUNE, "K17")[0] == 2.0
+    assert measured(kpis, "city", JUNE, "K17")[0] == 2.0  # a is trained in both districts: once
+    # 山镇 sent nothing for June: its district and the city are stale, 500112 only through 木耳镇
+    assert row(kpis, HILL, JUNE, "K17")["stale"] and row(kpis, SECOND_DISTRICT, JUNE, "K17")["stale"]
+    assert row(kpis, "city", JUNE, "K17")["stale"]
+    assert not row(kpis, DAWAN, JUNE, "K17")["stale"]
+
+
+def test_towns_are_ranked_within_their_district(two_districts):
+    world = two_districts
+    world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成")]})
+    world.workbook(MUER, JUNE, D(2022, 7, 1), {"village_points": [point(MUER_VILLAGES[0], "单独设立", "已建成")]})
+    world.workbook(HILL, JUNE, D(2022, 7, 1), {"village_points": []})
+    kpis, town_rank = world.compute()
+    # 山镇 built nothing but is alone in its district
+    assert row(kpis, HILL, JUNE, "K09")["rank"] == 1
+    assert row(kpis, MUER, JUNE, "K09")["rank"] == 1  # 1 of 2 before 大湾镇's 1 of 4
+    assert row(kpis, DAWAN, JUNE, "K09")["rank"] == 2
+    assert dict(town_rank.filter(pl.col("month") == JUNE).select("town_code", "overall_rank").iter_rows())[HILL] == 1

@@ -86,6 +86,8 @@ def test_expected_progress_is_linear_in_days_between_milestones(milestones, as_o
         ("progress", 3.0, None, None, None, "info"),
         ("info", 0.5, None, None, None, "info"),
         ("progress", 4.0, 2.0, 2.0, 4.0, "done"),
+        ("progress", 0.0, 0.0, 0.0, 2.0, "green"),  # a zero milestone, more due later: on 序时进度
+        ("progress", 0.0, 0.0, 0.5, 2.0, "red"),  # behind 序时进度 towards the next milestone
         ("progress", 0.95, 1.0, 1.0, 1.0, "green"),
         ("progress", 0.9, 1.0, 1.0, 1.1, "green"),
         ("progress", 0.89999995, 1.0, 1.0, 1.1, "green"),
@@ -112,16 +114,21 @@ def test_milestones_per_scope_from_the_real_plan():
         (D(2021, 12, 31), 9.0),
         (D(2022, 12, 31), 12.0),
     ]
-    assert milestones_for(plan, "K05_town_centre_coverage", "count", "500112018") == [(D(2021, 12, 31), 1.0)]
-    assert milestones_for(plan, "K05_town_centre_coverage", "count", "500112135") == [(D(2022, 6, 30), 1.0)]
+    assert milestones_for(plan, "K05_town_centre_coverage", "count", "500112018", "500112") == [(D(2021, 12, 31), 1.0)]
+    assert milestones_for(plan, "K05_town_centre_coverage", "count", "500112135", "500112") == [(D(2022, 6, 30), 1.0)]
     assert milestones_for(plan, "K05_town_centre_coverage", "count", "500112") == [
         (D(2021, 12, 31), 4.0),
         (D(2022, 12, 31), 11.0),
     ]
-    assert milestones_for(plan, "K10_village_coverage", "rate", "500112135") == [(D(2022, 12, 31), 1.0)]
-    assert milestones_for(plan, "K02_care_centre_nursing_bed_share", "rate", "500112135") == [(D(2022, 12, 31), 0.8)]
-    assert milestones_for(plan, "K17_manager_training", "count", "500112135") == []
-    assert milestones_for(plan, "K01_care_centres_built", "count", "500112018") == []
+    assert milestones_for(plan, "K10_village_coverage", "rate", "500112135", "500112") == [(D(2022, 12, 31), 1.0)]
+    assert milestones_for(plan, "K02_care_centre_nursing_bed_share", "rate", "500112135", "500112") == [
+        (D(2022, 12, 31), 0.8)
+    ]
+    assert milestones_for(plan, "K17_manager_training", "count", "500112135", "500112") == []
+    assert milestones_for(plan, "K01_care_centres_built", "count", "500112018", "500112") == []
+    # a town takes the rate rows of its own district only; the city (no district) has none
+    assert milestones_for(plan, "K10_village_coverage", "rate", "500112135", "509901") == []
+    assert milestones_for(plan, "K10_village_coverage", "rate", "city") == []
     assert plan.start_date == START
 
 
@@ -146,6 +153,7 @@ def test_towns_rank_by_completion_then_numerator_then_code():
     month = D(2022, 12, 1)
     rows = pl.DataFrame({
         "scope_code": ["T1", "T2", "T3", "T4", "T5"],
+        "district_code": ["D"] * 5,
         "month": [month] * 5,
         "kpi_id": ["K10_village_coverage"] * 5,
         "kind": ["progress"] * 5,
@@ -156,3 +164,38 @@ def test_towns_rank_by_completion_then_numerator_then_code():
     ranks, _ = rank_towns(rows)
     # 0.9999999 rounds to a full completion; 23 of 23 villages before 4 of 4; then town code
     assert dict(ranks.select("scope_code", "rank").iter_rows()) == {"T4": 1, "T2": 2, "T1": 3, "T5": 4, "T3": 5}
+
+
+def test_towns_rank_within_their_district():
+    month = D(2022, 12, 1)
+    rows = pl.DataFrame({
+        "scope_code": ["A1", "A2", "B1", "B2", "B3"],
+        "district_code": ["A", "A", "B", "B", "B"],
+        "month": [month] * 5,
+        "kpi_id": ["K09_village_points_built"] * 5,
+        "kind": ["progress"] * 5,
+        "target": [2.0] * 5,
+        "numerator": [1.0, 2.0, 0.0, 2.0, 1.0],
+        "value": [1.0, 2.0, 0.0, 2.0, 1.0],
+    })
+    ranks, overall = rank_towns(rows)
+    assert dict(ranks.select("scope_code", "rank").iter_rows()) == {"A2": 1, "A1": 2, "B2": 1, "B3": 2, "B1": 3}
+    assert dict(overall.select("town_code", "overall_rank").iter_rows()) == {
+        "A1": 2, "A2": 1, "B1": 3, "B2": 1, "B3": 2
+    }
+
+
+def test_a_kpi_is_ranked_in_the_districts_where_its_towns_have_targets():
+    month = D(2022, 12, 1)
+    rows = pl.DataFrame({
+        "scope_code": ["A1", "A2", "B1", "B2"],
+        "district_code": ["A", "A", "B", "B"],
+        "month": [month] * 4,
+        "kpi_id": ["K14_one_to_one_pairing"] * 4,
+        "kind": ["progress"] * 4,
+        "target": [1.0, 1.0, None, None],
+        "numerator": [1.0, 2.0, 1.0, 2.0],
+        "value": [0.5, 1.0, 0.5, 1.0],
+    })
+    ranks, _ = rank_towns(rows)
+    assert dict(ranks.select("scope_code", "rank").iter_rows()) == {"A2": 1, "A1": 2}

@@ -12,7 +12,7 @@ from pipelines.generate.city_plan import (PROJECT_COUNTS, city_point_targets, pl
                                           target_rows)
 from pipelines.generate.divisions import load_towns
 from pipelines.generate.model import load_projects, parse_months
-from pipelines.plan_files import PLAN_COLUMNS, plan_dir_problem
+from pipelines.plan_files import PLAN_COLUMNS, plan_dir_problem, plan_division_problem
 from pipelines.settings import SEEDS_DIR, Settings
 from pipelines.transform.dbt_run import dbt_args_for
 
@@ -152,6 +152,27 @@ def test_plan_folder_problems_name_the_file_and_what_to_do(tmp_path, drop_file, 
 
 def test_the_builtin_plan_passes_the_check():
     assert plan_dir_problem(SEEDS_DIR) is None
+    assert plan_division_problem(SEEDS_DIR, SEEDS_DIR / "divisions.csv") is None
+
+
+def test_a_plan_naming_towns_outside_the_division_list_is_explained(tmp_path):
+    """The built-in Yubei plan against a city's division list: its towns and 500112 are unknown."""
+    divisions = tmp_path / "divisions.csv"
+    write_divisions(divisions, city_division_rows(seed=1, n_towns=3))
+    problem = plan_division_problem(SEEDS_DIR, divisions)
+    assert problem and "--plan DIR" in problem and str(divisions) in problem
+    assert "500112" in problem
+    # the city's own plan rows are known: its towns, their district and the city level
+    towns = [r for r in city_division_rows(seed=1, n_towns=3) if r["level"] == "town"]
+    plan = write_plan_folder(tmp_path / "plan", None, None)
+    with (plan / "plan_projects.csv").open("w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(PLAN_COLUMNS["plan_projects.csv"]) + "\n")
+        handle.write(f"P1,{towns[0]['code']},x,x,镇养老服务中心,新建,,,2022-12-31,,x\n")
+    with (plan / "plan_targets.csv").open("w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(PLAN_COLUMNS["plan_targets.csv"]) + "\n")
+        for scope in (towns[1]["code"], towns[0]["parent_code"], "city"):
+            handle.write(f"K09_village_points_built,{scope},x,2022-12-31,1,x\n")
+    assert plan_division_problem(plan, divisions) is None
 
 
 def test_a_plan_folder_becomes_the_plan_dir_var(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """The monthly report (pipelines/report) on a small published database with the contract columns.
 
-Three towns, two months: 王家街道 on time and done, 玉峰山镇 late, 统景镇 missing (stale).
+Three towns, two months: 王家街道 on time and done, 玉峰山镇 late, 统景镇 missing (stale). The city
+database adds two districts for June: 第2区 with two towns of its own, 第3区 with district rows only.
 """
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ KPIS = [
     ("K30_submission_rate", "镇街按时报送率", "info", "%", "按时报送的镇街 ÷ 镇街数"),
 ]
 MAY, JUNE = date(2022, 5, 1), date(2022, 6, 1)
+DISTRICT_NAMES = {"500112": "渝北区", "509902": "第2区", "509903": "第3区"}
 
 # (scope, month, kpi) → numerator, denominator, value, target, due, expected, status, stale, rank
 KPI_ROWS = [
@@ -96,30 +98,80 @@ FINDINGS = [  # town, rule, severity, how many
     (None, "DQ09_file_rejected", "error", 1),
 ]
 
+# ---------------------------------------------------------------- the city's other districts (June)
 
-def build(path: Path) -> Path:
+CITY_TOWNS = [("509902001", "鹿堡镇"), ("509902002", "门岗镇")]
+# Against 渝北区: K05 the same completion (2/3) with more centres, K10 the same rate (70%) with more
+# villages, so 第2区 ranks first on both; the mean ranks then tie (1.75) and the code decides.
+CITY_KPI_ROWS = [
+    ("509902", JUNE, "K05_town_centre_coverage", 4, None, 4, 6, date(2022, 12, 31), 5, "yellow", False, None),
+    ("509902", JUNE, "K09_village_points_built", 6, None, 6, 12, date(2022, 12, 31), 8, "red", False, None),
+    ("509902", JUNE, "K10_village_coverage", 35, 50, 0.7, 1.0, date(2022, 12, 31), 0.8, "green", False, None),
+    ("509902", JUNE, "K14_one_to_one_pairing", 30, 100, 0.3, 1.0, date(2022, 12, 31), 0.8, "red", False, None),
+    ("509902", JUNE, "K30_submission_rate", 1, 2, 0.5, None, None, None, "info", False, None),
+    # 第3区: no K05 target (ranked last on it), the best K14
+    ("509903", JUNE, "K05_town_centre_coverage", 1, None, 1, None, None, None, "info", False, None),
+    ("509903", JUNE, "K09_village_points_built", 1, None, 1, 12, date(2022, 12, 31), 8, "red", False, None),
+    ("509903", JUNE, "K10_village_coverage", 5, 10, 0.5, 1.0, date(2022, 12, 31), 0.8, "red", False, None),
+    ("509903", JUNE, "K14_one_to_one_pairing", 90, 100, 0.9, 1.0, date(2022, 12, 31), 0.8, "green", False, None),
+    ("509902001", JUNE, "K05_town_centre_coverage", 1, None, 1, 1, date(2022, 12, 31), 0.8, "done", False, 1),
+    ("509902002", JUNE, "K05_town_centre_coverage", 0, None, 0, 1, date(2022, 12, 31), 0.8, "red", False, 2),
+    ("509902001", JUNE, "K10_village_coverage", 20, 25, 0.8, 1.0, date(2022, 12, 31), 0.8, "green", False, 1),
+    ("509902002", JUNE, "K10_village_coverage", 15, 25, 0.6, 1.0, date(2022, 12, 31), 0.8, "red", False, 2),
+    ("509902001", JUNE, "K30_submission_rate", 1, 1, 1.0, None, None, None, "info", False, None),
+    ("509902002", JUNE, "K30_submission_rate", 0, 1, 0.0, None, None, None, "info", False, None),
+]
+# marts.kpi_city_monthly: month, kpi, numerator, denominator, value, target, due, expected, status, stale
+CITY_ROWS = [
+    (JUNE, "K05_town_centre_coverage", 7, None, 7, None, None, None, "info", True),
+    (JUNE, "K09_village_points_built", 14, None, 14, None, None, None, "info", True),
+    (JUNE, "K10_village_coverage", 61, 90, 61 / 90, None, None, None, "info", True),
+    (JUNE, "K14_one_to_one_pairing", 160, 300, 160 / 300, None, None, None, "info", True),
+]
+CITY_PROJECTS = [("C21", "509902001", "鹿堡镇", "鹿堡镇养老服务中心", "镇养老服务中心", "新建", None, 1500,
+                  date(2022, 12, 31))]
+CITY_FINDINGS = [("509902002", "DQ11_bad_value", "error", 3)]
+CITY_FORECASTS = [("509902002", JUNE, "K10_village_coverage", 0.6, date(2022, 12, 31), 1.0, 0.02, 0.72, None, "预计逾期")]
+
+
+def build(path: Path, city: bool = False) -> Path:
+    """渝北区 alone (a district's warehouse), or with 第2区 and 第3区 (a city's)."""
+    towns = TOWNS + CITY_TOWNS if city else TOWNS
+    kpi_rows = KPI_ROWS + CITY_KPI_ROWS if city else KPI_ROWS
     con = duckdb.connect(str(path))
     con.execute("create schema marts; create schema quality; create schema meta")
     con.execute("create table marts.dim_kpi (kpi_id varchar, name_zh varchar, kind varchar, unit varchar, definition_zh varchar)")
     con.executemany("insert into marts.dim_kpi values (?, ?, ?, ?, ?)", KPIS)
-    con.execute("create table marts.dim_town (town_code varchar, town_name varchar, is_rural_scope boolean)")
-    con.executemany("insert into marts.dim_town values (?, ?, true)", TOWNS)
+    con.execute("create table marts.dim_town (town_code varchar, town_name varchar, town_type varchar, district_code varchar, "
+                "is_rural_scope boolean)")
+    con.executemany("insert into marts.dim_town values (?, ?, '镇', ?, true)", [(c, n, c[:6]) for c, n in towns])
     columns = "numerator double, denominator double, value double, target double, due_date date, expected double, status varchar, stale boolean"
     con.execute(f"create table marts.kpi_town_monthly (town_code varchar, town_name varchar, month date, kpi_id varchar, {columns}, rank integer)")
-    con.execute(f"create table marts.kpi_district_monthly (month date, kpi_id varchar, {columns})")
-    names = dict(TOWNS)
-    for scope, month, kpi, *rest in KPI_ROWS:
-        if scope == "500112":
-            con.execute("insert into marts.kpi_district_monthly values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [month, kpi, *rest[:-1]])
+    con.execute(f"create table marts.kpi_district_monthly (district_code varchar, district_name varchar, month date, kpi_id varchar, {columns})")
+    con.execute("create table marts.kpi_city_monthly (month date, kpi_id varchar, numerator double, denominator double, value double, "
+                "target double, due_date date, expected double, status varchar, stale boolean, district_count integer)")
+    names = dict(towns)
+    for scope, month, kpi, *rest in kpi_rows:
+        if scope in DISTRICT_NAMES:
+            con.execute("insert into marts.kpi_district_monthly values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [scope, DISTRICT_NAMES[scope], month, kpi, *rest[:-1]])
         else:
             con.execute("insert into marts.kpi_town_monthly values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [scope, names[scope], month, kpi, *rest])
-    con.execute("create table marts.town_rank_monthly (town_code varchar, month date, mean_rank double, overall_rank integer)")
-    con.executemany("insert into marts.town_rank_monthly values (?, ?, ?, ?)",
-                    [("500112018", JUNE, 1.0, 1), ("500112129", JUNE, 2.0, 2), ("500112133", JUNE, 3.0, 3)])
+    if city:
+        con.executemany("insert into marts.kpi_city_monthly values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 3)", CITY_ROWS)
+    else:  # one district: the city is the district, without its targets
+        con.execute("""insert into marts.kpi_city_monthly select month, kpi_id, numerator, denominator, value, null, null, null,
+                       if(value is null, 'na', 'info'), stale, 1 from marts.kpi_district_monthly""")
+    con.execute("create table marts.town_rank_monthly (town_code varchar, month date, mean_rank double, overall_rank integer, "
+                "district_code varchar)")
+    con.executemany("insert into marts.town_rank_monthly values (?, ?, ?, ?, ?)",
+                    [("500112018", JUNE, 1.0, 1, "500112"), ("500112129", JUNE, 2.0, 2, "500112"),
+                     ("500112133", JUNE, 3.0, 3, "500112")]
+                    + ([("509902001", JUNE, 1.0, 1, "509902"), ("509902002", JUNE, 2.0, 2, "509902")] if city else []))
     con.execute("""create table marts.dim_project (project_id varchar, town_code varchar, town_name varchar, facility_name varchar,
                    facility_type varchar, build_mode varchar, host_facility varchar, min_area_m2 integer, due_date date, merge_into varchar)""")
-    con.executemany("insert into marts.dim_project values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)", PROJECTS)
+    con.executemany("insert into marts.dim_project values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)", PROJECTS + (CITY_PROJECTS if city else []))
     con.execute("create table marts.fct_project_monthly (project_id varchar, month date, reported_status varchar, built boolean, overdue boolean, stale boolean)")
     con.execute("create table marts.fct_facility_monthly (project_id varchar, month date, area_m2 double, beds integer, nursing_beds integer)")
     for project, status, built, overdue, area, beds in PROJECT_MONTHS:
@@ -127,7 +179,7 @@ def build(path: Path) -> Path:
         con.execute("insert into marts.fct_facility_monthly values (?, ?, ?, ?, null)", [project, JUNE, area, beds])
     con.execute("""create table quality.findings (rule_id varchar, severity varchar, town_code varchar, month date, source_file varchar,
                    sheet varchar, row_number integer, column_name varchar, value varchar, message_zh varchar, message_en varchar)""")
-    for town, rule, severity, n in FINDINGS:
+    for town, rule, severity, n in FINDINGS + (CITY_FINDINGS if city else []):
         for i in range(n):
             # masked personal values, as published: they must never reach the report
             con.execute("insert into quality.findings values (?, ?, ?, ?, 'f.xlsx', null, ?, '公民身份号码', "
@@ -139,13 +191,14 @@ def build(path: Path) -> Path:
         ("王家_6月.xlsx", "500112018", JUNE, "loaded", date(2022, 7, 4)),
         ("玉峰山_6月.xlsx", "500112129", JUNE, "loaded", date(2022, 7, 8)),
         ("玉峰山_6月_坏.xlsx", "500112129", JUNE, "rejected", date(2022, 7, 3)),
+        *([("鹿堡_6月.xlsx", "509902001", JUNE, "loaded", date(2022, 7, 2))] if city else []),
     ])
     con.execute("""create table marts.kpi_forecast_monthly (town_code varchar, town_name varchar, month date, kpi_id varchar,
                    kpi_name_zh varchar, value double, milestone_due_date date, milestone_target double,
                    months_of_history integer, pace_per_month double, projected_value double,
                    expected_completion_month date, forecast_status varchar, is_forecast_late boolean)""")
     kpi_names = {k[0]: k[1] for k in KPIS}
-    for town, month, kpi, value, due, target, pace, projected, completion, state in FORECASTS:
+    for town, month, kpi, value, due, target, pace, projected, completion, state in FORECASTS + (CITY_FORECASTS if city else []):
         con.execute("insert into marts.kpi_forecast_monthly values (?, ?, ?, ?, ?, ?, ?, ?, 4, ?, ?, ?, ?, ?)",
                     [town, names[town], month, kpi, kpi_names[kpi], value, due, target, pace, projected,
                      completion, state, state == "预计逾期"])
@@ -218,7 +271,7 @@ def test_change_since_last_month(current, previous, unit, shown):
 
 def test_month_title_and_parsing():
     assert parse_month("2022-06") == JUNE
-    assert report_title(JUNE) == "渝北区农村养老服务全覆盖工作进展情况通报（2022年6月）"
+    assert report_title(JUNE, "渝北区") == "渝北区农村养老服务全覆盖工作进展情况通报（2022年6月）"
     with pytest.raises(ValueError, match="YYYY-MM"):
         parse_month("2022年6月")
 
@@ -330,7 +383,7 @@ def written(published, tmp_path_factory) -> dict[str, Path]:
 def test_html_is_one_self_contained_file(written):
     assert set(written) == {"html", "xlsx"}
     html = written["html"].read_text(encoding="utf-8")
-    assert report_title(JUNE) in html
+    assert report_title(JUNE, "渝北区") in html and "<div class=\"issuer\">渝北区民政局</div>" in html
     assert all(name in html for _, name in TOWNS)
     # font and charts inline, nothing fetched
     assert "@font-face" in html and "data:font/ttf;base64," in html and html.count("<svg") == 3
@@ -403,6 +456,153 @@ def test_early_warning_is_a_section_of_the_html_and_a_sheet_of_the_workbook(writ
     assert [c.value for c in sheet[3]][:3] == ["镇街", "指标", "本月值"]
     coverage = [c.value for c in sheet[5]]
     assert coverage[:3] == ["统景镇", "村级互助养老服务覆盖率", 5 / 12] and coverage[6] == 5 / 12 + 0.3
+
+
+# ---------------------------------------------------------------- a city warehouse: one district, the districts ranked
+
+from click.testing import CliRunner  # noqa: E402
+
+from pipelines.cli import main as ruralcare  # noqa: E402
+from pipelines.report.writer import write_month_reports  # noqa: E402
+from pipelines.report.city import city_table, load_city_summary, rank_districts  # noqa: E402
+from pipelines.report.data import Town  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def city_warehouse(tmp_path_factory) -> Path:
+    warehouse = tmp_path_factory.mktemp("city_warehouse")
+    build(warehouse / "ruralcare.duckdb", city=True)
+    return warehouse
+
+
+def run_report(warehouse: Path, *options: str):
+    return CliRunner().invoke(ruralcare, ["report", "--month", "2022-06", "--warehouse", str(warehouse), *options])
+
+
+def test_a_districts_report_reads_only_its_own_towns_rows_projects_and_findings(city_warehouse):
+    data = load_report_data(city_warehouse / "ruralcare.duckdb", JUNE, "509902")
+    assert (data.district.code, data.district.name) == ("509902", "第2区")
+    assert data.towns == [Town("509902001", "鹿堡镇"), Town("509902002", "门岗镇")]
+    coverage = data.district_row("K10_village_coverage")
+    assert (coverage["numerator"], coverage["value"]) == (35, 0.7)
+    assert {code for code, _ in data.town} == {"509902001", "509902002"}
+    assert set(data.ranks) == {"509902001", "509902002"}
+    assert [p["project_id"] for p in data.projects] == ["C21"]
+    assert data.finding_counts == {("509902002", "DQ11_bad_value", "error"): 3}
+    assert set(data.submissions) == {"509902001"}
+    assert [r["town_code"] for r in data.forecast_late] == ["509902002"]
+    assert data.months == [JUNE]
+    # by name too
+    assert load_report_data(city_warehouse / "ruralcare.duckdb", JUNE, "第2区").district.code == "509902"
+
+
+def test_in_a_city_a_file_no_town_was_read_from_is_no_districts(city_warehouse, published):
+    yubei = load_report_data(city_warehouse / "ruralcare.duckdb", JUNE, "500112")
+    assert yubei.towns == [Town(code, name) for code, name in TOWNS]
+    assert all(code is not None for code, _, _ in yubei.finding_counts)
+    # the district's own warehouse keeps them: they can only be its files
+    assert (None, "DQ09_file_rejected", "error") in load_report_data(published, JUNE).finding_counts
+
+
+def test_a_districts_report_is_titled_and_signed_with_its_name(city_warehouse, tmp_path):
+    written = write_report(city_warehouse / "ruralcare.duckdb", JUNE, tmp_path, ("html", "xlsx"), district="509902")
+    assert written["html"].name == "第2区农村养老服务全覆盖工作进展情况通报_2022-06.html"
+    html = written["html"].read_text(encoding="utf-8")
+    assert "<h1>第2区农村养老服务全覆盖工作进展情况通报（2022年6月）</h1>" in html
+    assert "第2区民政局" in html and "渝北" not in html
+    assert "鹿堡镇" in html and not any(name in html for _, name in TOWNS)
+    book = openpyxl.load_workbook(written["xlsx"])
+    assert book["通报摘要"]["A1"].value == "第2区农村养老服务全覆盖工作进展情况通报（2022年6月）"
+    assert [r[1].value for r in book["分镇街进展"].iter_rows(min_row=4, max_row=5)] == ["鹿堡镇", "门岗镇"]
+
+
+def test_without_district_a_city_report_names_the_districts_and_exits_2(city_warehouse, published, tmp_path):
+    result = run_report(city_warehouse, "--format", "xlsx", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "holds 3 districts" in result.output and "--district" in result.output
+    assert "500112 渝北区, 509902 第2区, 509903 第3区" in result.output
+    assert list(tmp_path.iterdir()) == []
+    # a district's own warehouse needs none
+    result = run_report(published.parent, "--format", "xlsx", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["渝北区农村养老服务全覆盖工作进展情况通报_2022-06.xlsx"]
+
+
+def test_report_of_an_unknown_district_exits_2_naming_the_districts(city_warehouse):
+    result = run_report(city_warehouse, "--district", "509999", "--format", "xlsx")
+    assert result.exit_code == 2
+    assert "no district '509999'" in result.output and "509902 第2区" in result.output
+    assert run_report(city_warehouse, "--district", "509902", "--city").exit_code == 2
+
+
+def row(value, target, numerator):
+    return {"value": value, "target": target, "numerator": numerator}
+
+
+@pytest.mark.parametrize("rows, kpi_ranks, overall", [
+    # completion first; the same completion: the larger numerator; then the code
+    ({"A": {"k": row(0.5, 1, 5)}, "B": {"k": row(0.8, 1, 8)}}, {"A": {"k": 2}, "B": {"k": 1}}, {"A": 2, "B": 1}),
+    ({"A": {"k": row(2, 3, 2)}, "B": {"k": row(4, 6, 4)}}, {"A": {"k": 2}, "B": {"k": 1}}, {"A": 2, "B": 1}),
+    ({"B": {"k": row(0.5, 1, 5)}, "A": {"k": row(0.5, 1, 5)}}, {"A": {"k": 1}, "B": {"k": 2}}, {"A": 1, "B": 2}),
+    # no target, or no value: last on that KPI; equal mean ranks: the code
+    ({"A": {"k": row(9, None, 9), "m": row(0.1, 1, 1)}, "B": {"k": row(1, 5, 1), "m": row(0.2, 1, 2)}},
+     {"A": {"k": 2, "m": 2}, "B": {"k": 1, "m": 1}}, {"A": 2, "B": 1}),
+    ({"A": {"k": row(None, 5, None), "m": row(0.9, 1, 9)}, "B": {"k": row(1, 5, 1), "m": row(0.2, 1, 2)}},
+     {"A": {"k": 2, "m": 1}, "B": {"k": 1, "m": 2}}, {"A": 1, "B": 2}),
+    # a KPI without a target anywhere is not ranked; a district with no ranked KPI has no rank
+    ({"A": {"k": row(1, None, 1)}, "B": {"k": row(2, None, 2)}}, {"A": {}, "B": {}}, {"A": None, "B": None}),
+])
+def test_districts_rank_by_the_mean_of_their_completion_ranks(rows, kpi_ranks, overall):
+    ranks = rank_districts(rows)
+    assert {code: r.kpi_ranks for code, r in ranks.items()} == kpi_ranks
+    assert {code: r.overall_rank for code, r in ranks.items()} == overall
+
+
+def test_city_summary_ranks_the_districts_with_the_city_last(city_warehouse):
+    table = city_table(load_city_summary(city_warehouse / "ruralcare.duckdb", JUNE))
+    assert table.columns[:7] == ["排名", "区", "区划代码", "平均名次", "镇中心", "镇中心目标", "镇中心状态"]
+    rows = texts(table)
+    # 渝北区 and 第2区 tie on 1.75 (2,1,2,2 and 1,2,1,3): the code decides
+    assert [r[:4] for r in rows] == [["1", "渝北区", "500112", "1.75"], ["2", "第2区", "509902", "1.75"],
+                                     ["3", "第3区", "509903", "2.50"], ["—", "全市", "—", "—"]]
+    assert table.rows[0][3].value == 1.75
+    by_name = {r[1]: dict(zip(table.columns, r)) for r in rows}
+    assert (by_name["第2区"]["村级覆盖率"], by_name["第2区"]["村级覆盖率目标"], by_name["第2区"]["村级覆盖率状态"]) == \
+        ("70.0%", "100.0%", "正常推进")
+    assert (by_name["全市"]["村级覆盖率"], by_name["全市"]["村级覆盖率目标"], by_name["全市"]["镇中心"]) == \
+        ("67.8%※", "—", "7※")
+    assert "三个一达标率" not in table.columns  # K13 is not in this database
+
+
+def test_city_summary_writes_a_workbook_and_a_page(city_warehouse, tmp_path):
+    result = run_report(city_warehouse, "--city", "--format", "html,xlsx", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    stem = "全市各区农村养老服务全覆盖工作进展排名_2022-06"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{stem}.html", f"{stem}.xlsx"]
+    sheet = openpyxl.load_workbook(tmp_path / f"{stem}.xlsx")["各区排名"]
+    assert sheet["A1"].value == "表  各区主要指标完成情况及排名（2022年6月）"
+    assert [c.value for c in sheet[3]][:5] == ["排名", "区", "区划代码", "平均名次", "镇中心"]
+    values = [[c.value for c in r][:5] for r in sheet.iter_rows(min_row=4, max_row=7)]
+    assert sheet["D4"].number_format == "0.00" and sheet["E4"].number_format == "#,##0"
+    assert values == [[1, "渝北区", "500112", 1.75, 2], [2, "第2区", "509902", 1.75, 4],
+                      [3, "第3区", "509903", 2.5, 1], ["—", "全市", "—", "—", 7]]
+    html = (tmp_path / f"{stem}.html").read_text(encoding="utf-8")
+    assert "<h1>全市各区农村养老服务全覆盖工作进展排名（2022年6月）</h1>" in html
+    assert html.index("渝北区") < html.index("第2区") < html.index("第3区") < html.index("全市</td>")
+    assert "data:font/ttf;base64," in html and 'src="http' not in html
+
+
+def test_the_months_reports_are_every_districts_and_with_several_their_ranking(city_warehouse, published, tmp_path):
+    written = write_month_reports(city_warehouse / "ruralcare.duckdb", JUNE, tmp_path / "city", ("xlsx",))
+    assert {key: path.name for key, path in written.items()} == {
+        "500112 xlsx": "渝北区农村养老服务全覆盖工作进展情况通报_2022-06.xlsx",
+        "509902 xlsx": "第2区农村养老服务全覆盖工作进展情况通报_2022-06.xlsx",
+        "509903 xlsx": "第3区农村养老服务全覆盖工作进展情况通报_2022-06.xlsx",
+        "city xlsx": "全市各区农村养老服务全覆盖工作进展排名_2022-06.xlsx",
+    }
+    assert all(path.exists() for path in written.values())
+    one = write_month_reports(published, JUNE, tmp_path / "district", ("xlsx",))
+    assert {key: path.name for key, path in one.items()} == {"xlsx": "渝北区农村养老服务全覆盖工作进展情况通报_2022-06.xlsx"}
 
 
 # ---------------------------------------------------------------- charts: labels that never overlap

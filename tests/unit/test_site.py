@@ -180,9 +180,14 @@ def tiny_published_db(path: Path) -> Path:
         create table marts.kpi_town_monthly (town_code varchar, town_name varchar, month date, kpi_id varchar,
             numerator double, denominator double, value double, target double, due_date date, expected double,
             status varchar, stale boolean, rank integer);
-        create table marts.kpi_district_monthly (month date, kpi_id varchar, numerator double, denominator double,
-            value double, target double, due_date date, expected double, status varchar, stale boolean);
-        create table marts.town_rank_monthly (town_code varchar, month date, mean_rank double, overall_rank integer);
+        create table marts.kpi_district_monthly (district_code varchar, district_name varchar, month date,
+            kpi_id varchar, numerator double, denominator double, value double, target double, due_date date,
+            expected double, status varchar, stale boolean);
+        create table marts.kpi_city_monthly (month date, kpi_id varchar, numerator double, denominator double,
+            value double, target double, due_date date, expected double, status varchar, stale boolean,
+            district_count integer);
+        create table marts.town_rank_monthly (town_code varchar, month date, mean_rank double, overall_rank integer,
+            district_code varchar);
         create table marts.kpi_members (kpi_id varchar, town_code varchar, town_name varchar, month date,
             member_kind varchar, member_id varchar, member_name varchar, village_code varchar, village_name varchar,
             person_group varchar, in_numerator boolean, in_denominator boolean, numerator_value double,
@@ -204,10 +209,10 @@ def tiny_published_db(path: Path) -> Path:
             for kpi_id, *_ in KPIS:
                 con.execute("insert into marts.kpi_town_monthly values (?, ?, ?, ?, 3, 4, ?, 1, '2023-06-30', 0.9, "
                             "'yellow', false, ?)", [code, name, month, kpi_id, value, rank])
-            con.execute("insert into marts.town_rank_monthly values (?, ?, ?, ?)", [code, month, rank, rank])
+            con.execute("insert into marts.town_rank_monthly values (?, ?, ?, ?, '500112')", [code, month, rank, rank])
         for kpi_id, *_ in KPIS:
-            con.execute("insert into marts.kpi_district_monthly values (?, ?, 6, 8, ?, 1, '2023-06-30', 0.9, "
-                        "'yellow', false)", [month, kpi_id, sum(values) / 2])
+            con.execute("insert into marts.kpi_district_monthly values ('500112', '渝北区', ?, ?, 6, 8, ?, 1, "
+                        "'2023-06-30', 0.9, 'yellow', false)", [month, kpi_id, sum(values) / 2])
     con.execute("""insert into marts.kpi_members values
         ('K10_village_coverage', '500112001', '甲镇', '2022-12-01', 'village', '500112001201', '东村', '500112001201',
          '东村', null, false, true, 0, 1, '点位未建成', '甲镇_2022年12月_进度表.xlsx', '互助养老点', 7),
@@ -325,3 +330,19 @@ def test_before_any_town_reported_the_site_is_its_status_page(tmp_path: Path) ->
     index = page(tmp_path / "site", "index.html")
     assert "暂无指标数据" in index and 'url=status.html' in index
     assert "坏文件.xlsx" in page(tmp_path / "site", "status.html")
+
+
+def test_a_city_sites_overview_is_the_city_as_a_whole(tmp_path: Path) -> None:
+    """Several districts: the overview shows marts.kpi_city_monthly (the site lists every town)."""
+    database = tiny_published_db(tmp_path / "ruralcare.duckdb")
+    con = duckdb.connect(str(database))
+    con.execute("""insert into marts.kpi_district_monthly select '509902', '第2区', month, kpi_id, 1, 10, 0.1, 1,
+                   due_date, expected, 'red', false from marts.kpi_district_monthly""")
+    con.execute("""insert into marts.kpi_city_monthly select month, kpi_id, 7, 18, 0.625, null, null, null, 'info', false,
+                   2 from marts.kpi_district_monthly where district_code = '500112'""")
+    con.close()
+    build_site(database, tmp_path / "site", today=date(2022, 12, 3))
+    html = page(tmp_path / "site", "2022-12/index.html")
+    coverage = re.search(r'<tr data-kpi="K10_village_coverage">.*?</tr>', html, re.S).group(0)
+    assert '<td class="num value">62.5%</td>' in coverage
+    assert "77.5%" not in html and "10.0%" not in html

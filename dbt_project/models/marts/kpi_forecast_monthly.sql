@@ -12,7 +12,7 @@ with progress as (
         due_date,
         count(value) over (partition by scope_code, kpi_id order by month rows unbounded preceding) as months_of_history
     from {{ ref('int_kpi__status') }}
-    where kind = 'progress' and scope_code <> '{{ var("district_code") }}'
+    where kind = 'progress' and scope_level = 'town'
 ),
 
 paced as (

@@ -10,35 +10,52 @@ import polars as pl
 
 from pipelines.contract import polars_schema, raw_tables
 
-DISTRICT_CODE = "500112"
+CITY = "city"  # the scope code of the warehouse as a whole in kpis.csv
+# Tables that hold a row per person (millions at city scale): scanned, never read whole.
+SCANNED_TABLES = ("town_pairings", "registry_elderly", "registry_tekun", "registry_dibao", "registry_family_doctor")
 
 
-def load_truth_tables(truth_dir: Path) -> dict[str, pl.DataFrame]:
-    """Every raw table of the contract; a table the generator did not write is empty."""
+def load_truth_tables(truth_dir: Path) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+    """Every raw table of the contract; a table the generator did not write is empty.
+
+    The tables of SCANNED_TABLES are LazyFrames over the Parquet files, the others DataFrames.
+    """
     tables = {}
     for table, columns in raw_tables().items():
         schema = polars_schema(columns)
         path = Path(truth_dir) / f"{table}.parquet"
         if path.exists():
-            frame = pl.read_parquet(path)
+            frame = pl.scan_parquet(path)
+            present = frame.collect_schema().names()
             frame = frame.with_columns(
-                pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
+                pl.col(name).cast(dtype) if name in present else pl.lit(None, dtype).alias(name)
                 for name, dtype in schema.items()
             )
         else:
-            frame = pl.DataFrame(schema=schema)
-        tables[table] = frame
+            frame = pl.LazyFrame(schema=schema)
+        tables[table] = frame if table in SCANNED_TABLES else frame.collect()
     return tables
 
 
 @dataclass(frozen=True)
 class Scope:
-    towns: pl.DataFrame  # town_code, town_name
+    towns: pl.DataFrame  # town_code, town_name, district_code (the town's parent_code)
     villages: pl.DataFrame  # town_code, village_code: the 村 of the towns in scope
 
     @property
     def town_codes(self) -> list[str]:
         return self.towns["town_code"].to_list()
+
+    @property
+    def district_codes(self) -> list[str]:
+        return sorted(self.towns["district_code"].unique().to_list())
+
+    def areas(self) -> pl.DataFrame:
+        """town_code, scope_code: each town's district, and the city (every town)."""
+        return pl.concat([
+            self.towns.select("town_code", scope_code="district_code"),
+            self.towns.select("town_code", scope_code=pl.lit(CITY)),
+        ])
 
 
 def _truthy(column: str) -> pl.Expr:
@@ -51,10 +68,8 @@ def load_scope(divisions_file: Path) -> Scope:
         schema_overrides={"code": pl.String, "parent_code": pl.String, "is_rural_scope": pl.String},
     ).with_columns(in_scope=_truthy("is_rural_scope"))
     towns = (
-        divisions.filter(
-            (pl.col("level") == "town") & (pl.col("parent_code") == DISTRICT_CODE) & pl.col("in_scope")
-        )
-        .select(town_code="code", town_name="name")
+        divisions.filter((pl.col("level") == "town") & pl.col("in_scope"))
+        .select(town_code="code", town_name="name", district_code="parent_code")
         .unique("town_code", keep="first")
         .sort("town_code")
     )

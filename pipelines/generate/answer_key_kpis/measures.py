@@ -64,6 +64,7 @@ FEEDING_SHEETS = {
     "K30_submission_rate": (),
 }
 TRAINING_KPIS = ("K17_manager_training", "K18_caregiver_training", "K19_caregiver_certification")
+VILLAGE_KPIS = ("K10_village_coverage", "K13_village_three_ones")  # an area divides by all its villages
 
 KEYS = ["town_code", "month"]
 
@@ -88,16 +89,25 @@ def available(in_force: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
     return result
 
 
-def rows_in_force(rows: pl.DataFrame, in_force: pl.DataFrame, kind: str, months: pl.DataFrame) -> pl.DataFrame:
-    """The rows of the sheet version in force for each town and month (with month_end)."""
+def rows_in_force(
+    rows: pl.DataFrame | pl.LazyFrame, in_force: pl.DataFrame, kind: str, months: pl.DataFrame
+) -> pl.DataFrame | pl.LazyFrame:
+    """The rows of the sheet version in force for each town and month (with month_end).
+
+    A DataFrame comes back sorted by town, month and row; a LazyFrame (a row per person) stays
+    lazy and unsorted: its rows are only counted.
+    """
     assignment = in_force.filter((pl.col("sheet_kind") == kind) & pl.col("file_id").is_not_null()).select(
         *KEYS, "file_id"
     )
-    return (
-        assignment.join(rows.drop("town_code", "month"), on="file_id")
-        .join(months, on="month")
-        .sort(*KEYS, "row_number")
+    joined = (
+        assignment.lazy()
+        .join(rows.lazy().drop("town_code", "month"), on="file_id")
+        .join(months.lazy(), on="month")
     )
+    if isinstance(rows, pl.LazyFrame):
+        return joined
+    return joined.collect().sort(*KEYS, "row_number")
 
 
 def long_rows(frame: pl.DataFrame, measures: dict[str, tuple[str, str | None]]) -> pl.DataFrame:
@@ -245,7 +255,7 @@ def funds_measures(
 
 
 def resident_allowances(
-    tekun: pl.DataFrame, served: pl.DataFrame, facilities: pl.DataFrame, towns: pl.DataFrame, base: pl.DataFrame
+    tekun: pl.LazyFrame, served: pl.DataFrame, facilities: pl.DataFrame, towns: pl.DataFrame, base: pl.DataFrame
 ) -> pl.DataFrame:
     """K26's denominator: Σ 年基本生活标准 of active 集中供养 特困 persons of operating homes × month/12.
 
@@ -265,11 +275,13 @@ def resident_allowances(
     residents = with_facility_key(residents, "institution", towns, "home_key")
     homes = facilities.filter(pl.col("operating_home")).select(*KEYS, home_key="facility_key")
     allowances = (
-        served.select("month", "export_date")
+        served.lazy()
+        .select("month", "export_date")
         .join(residents.select("export_date", "town_code", "home_key", "annual_allowance_yuan"), on="export_date")
-        .join(homes, on=[*KEYS, "home_key"], how="semi")
+        .join(homes.lazy(), on=[*KEYS, "home_key"], how="semi")
         .group_by(KEYS)
         .agg(annual_allowance=pl.col("annual_allowance_yuan").sum())
+        .collect()
     )
     return on_base(base, allowances).with_columns(
         allowance_due=pl.col("annual_allowance") * pl.col("month").dt.month().cast(pl.Float64) / 12.0
@@ -363,7 +375,7 @@ def village_point_measures(rows: pl.DataFrame, villages: pl.DataFrame, base: pl.
 # ---------------------------------------------------------------- 结对扶老 and people
 
 
-def pairing_measures(rows: pl.DataFrame, persons: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+def pairing_measures(rows: pl.LazyFrame, persons: pl.LazyFrame, base: pl.DataFrame) -> pl.DataFrame:
     """K14–K16: the town's older persons against its pairing sheet in force."""
     paired = (
         rows.filter(pl.col("id_number").is_not_null())
@@ -374,21 +386,21 @@ def pairing_measures(rows: pl.DataFrame, persons: pl.DataFrame, base: pl.DataFra
             visited=(pl.col("visits_this_month") >= 1).fill_null(False).any(),
         )
     )
-    people = persons.join(base, on=KEYS, how="semi").join(paired, on=[*KEYS, "id_number"], how="left")
+    people = persons.join(base.lazy(), on=KEYS, how="semi").join(paired, on=[*KEYS, "id_number"], how="left")
     aggregates = people.group_by(KEYS).agg(
         key_persons=_count(pl.col("key_group")),
         key_paired=_count(pl.col("key_group") & pl.col("one_to_one")),
         key_visited=_count(pl.col("key_group") & pl.col("visited")),
         grid_persons=_count(pl.col("grid_group")),
         grid_paired=_count(pl.col("grid_group") & pl.col("any_pairing")),
-    )
+    ).collect()
     return on_base(base, aggregates)
 
 
 def registry_measures(
-    persons: pl.DataFrame,
-    elderly: pl.DataFrame,
-    contracts: pl.DataFrame,
+    persons: pl.LazyFrame,
+    elderly: pl.LazyFrame,
+    contracts: pl.LazyFrame,
     served: dict[str, pl.DataFrame],
     elderly_base: pl.DataFrame,
     contract_base: pl.DataFrame,
@@ -401,6 +413,7 @@ def registry_measures(
     )
     contracted = (
         served["family_doctor"]
+        .lazy()
         .join(first_valid_contract, on="export_date")
         .filter(pl.col("contract_date") <= pl.col("month_end"))
         .select("month", "id_number", contracted=pl.lit(True))
@@ -410,6 +423,7 @@ def registry_measures(
         .join(contracted, on=["month", "id_number"], how="left")
         .group_by(KEYS)
         .agg(db_persons=pl.len().cast(pl.Int64), db_contracted=_count(pl.col("contracted")))
+        .collect()
     )
     complete = (
         pl.col("id_number").is_not_null()
@@ -422,12 +436,12 @@ def registry_measures(
         db_rows=pl.len().cast(pl.Int64), db_rows_complete=_count(complete)
     )
     completeness = (
-        served["elderly"].select("month", "export_date").join(per_export, on="export_date").drop("export_date")
-    )
+        served["elderly"].lazy().select("month", "export_date").join(per_export, on="export_date").drop("export_date")
+    ).collect()
     devices = persons.group_by(KEYS).agg(
         device_persons=_count(pl.col("device_group")),
         device_equipped=_count(pl.col("device_group") & pl.col("smart_device")),
-    )
+    ).collect()
     return on_base(elderly_base, completeness.join(devices, on=KEYS, how="full", coalesce=True)).join(
         on_base(contract_base, doctor), on=KEYS, how="full", coalesce=True
     )
@@ -469,9 +483,13 @@ def training_measures(counted: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame
     return on_base(base, training_aggregates(counted, KEYS))
 
 
-def district_training_measures(counted: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
-    """K17–K19 for the district: distinct ID numbers across towns."""
-    months = base.select("month").unique()
-    aggregates = training_aggregates(counted, ["month"])
-    joined = months.join(aggregates, on="month", how="left").with_columns(pl.exclude("month").fill_null(0))
-    return joined.with_columns(town_code=pl.lit(None, pl.String))
+def area_training_measures(counted: pl.DataFrame, base: pl.DataFrame, areas: pl.DataFrame) -> pl.DataFrame:
+    """K17–K19 of each district and the city (`areas`: town_code, scope_code): distinct ID numbers
+    across its towns, for the months any of its towns has a training sheet. Keyed by town_code
+    (holding the area's code) and month, as the towns' measures are."""
+    area_months = base.join(areas, on="town_code").select("scope_code", "month").unique()
+    aggregates = training_aggregates(counted.join(areas, on="town_code"), ["scope_code", "month"])
+    joined = area_months.join(aggregates, on=["scope_code", "month"], how="left").with_columns(
+        pl.exclude("scope_code", "month").fill_null(0)
+    )
+    return joined.rename({"scope_code": "town_code"})

@@ -33,16 +33,22 @@ def facility_key(name: str | None, town_name: str) -> str | None:
     return text
 
 
-def with_facility_key(frame: pl.DataFrame, name_column: str, towns: pl.DataFrame, key_column: str) -> pl.DataFrame:
+def with_facility_key(
+    frame: pl.DataFrame | pl.LazyFrame, name_column: str, towns: pl.DataFrame, key_column: str
+) -> pl.DataFrame | pl.LazyFrame:
     """Add `key_column`, the facility key of `name_column` within the row's town_code."""
     pairs = (
-        frame.select("town_code", name_column)
+        frame.lazy()
+        .select("town_code", name_column)
         .unique()
-        .join(towns, on="town_code", how="left")
+        .join(towns.lazy().select("town_code", "town_name"), on="town_code", how="left")
+        .collect()
     )
     keys = [
         facility_key(name, town_name or "")
         for name, town_name in zip(pairs[name_column].to_list(), pairs["town_name"].to_list())
     ]
     lookup = pairs.select("town_code", name_column).with_columns(pl.Series(key_column, keys, dtype=pl.String))
+    if isinstance(frame, pl.LazyFrame):
+        lookup = lookup.lazy()
     return frame.join(lookup, on=["town_code", name_column], how="left", nulls_equal=True)

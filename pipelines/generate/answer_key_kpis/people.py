@@ -8,14 +8,14 @@ ACTIVE = "正常"
 LOW_INCOME = ["低保", "低保边缘"]
 
 
-def loaded_rows(rows: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
+def loaded_rows(rows: pl.LazyFrame, files: pl.DataFrame) -> pl.LazyFrame:
     """The registry rows of loaded files."""
-    return rows.join(files.filter(pl.col("status") == "loaded").select("file_id"), on="file_id", how="semi")
+    return rows.join(files.filter(pl.col("status") == "loaded").select("file_id").lazy(), on="file_id", how="semi")
 
 
-def exports_in_force(rows: pl.DataFrame, months: pl.DataFrame) -> pl.DataFrame:
+def exports_in_force(rows: pl.LazyFrame, months: pl.DataFrame) -> pl.DataFrame:
     """month, month_end, export_date: the registry's latest export dated on or before the month's last day."""
-    dates = rows.select("export_date").unique()
+    dates = rows.select("export_date").unique().collect()
     return (
         months.join(dates, how="cross")
         .filter(pl.col("export_date") <= pl.col("month_end"))
@@ -40,8 +40,8 @@ def age_at(year: pl.Expr, month_day_of_year: pl.Expr, born_ymd: pl.Expr) -> pl.E
 
 
 def _first_row_per_person(
-    rows: pl.DataFrame, town_codes: list[str], first: dict[str, pl.Expr], any_of: dict[str, pl.Expr]
-) -> pl.DataFrame:
+    rows: pl.LazyFrame, town_codes: list[str], first: dict[str, pl.Expr], any_of: dict[str, pl.Expr]
+) -> pl.LazyFrame:
     """Per export and valid ID in scope: the first row's fields and flags true on any row."""
     return (
         rows.filter(pl.col("id_number").is_not_null() & pl.col("town_code").is_in(town_codes))
@@ -57,20 +57,20 @@ def _first_row_per_person(
     )
 
 
-def _per_month(persons: pl.DataFrame, served: pl.DataFrame, prefix: str) -> pl.DataFrame:
+def _per_month(persons: pl.LazyFrame, served: pl.DataFrame, prefix: str) -> pl.LazyFrame:
     """Each month's persons of a registry, columns other than the keys prefixed."""
-    joined = served.select("month", "export_date").join(persons, on="export_date").drop("export_date")
-    return joined.rename({c: f"{prefix}{c}" for c in joined.columns if c not in ("month", "id_number")})
+    joined = served.lazy().select("month", "export_date").join(persons, on="export_date").drop("export_date")
+    return joined.rename({c: f"{prefix}{c}" for c in joined.collect_schema().names() if c not in ("month", "id_number")})
 
 
 def older_persons(
-    elderly: pl.DataFrame,
-    tekun: pl.DataFrame,
-    dibao: pl.DataFrame,
+    elderly: pl.LazyFrame,
+    tekun: pl.LazyFrame,
+    dibao: pl.LazyFrame,
     served: dict[str, pl.DataFrame],
     months: pl.DataFrame,
     town_codes: list[str],
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """One row per month and person aged ≥ 60 at month end, from the registries' exports in force.
 
     A person is any valid ID on an active row (every elderly-database row; 特困 and 低保
@@ -112,7 +112,7 @@ def older_persons(
         .join(_per_month(tekun_persons, served["tekun"], "t_"), on=keys, how="full", coalesce=True)
         .join(_per_month(dibao_persons, served["dibao"], "d_"), on=keys, how="full", coalesce=True)
         .join(
-            months.select(
+            months.lazy().select(
                 "month",
                 end_year=pl.col("month_end").dt.year().cast(pl.Int32),
                 end_month_day=month_day(pl.col("month_end")),

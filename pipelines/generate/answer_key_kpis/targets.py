@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from .inputs import DISTRICT_CODE, Plan
+from .inputs import Plan
 
 Milestones = list[tuple[dt.date, float]]
 
@@ -61,27 +61,47 @@ def kpi_classes() -> pl.DataFrame:
     )
 
 
-def milestones_for(plan: Plan, kpi_id: str, measure: str, scope_code: str) -> Milestones:
+def plan_milestones(plan: Plan) -> dict[tuple[str, str], Milestones]:
+    """(kpi_id, scope_code) → the plan's milestones for it, sorted by due date."""
+    out: dict[tuple[str, str], Milestones] = {}
+    for kpi_id, scope_code, due, value in plan.targets.sort("due_date").iter_rows():
+        out.setdefault((kpi_id, scope_code), []).append((due, value))
+    return out
+
+
+def town_centre_dues(plan: Plan) -> dict[str, dt.date]:
+    """town_code → the earliest due date of its 镇养老服务中心 projects."""
+    centres = plan.projects.filter((pl.col("facility_type") == CENTRE) & pl.col("due_date").is_not_null())
+    dues = centres.group_by("town_code").agg(pl.col("due_date").min())
+    return dict(dues.iter_rows())
+
+
+def milestones_for(
+    plan: Plan, kpi_id: str, measure: str, scope_code: str, district_code: str | None = None
+) -> Milestones:
     """The milestones (due date, value) that apply to a KPI in a scope, sorted by due date.
 
-    A town's own rows; else, for a rate, the district's rows; else, for K05, 1 on the due date
-    of the town's 镇养老服务中心 project. Other counts with only a district row: none.
+    A scope's own rows. A town (`district_code` given) without its own: for a rate, its
+    district's rows; for K05, 1 on the due date of its 镇养老服务中心 project; other counts: none.
     """
+    return _milestones(plan_milestones(plan), town_centre_dues(plan), kpi_id, measure, scope_code, district_code)
 
-    def rows_of(code: str) -> Milestones:
-        rows = plan.targets.filter((pl.col("kpi_id") == kpi_id) & (pl.col("scope_code") == code)).sort("due_date")
-        return list(zip(rows["due_date"].to_list(), rows["target_value"].to_list()))
 
-    own = rows_of(scope_code)
-    if own or scope_code == DISTRICT_CODE:
+def _milestones(
+    planned: dict[tuple[str, str], Milestones],
+    centre_dues: dict[str, dt.date],
+    kpi_id: str,
+    measure: str,
+    scope_code: str,
+    district_code: str | None,
+) -> Milestones:
+    own = planned.get((kpi_id, scope_code), [])
+    if own or district_code is None:
         return own
     if measure == "rate":
-        return rows_of(DISTRICT_CODE)
-    if kpi_id == TOWN_CENTRE_KPI:
-        centre = plan.projects.filter(
-            (pl.col("town_code") == scope_code) & (pl.col("facility_type") == CENTRE) & pl.col("due_date").is_not_null()
-        ).sort("due_date")
-        return [(centre["due_date"][0], 1.0)] if centre.height else []
+        return planned.get((kpi_id, district_code), [])
+    if kpi_id == TOWN_CENTRE_KPI and scope_code in centre_dues:
+        return [(centre_dues[scope_code], 1.0)]
     return []
 
 
@@ -121,6 +141,8 @@ def traffic_light(
     if kind == "progress":
         if final is not None and value >= round(final, DECIMALS):
             return "done"
+        if target == 0:  # nothing due yet, more later: on or ahead of 序时进度 is green (the gap's sign)
+            return "green" if value >= round(expected, DECIMALS) else "red"
         gap = round((value - round(expected, DECIMALS)) / target, DECIMALS)
         if gap >= -0.10:
             return "green"
@@ -130,13 +152,19 @@ def traffic_light(
     return "yellow" if value >= round(target - 0.10, DECIMALS) else "red"
 
 
-def targets_frame(plan: Plan, scope_codes: list[str], months: pl.DataFrame) -> pl.DataFrame:
-    """scope_code, month, kpi_id, kind, measure, target, due_date, expected, final_value."""
+def targets_frame(plan: Plan, scopes: dict[str, str | None], months: pl.DataFrame) -> pl.DataFrame:
+    """scope_code, month, kpi_id, kind, measure, target, due_date, expected, final_value.
+
+    `scopes`: scope code → its district for a town, None for a district or the city.
+    """
     records = []
     month_pairs = list(zip(months["month"].to_list(), months["month_end"].to_list()))
+    planned, centre_dues = plan_milestones(plan), town_centre_dues(plan)
     for kpi_id, (kind, measure, threshold) in KPI_CLASSES.items():
-        for scope_code in scope_codes:
-            milestones = [] if kind == "info" else milestones_for(plan, kpi_id, measure, scope_code)
+        for scope_code, district_code in scopes.items():
+            milestones = (
+                [] if kind == "info" else _milestones(planned, centre_dues, kpi_id, measure, scope_code, district_code)
+            )
             for month, month_end in month_pairs:
                 record = {
                     "scope_code": scope_code,
@@ -176,30 +204,33 @@ def targets_frame(plan: Plan, scope_codes: list[str], months: pl.DataFrame) -> p
 def rank_towns(town_rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(scope_code, month, kpi_id, rank) per ranked KPI, and (town_code, month, mean_rank, overall_rank).
 
-    Ranked: the progress KPIs that have town targets. Order: completion (value / town target)
+    Towns are ranked among the towns of their district (`district_code`). Ranked: the progress
+    KPIs that have town targets in the district. Order: completion (value / town target)
     descending, then the larger absolute value (the numerator: for a count, the value itself),
     then the town code; a null completion ranks last.
     """
     ranked_kpis = (
-        town_rows.filter((pl.col("kind") == "progress") & pl.col("target").is_not_null())["kpi_id"].unique().to_list()
+        town_rows.filter((pl.col("kind") == "progress") & pl.col("target").is_not_null())
+        .select("district_code", "kpi_id")
+        .unique()
     )
-    candidates = town_rows.filter(pl.col("kpi_id").is_in(ranked_kpis)).with_columns(
+    candidates = town_rows.join(ranked_kpis, on=["district_code", "kpi_id"], how="semi").with_columns(
         completion=pl.when(pl.col("target") != 0).then(pl.col("value") / pl.col("target")).round(DECIMALS),
     )
     ranks = (
         candidates.sort(
-            ["month", "kpi_id", "completion", "numerator", "scope_code"],
-            descending=[False, False, True, True, False],
+            ["district_code", "month", "kpi_id", "completion", "numerator", "scope_code"],
+            descending=[False, False, False, True, True, False],
             nulls_last=True,
         )
-        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("month", "kpi_id"))
-        .select("scope_code", "month", "kpi_id", "rank")
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("district_code", "month", "kpi_id"))
+        .select("scope_code", "district_code", "month", "kpi_id", "rank")
     )
     town_rank = (
-        ranks.group_by("scope_code", "month")
+        ranks.group_by("scope_code", "district_code", "month")
         .agg(mean_rank=pl.col("rank").mean())
-        .sort(["month", "mean_rank", "scope_code"])
-        .with_columns(overall_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("month"))
+        .sort(["district_code", "month", "mean_rank", "scope_code"])
+        .with_columns(overall_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("district_code", "month"))
         .select(town_code="scope_code", month="month", mean_rank="mean_rank", overall_rank="overall_rank")
         .sort("month", "town_code")
     )

@@ -1,25 +1,37 @@
--- Every KPI's numerator and denominator per scope (the 11 towns and the district) and month,
--- with value and stale. The district adds up its towns' numerators and denominators, except:
--- K17-K19 count distinct IDs across towns (int_kpi__training); K10 and K13 divide by all the
--- programme's villages; stale when any town is stale.
-with town_rows as (
+-- Every KPI's numerator and denominator per scope and month, with value and stale. Scopes:
+-- the programme's towns (scope_level 'town'), their districts and the city (int_scope_areas).
+-- An area adds up its towns' numerators and denominators, except: K17-K19 count distinct IDs
+-- across its towns (int_kpi__training); K10 and K13 divide by all of its towns' villages;
+-- stale when any of its towns is stale. district_code: the scope's district (null for the city).
+with areas as (
+    select * from {{ ref('int_scope_areas') }}
+),
+
+training_kpis as (
+    select distinct kpi_id from {{ ref('int_kpi__training') }}
+),
+
+town_rows as (
     {% for family in ['int_kpi__facilities', 'int_kpi__village_points', 'int_kpi__pairing', 'int_kpi__registry',
                       'int_kpi__funds', 'int_kpi__submission'] %}
     select town_code as scope_code, month, kpi_id, numerator, denominator, is_stale from {{ ref(family) }}
     union all
     {% endfor %}
-    select scope_code, month, kpi_id, numerator, denominator, is_stale
-    from {{ ref('int_kpi__training') }}
-    where scope_code <> '{{ var("district_code") }}'
+    select t.scope_code, t.month, t.kpi_id, t.numerator, t.denominator, t.is_stale
+    from {{ ref('int_kpi__training') }} as t
+    inner join {{ ref('int_scope_towns') }} as s on s.town_code = t.scope_code
 ),
 
-all_villages as (
-    select sum(village_count) as village_count from {{ ref('int_scope_towns') }}
+area_villages as (
+    select a.scope_code, sum(t.village_count) as village_count
+    from areas as a
+    inner join {{ ref('int_scope_towns') }} as t on t.town_code = a.town_code
+    group by a.scope_code
 ),
 
-district_rows as (
+area_rows as (
     select
-        '{{ var("district_code") }}' as scope_code,
+        a.scope_code,
         r.month,
         r.kpi_id,
         sum(r.numerator) as numerator,
@@ -30,25 +42,32 @@ district_rows as (
         end as denominator,
         max(case when r.is_stale then 1 else 0 end) = 1 as is_stale
     from town_rows as r
-    cross join all_villages as v
-    where r.kpi_id not in (
-        select distinct kpi_id from {{ ref('int_kpi__training') }}
-    )
-    group by r.month, r.kpi_id
+    inner join areas as a on a.town_code = r.scope_code
+    inner join area_villages as v on v.scope_code = a.scope_code
+    where r.kpi_id not in (select kpi_id from training_kpis)
+    group by a.scope_code, r.month, r.kpi_id
     union all
-    select scope_code, month, kpi_id, numerator, denominator, is_stale
-    from {{ ref('int_kpi__training') }}
-    where scope_code = '{{ var("district_code") }}'
+    select t.scope_code, t.month, t.kpi_id, t.numerator, t.denominator, t.is_stale
+    from {{ ref('int_kpi__training') }} as t
+    where t.scope_code in (select scope_code from areas)
+),
+
+scope_levels as (
+    select town_code as scope_code, 'town' as scope_level, district_code from {{ ref('int_scope_towns') }}
+    union
+    select scope_code, scope_level, district_code from areas
 ),
 
 scoped as (
     select * from town_rows
     union all
-    select * from district_rows
+    select * from area_rows
 )
 
 select
+    l.scope_level,
     s.scope_code,
+    l.district_code,
     s.month,
     s.kpi_id,
     cast(s.numerator as double) as numerator,
@@ -57,4 +76,5 @@ select
         as value,
     coalesce(s.is_stale, false) as is_stale
 from scoped as s
+inner join scope_levels as l on l.scope_code = s.scope_code
 inner join {{ ref('kpi_catalogue') }} as c on c.kpi_id = s.kpi_id

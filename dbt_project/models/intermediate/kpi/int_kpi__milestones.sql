@@ -1,15 +1,16 @@
 -- The milestones (due date, value) that set each KPI's target per scope, from the plan in use:
 -- a scope's own plan_targets rows; for a town without its own rows, a rate takes the
--- district's rows, and K05 takes 1 due on its 镇养老服务中心 project's due date; where no
--- row applies, the catalogue's threshold (no due date). Info KPIs have no target.
+-- rows of its own district, and K05 takes 1 due on its 镇养老服务中心 project's due date; where
+-- no row applies (always so for the city: plans have no city rows), the catalogue's threshold
+-- (no due date). Info KPIs have no target.
 with catalogue as (
     select kpi_id, kind, measure, threshold from {{ ref('kpi_catalogue') }} where kind <> 'info'
 ),
 
 scopes as (
-    select town_code as scope_code, false as is_district from {{ ref('int_scope_towns') }}
-    union all
-    select '{{ var("district_code") }}', true
+    select 'town' as scope_level, town_code as scope_code, district_code from {{ ref('int_scope_towns') }}
+    union
+    select scope_level, scope_code, district_code from {{ ref('int_scope_areas') }}
 ),
 
 plan_rows as (
@@ -26,10 +27,8 @@ inherited as (
     select d.kpi_id, s.scope_code, d.due_date, d.target_value
     from plan_rows as d
     inner join catalogue as c on c.kpi_id = d.kpi_id and c.measure = 'rate'
-    cross join scopes as s
-    where d.scope_code = '{{ var("district_code") }}'
-        and not s.is_district
-        and not exists (select 1 from own as o where o.kpi_id = d.kpi_id and o.scope_code = s.scope_code)
+    inner join scopes as s on s.scope_level = 'town' and s.district_code = d.scope_code
+    where not exists (select 1 from own as o where o.kpi_id = d.kpi_id and o.scope_code = s.scope_code)
 ),
 
 town_centres as (

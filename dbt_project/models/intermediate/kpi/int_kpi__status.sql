@@ -1,5 +1,5 @@
--- Targets, 序时进度 (expected), traffic-light status and town ranks for every KPI row (docs/kpis.md;
--- the status limits are the status_limits var of dbt_project.yml).
+-- Targets, 序时进度 (expected), traffic-light status and town ranks (within a district) for every
+-- KPI row (docs/kpis.md; the status limits are the status_limits var of dbt_project.yml).
 -- Target: the earliest milestone due on or after the month's last day, else the last one.
 -- Expected (progress KPIs): the straight line, in calendar days, from 0 at the plan's start
 -- date (or from a milestone dated on or before it, the baseline) through the milestones,
@@ -126,6 +126,8 @@ statused as (
             when kind = 'progress' then
                 case
                     when round(value, 6) >= round(last_value, 6) then 'done'
+                    -- a milestone of 0 (nothing due yet) leaves no ratio: on or ahead of the line is green
+                    when target = 0 then case when round(value, 6) >= round(expected, 6) then 'green' else 'red' end
                     when round((round(value, 6) - round(expected, 6)) / nullif(target, 0), 6)
                         >= {{ limits.progress_green_gap }} then 'green'
                     when round((round(value, 6) - round(expected, 6)) / nullif(target, 0), 6)
@@ -140,11 +142,11 @@ statused as (
 ),
 
 ranked_kpis as (
-    -- Progress KPIs with town targets in the month are ranked across towns.
-    select kpi_id, month
+    -- Progress KPIs with town targets in the month are ranked across the towns of a district.
+    select district_code, kpi_id, month
     from statused
-    where kind = 'progress' and scope_code <> '{{ var("district_code") }}' and target is not null
-    group by kpi_id, month
+    where kind = 'progress' and scope_level = 'town' and target is not null
+    group by district_code, kpi_id, month
 ),
 
 ranks as (
@@ -153,19 +155,21 @@ ranks as (
         s.month,
         s.kpi_id,
         row_number() over (
-            partition by s.kpi_id, s.month
+            partition by s.district_code, s.kpi_id, s.month
             -- completion, then the absolute figure behind it (the numerator: 23 of 23 villages before
             -- 4 of 4), then town code
             order by round(s.value / nullif(s.target, 0), 6) desc nulls last, s.numerator desc nulls last,
                 s.scope_code
         ) as town_rank
     from statused as s
-    inner join ranked_kpis as k on k.kpi_id = s.kpi_id and k.month = s.month
-    where s.scope_code <> '{{ var("district_code") }}'
+    inner join ranked_kpis as k on k.district_code = s.district_code and k.kpi_id = s.kpi_id and k.month = s.month
+    where s.scope_level = 'town'
 )
 
 select
+    s.scope_level,
     s.scope_code,
+    s.district_code,
     s.month,
     s.kpi_id,
     s.kind,

@@ -1,6 +1,7 @@
--- K17-K19, per town and for the district, per month: distinct ID numbers over the 培训情况
--- rows in force with a valid 培训日期 on or before the month's last day (distinct across
--- towns for the district). K19: trained caregivers with a caregiver row certified and numbered.
+-- K17-K19, per town and for each area above the towns (int_scope_areas: district, city), per
+-- month: distinct ID numbers over the 培训情况 rows in force with a valid 培训日期 on or before
+-- the month's last day (distinct across the area's towns). K19: trained caregivers with a
+-- caregiver row certified and numbered.
 with sheet as (
     {{ sheet_in_force('trainings', ['month_end']) }}
 ),
@@ -24,29 +25,33 @@ town_counts as (
     group by s.town_code, s.month, s.has_sheet, s.is_stale
 ),
 
-district_people as (
+area_people as (
     select
-        month,
-        person_key,
-        max(is_manager) as is_manager,
-        max(is_caregiver) as is_caregiver,
-        max(is_certified_caregiver) as is_certified_caregiver
-    from people
-    group by month, person_key
+        a.scope_code,
+        p.month,
+        p.person_key,
+        max(p.is_manager) as is_manager,
+        max(p.is_caregiver) as is_caregiver,
+        max(p.is_certified_caregiver) as is_certified_caregiver
+    from people as p
+    inner join {{ ref('int_scope_areas') }} as a on a.town_code = p.town_code
+    group by a.scope_code, p.month, p.person_key
 ),
 
-district_sums as (
+area_sums as (
     select
+        scope_code,
         month,
         sum(is_manager) as managers,
         sum(is_caregiver) as caregivers,
         sum(is_certified_caregiver) as certified_caregivers
-    from district_people
-    group by month
+    from area_people
+    group by scope_code, month
 ),
 
-district_counts as (
+area_counts as (
     select
+        a.scope_code,
         s.month,
         max(case when s.has_sheet then 1 else 0 end) = 1 as has_sheet,
         max(case when s.is_stale then 1 else 0 end) = 1 as is_stale,
@@ -54,16 +59,17 @@ district_counts as (
         coalesce(max(d.caregivers), 0) as caregivers,
         coalesce(max(d.certified_caregivers), 0) as certified_caregivers
     from sheet as s
-    left join district_sums as d on d.month = s.month
-    group by s.month
+    inner join {{ ref('int_scope_areas') }} as a on a.town_code = s.town_code
+    left join area_sums as d on d.scope_code = a.scope_code and d.month = s.month
+    group by a.scope_code, s.month
 ),
 
 measures as (
     select town_code as scope_code, month, has_sheet, is_stale, managers, caregivers, certified_caregivers
     from town_counts
     union all
-    select '{{ var("district_code") }}', month, has_sheet, is_stale, managers, caregivers, certified_caregivers
-    from district_counts
+    select scope_code, month, has_sheet, is_stale, managers, caregivers, certified_caregivers
+    from area_counts
 )
 
 {{ kpi_rows('measures', [

@@ -9,16 +9,42 @@ with active_rows as (
     where person_status = '正常' and town_code is not null
 ),
 
+listed as (
+    select es.town_code, es.month, es.file_id, es.source_month, p.row_number, p.person_key, p.id_number
+    from {{ ref('int_effective_sheets') }} as es
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
+    where es.sheet_kind = 'pairings' and p.person_key is not null
+),
+
+-- Only a person with active rows in two towns, or listed by two towns, can be a finding: the
+-- home town is worked out for those alone (a window over every registry row is the cost).
+listed_by_two as (
+    select month, person_key
+    from listed
+    group by month, person_key
+    having count(distinct town_code) > 1
+),
+
+candidates as (
+    select month, person_key
+    from active_rows
+    group by month, person_key
+    having min(town_code) <> max(town_code)
+    union
+    select month, person_key from listed_by_two
+),
+
 home as (
     select month, person_key, town_code as home_town_code
     from (
         select
-            *,
+            r.*,
             row_number() over (
-                partition by month, person_key
-                order by case registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, row_number
+                partition by r.month, r.person_key
+                order by case r.registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, r.row_number
             ) as priority
-        from active_rows
+        from active_rows as r
+        inner join candidates as c on c.month = r.month and c.person_key = r.person_key
     ) as ranked
     where priority = 1
 ),
@@ -39,22 +65,15 @@ registry_found as (
     group by r.town_code, r.export_month, r.file_id, r.row_number, r.id_number
 ),
 
-listed as (
-    select es.town_code, es.month, es.file_id, es.source_month, p.row_number, p.person_key, p.id_number
-    from {{ ref('int_effective_sheets') }} as es
-    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
-    where es.sheet_kind = 'pairings' and p.person_key is not null
-),
-
 listed_by_two_towns as (
     select
         l.month,
         l.person_key,
         coalesce(min(h.home_town_code), min(l.town_code)) as rightful_town_code
     from listed as l
+    inner join listed_by_two as t on t.month = l.month and t.person_key = l.person_key
     left join home as h on h.month = l.month and h.person_key = l.person_key
     group by l.month, l.person_key
-    having count(distinct l.town_code) > 1
 ),
 
 pairing_found as (

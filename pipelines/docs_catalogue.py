@@ -179,7 +179,9 @@ are set: {status} and the report's legend read them.
 Towns are ranked (1 = best) among the towns of their district on each progress KPI that has
 town targets, by completion (value ÷ town target, 6 decimals), then the larger numerator, then
 town code; a town with no value ranks last. The overall rank (`marts.town_rank_monthly`) orders
-the towns of a district by their mean rank over those KPIs, ties by town code.
+the towns of a district by their mean rank over those KPIs, ties by town code. Districts are ranked
+among the districts of the city the same way, on the progress KPIs with district targets
+(`marts.district_rank_monthly`; with one district it is rank 1).
 
 ## The 30 KPIs
 

@@ -199,6 +199,7 @@ def _write_answer_kpis(key_dir: Path) -> None:
         return
     from .answer_kpis import compute_answer_kpis
 
-    kpis, town_rank = compute_answer_kpis(key_dir / "truth", BUILTIN_DIVISIONS, SEEDS_DIR)
+    kpis, town_rank, district_rank = compute_answer_kpis(key_dir / "truth", BUILTIN_DIVISIONS, SEEDS_DIR)
     kpis.write_csv(key_dir / "kpis.csv")
     town_rank.write_csv(key_dir / "town_rank.csv")
+    district_rank.write_csv(key_dir / "district_rank.csv")

@@ -1,9 +1,9 @@
 """The answer key of the 30 KPIs (docs/kpis.md), computed in Polars from the generator's truth tables.
 
-`compute_answer_kpis` returns (kpis, town_rank): one KPI row per scope (every town in scope,
-each district, i.e. the towns' parent_code, and the city, scope code `city`: every town), month
-(from the earliest report month of any loaded workbook to the latest) and KPI, and the towns'
-overall ranking within their district per month. It is written independently of the dbt KPI
+`compute_answer_kpis` returns (kpis, town_rank, district_rank): one KPI row per scope (every town
+in scope, each district, i.e. the towns' parent_code, and the city, scope code `city`: every town),
+month (from the earliest report month of any loaded workbook to the latest) and KPI, the towns'
+overall ranking within their district and the districts' within the city per month. It is written independently of the dbt KPI
 models and of the KPI catalogue they read, so that each checks the other. The tables with a
 row per person are scanned lazily and streamed (`inputs.SCANNED_TABLES`), so a city of
 millions of people fits in bounded memory.
@@ -59,18 +59,20 @@ TOWN_RANK_COLUMNS = {
     "mean_rank": pl.Float64,
     "overall_rank": pl.Int64,
 }
+DISTRICT_RANK_COLUMNS = {"district_code": pl.String, **{k: v for k, v in TOWN_RANK_COLUMNS.items() if k != "town_code"}}
 
 
 def compute_answer_kpis(
     truth_dir: Path, divisions_file: Path, plan_dir: Path
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """`plan_dir` holds plan.csv, plan_projects.csv and plan_targets.csv (the seeds, or a city's plan)."""
     tables = load_truth_tables(truth_dir)
     scope = load_scope(divisions_file)
     plan = load_plan(plan_dir)
     month_range = report_month_range(tables["files"])
     if month_range is None:
-        return pl.DataFrame(schema=KPI_COLUMNS), pl.DataFrame(schema=TOWN_RANK_COLUMNS)
+        return (pl.DataFrame(schema=KPI_COLUMNS), pl.DataFrame(schema=TOWN_RANK_COLUMNS),
+                pl.DataFrame(schema=DISTRICT_RANK_COLUMNS))
     months = month_grid(*month_range)
     # scope code → the district of a town, None for a district or the city
     scopes = {
@@ -127,13 +129,20 @@ def compute_answer_kpis(
     )
     ranks, town_rank = rank_towns(kpis.join(scope_frame.filter(pl.col("district_code").is_not_null()), on="scope_code"))
     kpis = kpis.join(ranks.drop("district_code"), on=["scope_code", "month", "kpi_id"], how="left")
+    # Districts rank among the districts of the city as towns among the towns of a district; the
+    # key's kpis.csv keeps its district rows' rank empty, as kpi_district_monthly has no rank column.
+    _, district_rank = rank_towns(
+        kpis.filter(pl.col("scope_code").is_in(scope.district_codes)).with_columns(district_code=pl.lit(CITY))
+    )
+    district_rank = district_rank.rename({"town_code": "district_code"})
     scope_order = {code: i for i, code in enumerate(scopes)}
     kpis = (
         kpis.with_columns(scope_order=pl.col("scope_code").replace_strict(scope_order, return_dtype=pl.Int64))
         .sort("scope_order", "month", "kpi_id")
         .select([pl.col(name).cast(dtype) for name, dtype in KPI_COLUMNS.items()])
     )
-    return kpis, town_rank.select([pl.col(name).cast(dtype) for name, dtype in TOWN_RANK_COLUMNS.items()])
+    return (kpis, town_rank.select([pl.col(name).cast(dtype) for name, dtype in TOWN_RANK_COLUMNS.items()]),
+            district_rank.select([pl.col(name).cast(dtype) for name, dtype in DISTRICT_RANK_COLUMNS.items()]))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ bounded. Registries stream to CSV in a second process while this one renders the
 (every town, every requested month; unless clean, the district's planted workbook problems,
 each placed once in the first PLANT_TOWNS towns, and its rejected and skipped files; the
 registries have none). The answer key holds the files, sheets, findings, the row truth
-(Parquet, written a batch of towns or people at a time) and kpis.csv / town_rank.csv, computed
+(Parquet, written a batch of towns or people at a time) and kpis.csv / town_rank.csv / district_rank.csv, computed
 from that truth by the streaming answer-key KPIs (`answer_kpis`). The city's plan
 (`reference/plan/`, `city_plan`) names exactly the projects built here, for
 `ruralcare refresh --plan`.
@@ -264,9 +264,10 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
     write_file_truth(truth_dir, run.files, run.sheet_rows)
     if progress:
         progress("answer key KPIs", 0, 0)
-    kpis, town_rank = compute_answer_kpis(truth_dir, divisions_path(out_dir), plan_path(out_dir))
+    kpis, town_rank, district_rank = compute_answer_kpis(truth_dir, divisions_path(out_dir), plan_path(out_dir))
     kpis.write_csv(out_dir / "answer_key" / "kpis.csv")
     town_rank.write_csv(out_dir / "answer_key" / "town_rank.csv")
+    district_rank.write_csv(out_dir / "answer_key" / "district_rank.csv")
     counts: dict[str, int] = {}
     for f in run.files:
         key = f"{f['kind']}:{f['expected_status']}"

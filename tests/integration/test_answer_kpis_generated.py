@@ -32,7 +32,7 @@ COUNTS_SUMMED_OVER_TOWNS = [
 @pytest.fixture(scope="module")
 def generated(generated_sources):
     truth = generated_sources / "answer_key" / "truth"
-    kpis, town_rank = compute_answer_kpis(truth, BUILTIN_DIVISIONS, SEEDS_DIR)
+    kpis, town_rank, _ = compute_answer_kpis(truth, BUILTIN_DIVISIONS, SEEDS_DIR)
     return truth, kpis, town_rank
 
 

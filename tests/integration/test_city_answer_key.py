@@ -1,7 +1,8 @@
 """End to end at city scale: a small synthetic city of two districts is generated, refreshed with its
 own division list and plan (`ruralcare refresh --divisions --plan`), and every KPI row of every town,
-both districts and the city, and the towns' overall ranking within their district, are compared with
-the generator's answer key (computed independently, streamed over its truth Parquet)."""
+both districts and the city, the towns' overall ranking within their district and the districts'
+within the city are compared with the generator's answer key (computed independently, streamed over
+its truth Parquet)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,14 @@ def test_overall_town_ranking_within_districts_equals_the_answer_key(city):
     assert sorted(rank for (town, month), (_, rank) in key.items() if town.startswith("509902")
                   and month == MONTHS[-1]) == [1, 2, 3, 4]
     assert not rank_mismatches(con, key)
+
+
+def test_district_ranking_within_the_city_equals_the_answer_key(city):
+    con, answer_key = city
+    key = read_rank_key(answer_key, "district")
+    assert sorted(key) == sorted((district, month) for district in DISTRICTS for month in MONTHS)
+    assert sorted(rank for (_, month), (_, rank) in key.items() if month == MONTHS[-1]) == [1, 2]
+    assert not rank_mismatches(con, key, "district")
 
 
 def test_every_planted_finding_is_reported_at_city_scale(city):

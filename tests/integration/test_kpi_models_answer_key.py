@@ -125,16 +125,17 @@ def kpi_mismatches(key: dict, ours: dict) -> list[str]:
     return mismatches
 
 
-def read_rank_key(answer_key: Path) -> dict[tuple[str, str], tuple[float, int]]:
-    with (answer_key / "town_rank.csv").open(encoding="utf-8") as handle:
-        return {(r["town_code"], r["month"][:7] + "-01"): (float(r["mean_rank"]), int(float(r["overall_rank"])))
+def read_rank_key(answer_key: Path, level: str = "town") -> dict[tuple[str, str], tuple[float, int]]:
+    """(code, month) → (mean rank, overall rank) of the answer key's town_rank.csv or district_rank.csv."""
+    with (answer_key / f"{level}_rank.csv").open(encoding="utf-8") as handle:
+        return {(r[f"{level}_code"], r["month"][:7] + "-01"): (float(r["mean_rank"]), int(float(r["overall_rank"])))
                 for r in csv.DictReader(handle)}
 
 
-def rank_mismatches(con, key: dict) -> list[str]:
-    """town_rank_monthly against the answer key's (mean rank, overall rank) per town and month."""
+def rank_mismatches(con, key: dict, level: str = "town") -> list[str]:
+    """marts.town_rank_monthly (or district_rank_monthly) against the answer key's (mean rank, overall rank)."""
     ours = {(t, m.isoformat()): (mean, rank) for t, m, mean, rank in con.execute(
-        "select town_code, month, mean_rank, overall_rank from marts.town_rank_monthly").fetchall()}
+        f"select {level}_code, month, mean_rank, overall_rank from marts.{level}_rank_monthly").fetchall()}
     mismatches = [f"{k}: models {ours.get(k)} vs key {key.get(k)}" for k in sorted(set(key) | set(ours))
                   if k not in ours or k not in key or ours[k][1] != key[k][1]
                   or not math.isclose(ours[k][0], key[k][0], abs_tol=1e-9)]
@@ -156,3 +157,11 @@ def test_overall_town_ranking_equals_the_answer_key(built):
     every_town_month = {(town, month) for town in every_town(con) for month in generated_months()}
     assert set(key) == every_town_month, f"answer key: {len(key)} rows, {len(every_town_month)} expected"
     assert not rank_mismatches(con, key)
+
+
+def test_the_district_ranks_first_of_its_city_as_the_answer_key_says(built):
+    con, answer_key = built
+    key = read_rank_key(answer_key, "district")
+    assert set(key) == {(DISTRICT_CODE, month) for month in generated_months()}
+    assert {rank for _, rank in key.values()} == {1}
+    assert not rank_mismatches(con, key, "district")

@@ -220,7 +220,7 @@ def test_facility_kpis_match_plan_projects_by_name_and_count_first_duplicate(wor
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K01") == (2.0, None, 2.0, "info")
     assert measured(kpis, DAWAN, JUNE, "K02") == (40.0, 50.0, 0.8, "green")
     assert measured(kpis, DAWAN, JUNE, "K03") == (1.0, None, 1.0, "info")
@@ -285,7 +285,7 @@ def test_village_point_kpis_main_rows_sub_points_merges_and_communities(world):
         D(2022, 7, 3),
         {"village_points": [point(MUER_VILLAGES[0], "不设立（镇中心所在村）")]},
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K09") == (2.0, None, 2.0, "yellow")
     k09 = row(kpis, DAWAN, JUNE, "K09")
     assert (k09["target"], k09["due_date"]) == (4.0, D(2022, 12, 31))
@@ -391,7 +391,7 @@ def test_people_pairing_and_registry_kpis(world):
         },
     )
     world.workbook(MUER, JUNE, D(2022, 7, 3), {"pairings": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K14") == (1.0, 3.0, pytest.approx(1 / 3), "red")
     assert row(kpis, DAWAN, JUNE, "K14")["expected"] == pytest.approx(365 / 549)
     assert measured(kpis, DAWAN, JUNE, "K15") == (2.0, 3.0, pytest.approx(2 / 3), "green")
@@ -459,7 +459,7 @@ def test_training_kpis_count_distinct_ids_with_dated_rows_and_distinct_across_to
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K17") == (1.0, None, 1.0, "info")
     assert measured(kpis, DAWAN, JUNE, "K18") == (3.0, None, 3.0, "info")
     assert measured(kpis, DAWAN, JUNE, "K19") == (2.0, 3.0, pytest.approx(2 / 3), "red")
@@ -537,7 +537,7 @@ def test_fund_kpis_city_award_over_one_topup_cap_and_running_funds_pro_rata(worl
             resident(7, "集中供养", "正常", "大湾敬老院", 30000.0, valid=False),
         ],
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, march, "K23") == (1300000.0, 1000000.0, 1.3, "info")
     assert measured(kpis, DAWAN, march, "K24") == (0.0, 1.0, 0.0, "red")
     assert measured(kpis, DAWAN, march, "K26") == (42000.0, 45000.0, pytest.approx(42000 / 45000), "green")
@@ -575,7 +575,7 @@ def test_effective_workbook_carries_sheets_forward_marks_stale_and_scores_submis
     world.registry("elderly", D(2021, 11, 30), [elder(person_id(D(1950, 1, 1), 11), town=MUER, village=MUER_VILLAGES[0])])
     world.workbook(MUER, jan, D(2022, 2, 5), {"facilities": [facility("木耳镇养老服务中心", "镇养老服务中心", "已建成")]})
     world.workbook(MUER, feb, D(2022, 3, 6), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert kpis["month"].unique().sort().to_list() == [dec, jan, feb]
     assert kpis.height == 3 * 4 * 30  # two towns, the district and the city
 
@@ -629,7 +629,7 @@ def test_town_ranking_orders_by_completion_then_value_then_code(world):
                 + ([point(MUER_VILLAGES[1], "不设立（拟撤并）")] if town == MUER else [])
             },
         )
-    kpis, town_rank = world.compute()
+    kpis, town_rank, district_rank = world.compute()
     # K09: 大湾 2/4 and 木耳 1/2 tie on completion; the larger value ranks first.
     assert (row(kpis, DAWAN, months[0], "K09")["rank"], row(kpis, MUER, months[0], "K09")["rank"]) == (1, 2)
     # K10: 大湾 2/4 vs 木耳 2/2 (乙村 is about to be merged away).
@@ -645,11 +645,15 @@ def test_town_ranking_orders_by_completion_then_value_then_code(world):
         {"town_code": DAWAN, "month": months[0], "mean_rank": 7 / 6, "overall_rank": 1},
         {"town_code": MUER, "month": months[0], "mean_rank": 11 / 6, "overall_rank": 2},
     ]
+    # The one district ranks first among the city's districts on every KPI it has a target for.
+    assert district_rank.to_dicts() == [
+        {"district_code": DISTRICT, "month": months[0], "mean_rank": 1.0, "overall_rank": 1},
+    ]
 
 
 def test_sheet_never_sent_is_null_na_and_stale_beside_a_current_workbook(world):
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert (row(kpis, DAWAN, JUNE, "K09")["value"], row(kpis, DAWAN, JUNE, "K09")["status"]) == (None, "na")
     assert row(kpis, DAWAN, JUNE, "K09")["stale"] is True
     assert row(kpis, DAWAN, JUNE, "K05")["stale"] is False
@@ -658,7 +662,7 @@ def test_sheet_never_sent_is_null_na_and_stale_beside_a_current_workbook(world):
 
 def test_town_without_workbook_has_every_row_stale_including_registry_kpis_and_k30(world):
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     muer = kpis.filter(pl.col("scope_code") == MUER)
     assert muer["stale"].all()
     assert kpis.filter(pl.col("scope_code") == DISTRICT)["stale"].all()
@@ -670,7 +674,7 @@ def test_submission_rate_uses_earliest_accepted_workbook_and_the_fifth_inclusive
     world.workbook(DAWAN, JUNE, D(2022, 7, 20), {"facilities": []})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"facilities": []}, status="rejected")
     world.workbook(MUER, JUNE, D(2022, 7, 6), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K30") == (1.0, 1.0, 1.0, "info")
     assert measured(kpis, MUER, JUNE, "K30") == (0.0, 1.0, 0.0, "info")
     assert measured(kpis, DISTRICT, JUNE, "K30") == (1.0, 2.0, 0.5, "info")
@@ -680,7 +684,7 @@ def test_superseded_workbook_is_never_in_force_even_when_submitted_later(world):
     world.workbook(DAWAN, JUNE, D(2022, 7, 9), {"facilities": [facility("大湾镇养老服务中心", "镇养老服务中心", "已运营")]},
                    status="superseded")
     world.workbook(DAWAN, JUNE, D(2022, 7, 2), {"facilities": [facility("大湾镇养老服务中心", "镇养老服务中心", "在建")]})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert row(kpis, DAWAN, JUNE, "K05")["value"] == 0.0
 
 
@@ -688,7 +692,7 @@ def test_district_village_rates_divide_by_all_villages_of_its_towns(world):
     # 木耳镇 has no 互助养老点 sheet: K10 counts its 2 villages as not covered, not as absent
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成")]})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DISTRICT, JUNE, "K10") == (1.0, 6.0, 1 / 6, "red")
     assert measured(kpis, DISTRICT, JUNE, "K09") == (1.0, None, 1.0, "red")
 
@@ -697,7 +701,7 @@ def test_district_rate_sums_only_towns_with_both_parts(world):
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成",
                                                                         equipment_subsidy_yuan=1000.0)]})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DISTRICT, JUNE, "K25") == (1.0, 1.0, 1.0, "green")
 
 
@@ -715,7 +719,7 @@ def test_duplicate_village_main_row_counts_nowhere(world):
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K09")[0] == 0.0
     assert measured(kpis, DAWAN, JUNE, "K13")[0] == 0.0
     assert measured(kpis, DAWAN, JUNE, "K25") == (1.0, 1.0, 1.0, "green")
@@ -735,7 +739,7 @@ def test_community_and_unmatched_village_rows_are_ignored_by_every_point_kpi(wor
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K09")[0] == 0.0
     assert measured(kpis, DAWAN, JUNE, "K25") == (0.0, 0.0, None, "na")
 
@@ -755,7 +759,7 @@ def test_three_ones_takes_association_and_teams_from_the_main_row_and_assistants
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K13")[:2] == (1.0, 4.0)
 
 
@@ -774,7 +778,7 @@ def test_merged_village_is_covered_only_when_its_target_has_a_built_own_point(wo
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K10")[:2] == (2.0, 4.0)
 
 
@@ -786,7 +790,7 @@ def test_person_town_prefers_in_scope_elderly_row_then_tekun_then_dibao(world):
     world.registry("dibao", D(2022, 6, 1), [{"id_number": b, "town_code": MUER, "assistance_category": "低保", "person_status": "正常"}])
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"pairings": []})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"pairings": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K14")[:2] == (0.0, 1.0)
     assert measured(kpis, MUER, JUNE, "K14")[:2] == (0.0, 1.0)
 
@@ -796,7 +800,7 @@ def test_unreadable_status_or_category_fails_the_key_group_condition(world):
     world.registry("tekun", D(2022, 6, 1), [{"id_number": a, "town_code": DAWAN, "support_mode": "分散供养", "person_status": None}])
     world.registry("dibao", D(2022, 6, 1), [{"id_number": b, "town_code": DAWAN, "assistance_category": None, "person_status": "正常"}])
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"pairings": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K14")[:2] == (0.0, 0.0)
     assert measured(kpis, DAWAN, JUNE, "K22")[:2] == (None, None)
 
@@ -813,14 +817,14 @@ def test_elderly_database_completeness_counts_rows_of_every_age_and_invalid_ids(
         ],
     )
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K21") == (2.0, 4.0, 0.5, "info")
 
 
 def test_registry_kpis_are_na_until_their_registry_has_an_export(world):
     world.registry("elderly", D(2022, 6, 1), [elder(person_id(D(1950, 1, 1), 1))])
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K20") == (None, None, None, "na")
     assert measured(kpis, DAWAN, JUNE, "K21") == (1.0, 1.0, 1.0, "info")
 
@@ -831,7 +835,7 @@ def test_later_registry_export_replaces_the_earlier_from_its_date_on(world):
     world.registry("elderly", D(2022, 6, 30), [elder(a)])
     world.workbook(DAWAN, D(2022, 5, 1), D(2022, 6, 1), {"facilities": []})
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, D(2022, 5, 1), "K21")[:2] == (2.0, 2.0)
     assert measured(kpis, DAWAN, JUNE, "K21")[:2] == (1.0, 1.0)
 
@@ -847,7 +851,7 @@ def test_city_award_counts_payments_to_a_centre_named_only_in_the_plan(world):
                       fund("木耳镇养老服务中心（新）", "市级奖补", 100000.0, D(2022, 6, 1))],
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, MUER, JUNE, "K23") == (500000.0, 1000000.0, 0.5, "info")
 
 
@@ -869,7 +873,7 @@ def test_district_topup_counts_every_payment_and_only_centres_with_an_amount(wor
         D(2022, 7, 1),
         {"facilities": [], "funds": [fund("木耳镇养老服务中心", "区级补助", 5000000.0, D(2022, 1, 1))]},
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K24") == (1.0, 1.0, 1.0, "green")
     assert measured(kpis, MUER, JUNE, "K24") == (0.0, 0.0, None, "na")
 
@@ -891,7 +895,7 @@ def test_running_fund_ratio_scales_allowances_by_month_number_and_ignores_age(wo
         [{"id_number": person_id(D(2000, 1, 1), 1), "town_code": DAWAN, "support_mode": "集中供养",
           "person_status": "正常", "institution": "大湾敬老院", "annual_allowance_yuan": 24000.0}],
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, january, "K26") == (1000.0, 2000.0, 0.5, "green")
 
 
@@ -908,7 +912,7 @@ def test_centre_area_standard_comes_from_the_plan_project_matched_by_name(world)
         D(2022, 7, 1),
         {"facilities": [facility("养老服务中心", "镇养老服务中心", "已建成", area_m2=800.0)]},
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K06") == (0.0, 1.0, 0.0, "red")
     assert measured(kpis, MUER, JUNE, "K06") == (1.0, 1.0, 1.0, "green")
 
@@ -930,7 +934,7 @@ def test_grid_pairing_needs_a_known_mode_and_visits_count_on_any_row(world):
             ]
         },
     )
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K15")[:2] == (0.0, 1.0)
     assert measured(kpis, DAWAN, JUNE, "K14")[:2] == (1.0, 1.0)
     assert measured(kpis, DAWAN, JUNE, "K16")[:2] == (1.0, 1.0)
@@ -941,7 +945,7 @@ def test_registry_rows_of_files_not_loaded_are_ignored(world):
     world.registry("elderly", D(2022, 6, 20), [elder(person_id(D(1950, 1, 1), 3)), elder(None, id_valid=False)])
     world.tables["files"][-1]["status"] = "duplicate"
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"facilities": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DAWAN, JUNE, "K21")[:2] == (1.0, 1.0)
 
 
@@ -968,7 +972,7 @@ def test_each_district_adds_up_its_own_towns_and_the_city_all_towns(two_district
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成")]})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"village_points": [point(MUER_VILLAGES[0], "单独设立", "已建成")]})
     world.workbook(HILL, JUNE, D(2022, 7, 1), {"village_points": [point(HILL_VILLAGES[0], "依托公共资源", "已建成")]})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert sorted(kpis["scope_code"].unique()) == sorted([DAWAN, MUER, HILL, DISTRICT, SECOND_DISTRICT, "city"])
     assert kpis.height == 6 * 30
     assert measured(kpis, DISTRICT, JUNE, "K09")[:3] == (2.0, None, 2.0)
@@ -990,7 +994,7 @@ def test_towns_inherit_rate_targets_from_their_own_district_and_the_city_takes_c
     world = two_districts
     for town in (DAWAN, HILL):
         world.workbook(town, JUNE, D(2022, 7, 1), {"village_points": [], "pairings": []})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert row(kpis, DAWAN, JUNE, "K10")["target"] == 1.0
     assert row(kpis, HILL, JUNE, "K10")["target"] == 0.5
     assert row(kpis, HILL, JUNE, "K16")["target"] == 0.7
@@ -1009,7 +1013,7 @@ def test_trainings_are_distinct_within_each_area_and_staleness_spreads_to_the_ar
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"trainings": [training(a, "院长/主管", D(2022, 5, 2))]})
     world.workbook(HILL, may, D(2022, 6, 1), {"trainings": [training(a, "院长/主管", D(2022, 5, 2)),
                                                              training(b, "院长/主管", D(2022, 5, 3))]})
-    kpis, _ = world.compute()
+    kpis, _, _ = world.compute()
     assert measured(kpis, DISTRICT, JUNE, "K17")[0] == 1.0
     assert measured(kpis, SECOND_DISTRICT, JUNE, "K17")[0] == 2.0
     assert measured(kpis, "city", JUNE, "K17")[0] == 2.0  # a is trained in both districts: once
@@ -1024,7 +1028,7 @@ def test_towns_are_ranked_within_their_district(two_districts):
     world.workbook(DAWAN, JUNE, D(2022, 7, 1), {"village_points": [point(DAWAN_VILLAGES[0], "单独设立", "已建成")]})
     world.workbook(MUER, JUNE, D(2022, 7, 1), {"village_points": [point(MUER_VILLAGES[0], "单独设立", "已建成")]})
     world.workbook(HILL, JUNE, D(2022, 7, 1), {"village_points": []})
-    kpis, town_rank = world.compute()
+    kpis, town_rank, _ = world.compute()
     # 山镇 built nothing but is alone in its district
     assert row(kpis, HILL, JUNE, "K09")["rank"] == 1
     assert row(kpis, MUER, JUNE, "K09")["rank"] == 1  # 1 of 2 before 大湾镇's 1 of 4

@@ -169,6 +169,11 @@ def build(path: Path, city: bool = False) -> Path:
                     [("500112018", JUNE, 1.0, 1, "500112"), ("500112129", JUNE, 2.0, 2, "500112"),
                      ("500112133", JUNE, 3.0, 3, "500112")]
                     + ([("509902001", JUNE, 1.0, 1, "509902"), ("509902002", JUNE, 2.0, 2, "509902")] if city else []))
+    con.execute("create table marts.district_rank_monthly (district_code varchar, district_name varchar, month date, "
+                "mean_rank double, ranked_kpi_count integer, overall_rank integer)")
+    con.executemany("insert into marts.district_rank_monthly values (?, ?, ?, ?, ?, ?)",
+                    [("509902", "第2区", JUNE, 1.75, 4, 2), ("500112", "渝北区", JUNE, 1.75, 4, 1),
+                     ("509903", "第3区", JUNE, 2.5, 4, 3)] if city else [("500112", "渝北区", JUNE, 1.0, 4, 1)])
     con.execute("""create table marts.dim_project (project_id varchar, town_code varchar, town_name varchar, facility_name varchar,
                    facility_type varchar, build_mode varchar, host_facility varchar, min_area_m2 integer, due_date date, merge_into varchar)""")
     con.executemany("insert into marts.dim_project values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)", PROJECTS + (CITY_PROJECTS if city else []))
@@ -464,7 +469,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from pipelines.cli import main as ruralcare  # noqa: E402
 from pipelines.report.writer import write_month_reports  # noqa: E402
-from pipelines.report.city import city_table, load_city_summary, rank_districts  # noqa: E402
+from pipelines.report.city import city_table, load_city_summary  # noqa: E402
 from pipelines.report.data import Town  # noqa: E402
 
 
@@ -535,34 +540,11 @@ def test_report_of_an_unknown_district_exits_2_naming_the_districts(city_warehou
     assert run_report(city_warehouse, "--district", "509902", "--city").exit_code == 2
 
 
-def row(value, target, numerator):
-    return {"value": value, "target": target, "numerator": numerator}
-
-
-@pytest.mark.parametrize("rows, kpi_ranks, overall", [
-    # completion first; the same completion: the larger numerator; then the code
-    ({"A": {"k": row(0.5, 1, 5)}, "B": {"k": row(0.8, 1, 8)}}, {"A": {"k": 2}, "B": {"k": 1}}, {"A": 2, "B": 1}),
-    ({"A": {"k": row(2, 3, 2)}, "B": {"k": row(4, 6, 4)}}, {"A": {"k": 2}, "B": {"k": 1}}, {"A": 2, "B": 1}),
-    ({"B": {"k": row(0.5, 1, 5)}, "A": {"k": row(0.5, 1, 5)}}, {"A": {"k": 1}, "B": {"k": 2}}, {"A": 1, "B": 2}),
-    # no target, or no value: last on that KPI; equal mean ranks: the code
-    ({"A": {"k": row(9, None, 9), "m": row(0.1, 1, 1)}, "B": {"k": row(1, 5, 1), "m": row(0.2, 1, 2)}},
-     {"A": {"k": 2, "m": 2}, "B": {"k": 1, "m": 1}}, {"A": 2, "B": 1}),
-    ({"A": {"k": row(None, 5, None), "m": row(0.9, 1, 9)}, "B": {"k": row(1, 5, 1), "m": row(0.2, 1, 2)}},
-     {"A": {"k": 2, "m": 1}, "B": {"k": 1, "m": 2}}, {"A": 1, "B": 2}),
-    # a KPI without a target anywhere is not ranked; a district with no ranked KPI has no rank
-    ({"A": {"k": row(1, None, 1)}, "B": {"k": row(2, None, 2)}}, {"A": {}, "B": {}}, {"A": None, "B": None}),
-])
-def test_districts_rank_by_the_mean_of_their_completion_ranks(rows, kpi_ranks, overall):
-    ranks = rank_districts(rows)
-    assert {code: r.kpi_ranks for code, r in ranks.items()} == kpi_ranks
-    assert {code: r.overall_rank for code, r in ranks.items()} == overall
-
-
 def test_city_summary_ranks_the_districts_with_the_city_last(city_warehouse):
     table = city_table(load_city_summary(city_warehouse / "ruralcare.duckdb", JUNE))
     assert table.columns[:7] == ["排名", "区", "区划代码", "平均名次", "镇中心", "镇中心目标", "镇中心状态"]
     rows = texts(table)
-    # 渝北区 and 第2区 tie on 1.75 (2,1,2,2 and 1,2,1,3): the code decides
+    # in the order of marts.district_rank_monthly (渝北区 and 第2区 tie on 1.75: dbt put the code first)
     assert [r[:4] for r in rows] == [["1", "渝北区", "500112", "1.75"], ["2", "第2区", "509902", "1.75"],
                                      ["3", "第3区", "509903", "2.50"], ["—", "全市", "—", "—"]]
     assert table.rows[0][3].value == 1.75

@@ -1,5 +1,5 @@
--- Targets, 序时进度 (expected), traffic-light status and town ranks (within a district) for every
--- KPI row (docs/kpis.md; the status limits are the status_limits var of dbt_project.yml).
+-- Targets, 序时进度 (expected), traffic-light status and ranks (towns within their district, districts
+-- within the city) for every KPI row (docs/kpis.md; the status limits are the status_limits var of dbt_project.yml).
 -- Target: the earliest milestone due on or after the month's last day, else the last one.
 -- Expected (progress KPIs): the straight line, in calendar days, from 0 at the plan's start
 -- date (or from a milestone dated on or before it, the baseline) through the milestones,
@@ -141,12 +141,21 @@ statused as (
     from targeted
 ),
 
-ranked_kpis as (
-    -- Progress KPIs with town targets in the month are ranked across the towns of a district.
-    select district_code, kpi_id, month
+ranking_groups as (
+    -- Towns are ranked among the towns of their district, districts among the districts of the city.
+    select
+        *,
+        case scope_level when 'town' then district_code when 'district' then 'city' end as ranking_group
     from statused
-    where kind = 'progress' and scope_level = 'town' and target is not null
-    group by district_code, kpi_id, month
+    where scope_level in ('town', 'district')
+),
+
+ranked_kpis as (
+    -- Progress KPIs with targets in the month (at the group's level) are ranked.
+    select ranking_group, kpi_id, month
+    from ranking_groups
+    where kind = 'progress' and target is not null
+    group by ranking_group, kpi_id, month
 ),
 
 ranks as (
@@ -155,15 +164,14 @@ ranks as (
         s.month,
         s.kpi_id,
         row_number() over (
-            partition by s.district_code, s.kpi_id, s.month
+            partition by s.ranking_group, s.kpi_id, s.month
             -- completion, then the absolute figure behind it (the numerator: 23 of 23 villages before
-            -- 4 of 4), then town code
+            -- 4 of 4), then the code
             order by round(s.value / nullif(s.target, 0), 6) desc nulls last, s.numerator desc nulls last,
                 s.scope_code
-        ) as town_rank
-    from statused as s
-    inner join ranked_kpis as k on k.district_code = s.district_code and k.kpi_id = s.kpi_id and k.month = s.month
-    where s.scope_level = 'town'
+        ) as scope_rank
+    from ranking_groups as s
+    inner join ranked_kpis as k on k.ranking_group = s.ranking_group and k.kpi_id = s.kpi_id and k.month = s.month
 )
 
 select
@@ -181,6 +189,6 @@ select
     cast(s.expected as double) as expected,
     s.status,
     s.is_stale as stale,
-    cast(r.town_rank as integer) as rank
+    cast(r.scope_rank as integer) as rank
 from statused as s
 left join ranks as r on r.scope_code = s.scope_code and r.month = s.month and r.kpi_id = s.kpi_id

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,64 @@ def small_clean_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("generated_small")
     generate(out, seed=DEFAULT_SEED, months="2022-11..2022-12", clean=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def refreshed_small_warehouse(small_clean_sources: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The two clean months refreshed at once, in a warehouse of their own; its Settings (read only)."""
+    return _refresh_copy(small_clean_sources, tmp_path_factory.mktemp("small"))
+
+
+# 统景镇's last village-point milestone: the target the every-option refresh's plan raises by 5.
+CHANGED_TARGET = ("500112133", "K09_village_points_built", "2022-12-31")
+
+
+def _plan_with_new_target(folder: Path) -> Path:
+    """The built-in plan with the CHANGED_TARGET row raised by 5."""
+    from pipelines.plan_files import PLAN_COLUMNS
+    from pipelines.settings import SEEDS_DIR
+
+    folder.mkdir(parents=True)
+    for name in PLAN_COLUMNS:
+        shutil.copy(SEEDS_DIR / name, folder / name)
+    with (folder / "plan_targets.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    row = next(r for r in rows if (r["scope_code"], r["kpi_id"], r["due_date"]) == CHANGED_TARGET)
+    row["target_value"] = str(int(row["target_value"]) + 5)
+    with (folder / "plan_targets.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=PLAN_COLUMNS["plan_targets.csv"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@dataclass(frozen=True)
+class OptionsRefresh:
+    settings: object  # pipelines.settings.Settings of the refresh (divisions and plan included)
+    changed_target: tuple[str, str, str]  # (scope_code, kpi_id, due_date) of the raised plan target
+
+
+@pytest.fixture(scope="session")
+def refreshed_with_every_option(small_clean_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> OptionsRefresh:
+    """`ruralcare refresh` of the two clean months with every option together: --sources,
+    --warehouse, --divisions (a copy of the Yubei list elsewhere), --plan (the built-in plan with
+    one town target raised) and --strict. Shared by the refresh-mechanics and plan tests (read only)."""
+    from pipelines.settings import BUILTIN_DIVISIONS, Settings
+
+    root = tmp_path_factory.mktemp("every_option")
+    inbox = _copy_inbox(small_clean_sources, root / "inbox")
+    divisions = root / "lists" / "yubei_divisions.csv"
+    divisions.parent.mkdir()
+    shutil.copy(BUILTIN_DIVISIONS, divisions)
+    plan = _plan_with_new_target(root / "plan")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ruralcare"), "refresh", "--sources", str(inbox),
+         "--warehouse", str(root / "wh"), "--divisions", str(divisions), "--plan", str(plan), "--strict"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    settings = Settings.from_env(sources_dir=inbox, warehouse_dir=root / "wh", divisions_file=divisions, plan_dir=plan)
+    return OptionsRefresh(settings, CHANGED_TARGET)
 
 
 @pytest.fixture(scope="session")

@@ -91,11 +91,9 @@ def month_by_month(small_clean_sources: Path, tmp_path_factory: pytest.TempPathF
 
 
 def test_month_by_month_publishes_what_one_full_refresh_publishes(
-    month_by_month: tuple[Path, Path], small_clean_sources: Path, copy_inbox, tmp_path: Path
+    month_by_month: tuple[Path, Path], refreshed_small_warehouse: Settings
 ) -> None:
-    full = tmp_path / "full"
-    _refresh(copy_inbox(small_clean_sources, full / "inbox"), full / "warehouse")
-    expected = _published_tables(full / "warehouse" / "ruralcare.duckdb")
+    expected = _published_tables(refreshed_small_warehouse.published_db)
     got = _published_tables(month_by_month[1] / "ruralcare.duckdb")
     assert sorted(got) == sorted(expected)
     assert sum(len(rows) for rows in expected.values()) > 1000

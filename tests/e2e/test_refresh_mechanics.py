@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -47,20 +46,9 @@ def _refresh_rows(work_db: Path) -> list[tuple]:
         con.close()
 
 
-def test_refresh_with_every_option(small_clean_sources: Path, copy_inbox, tmp_path: Path) -> None:
-    """--sources, --warehouse, --divisions (a copy of the Yubei list elsewhere) and --strict together."""
-    inbox = copy_inbox(small_clean_sources, tmp_path / "inbox")
-    divisions = tmp_path / "lists" / "yubei_divisions.csv"
-    divisions.parent.mkdir()
-    shutil.copy(BUILTIN_DIVISIONS, divisions)
-    warehouse = tmp_path / "wh"
-    done = subprocess.run(
-        [RURALCARE, "refresh", "--sources", str(inbox), "--warehouse", str(warehouse),
-         "--divisions", str(divisions), "--strict"],
-        capture_output=True, text=True, timeout=900, check=False,
-        env={**os.environ, "DAGSTER_HOME": str(_dagster_home(tmp_path))},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_refresh_with_every_option(refreshed_with_every_option) -> None:
+    """--sources, --warehouse, --divisions, --plan and --strict together (conftest.py)."""
+    warehouse = refreshed_with_every_option.settings.warehouse_dir
     con = duckdb.connect(str(warehouse / "ruralcare.duckdb"), read_only=True)
     try:
         towns, months = con.execute(
@@ -111,9 +99,12 @@ def test_a_failing_dbt_step_stops_dbt_and_records_the_failure(
     assert rows[0][2].startswith("transform: ")
 
 
-def test_a_failing_refresh_prints_one_clear_message(small_clean_sources: Path, copy_inbox, tmp_path: Path) -> None:
-    """dbt fails on bad input: exit 1, stage, cause and log named, no traceback, no process left."""
-    inbox = copy_inbox(small_clean_sources, tmp_path / "inbox")
+def test_a_failing_refresh_prints_one_clear_message(tmp_path: Path) -> None:
+    """dbt fails on bad input: exit 1, stage, cause and log named, no traceback, no process left.
+    The inbox is empty: the broken division list alone fails the build."""
+    inbox = tmp_path / "inbox"
+    for folder in ("towns", "registries"):
+        (inbox / folder).mkdir(parents=True)
     divisions = tmp_path / "broken_divisions.csv"
     lines = BUILTIN_DIVISIONS.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")

@@ -12,12 +12,11 @@ import pytest
 
 from pipelines.generate import generate
 from pipelines.generate.city_divisions import city_division_rows, write_divisions
-from pipelines.plan_files import PLAN_COLUMNS, plan_dir_problem
+from pipelines.plan_files import plan_dir_problem
 from pipelines.publish.inputs import published_is_current
 from pipelines.settings import SEEDS_DIR, Settings
 
 RURALCARE = str(Path(sys.executable).parent / "ruralcare")
-TOWN, KPI, DUE = "500112133", "K09_village_points_built", "2022-12-31"  # 统景镇's last village-point milestone
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -25,49 +24,33 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def plan_with_new_target(folder: Path) -> Path:
-    """The built-in plan with one town target raised by 5."""
-    folder.mkdir(parents=True)
-    for name in PLAN_COLUMNS:
-        shutil.copy(SEEDS_DIR / name, folder / name)
-    rows = read_rows(folder / "plan_targets.csv")
-    row = next(r for r in rows if (r["scope_code"], r["kpi_id"], r["due_date"]) == (TOWN, KPI, DUE))
-    row["target_value"] = str(int(row["target_value"]) + 5)
-    with (folder / "plan_targets.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=PLAN_COLUMNS["plan_targets.csv"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return folder
+KPI = "K09_village_points_built"
 
 
 @pytest.fixture(scope="module")
-def refreshed_with_plan(small_clean_sources, copy_inbox, tmp_path_factory):
-    root = tmp_path_factory.mktemp("plan_override")
-    plan = plan_with_new_target(root / "plan")
-    inbox = copy_inbox(small_clean_sources, root / "inbox")
-    done = subprocess.run([RURALCARE, "refresh", "--sources", str(inbox), "--warehouse", str(root / "wh"),
-                           "--plan", str(plan)], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return Settings.from_env(sources_dir=inbox, warehouse_dir=root / "wh", plan_dir=plan)
+def refreshed_with_plan(refreshed_with_every_option):
+    """The two clean months refreshed with a plan that raises one town target (conftest.py)."""
+    return refreshed_with_every_option.settings
 
 
-def test_the_marts_use_the_given_plans_targets(refreshed_with_plan):
-    settings = refreshed_with_plan
+def test_the_marts_use_the_given_plans_targets(refreshed_with_every_option):
+    settings = refreshed_with_every_option.settings
+    town, kpi, due = refreshed_with_every_option.changed_target
     given = next(float(r["target_value"]) for r in read_rows(settings.plan_dir / "plan_targets.csv")
-                 if (r["scope_code"], r["kpi_id"], r["due_date"]) == (TOWN, KPI, DUE))
+                 if (r["scope_code"], r["kpi_id"], r["due_date"]) == (town, kpi, due))
     builtin = next(float(r["target_value"]) for r in read_rows(SEEDS_DIR / "plan_targets.csv")
-                   if (r["scope_code"], r["kpi_id"], r["due_date"]) == (TOWN, KPI, DUE))
+                   if (r["scope_code"], r["kpi_id"], r["due_date"]) == (town, kpi, due))
     con = duckdb.connect(str(settings.published_db), read_only=True)
     try:
         targets = con.execute("select month, target from marts.kpi_town_monthly where town_code = ? and kpi_id = ? "
-                              "order by month", [TOWN, KPI]).fetchall()
+                              "order by month", [town, kpi]).fetchall()
         other = con.execute("select count(*) from marts.kpi_town_monthly where town_code <> ? and kpi_id = ? "
-                            "and target is not null", [TOWN, KPI]).fetchone()[0]
+                            "and target is not null", [town, kpi]).fetchone()[0]
     finally:
         con.close()
     assert [t for _, t in targets] == [given, given] and given != builtin
     other_towns = {r["scope_code"] for r in read_rows(SEEDS_DIR / "plan_targets.csv")
-                   if r["kpi_id"] == KPI and len(r["scope_code"]) == 9} - {TOWN}
+                   if r["kpi_id"] == kpi and len(r["scope_code"]) == 9} - {town}
     assert other == 2 * len(other_towns)  # the other towns keep their targets in both months
 
 
@@ -77,14 +60,16 @@ def test_the_published_database_is_current_for_its_plan_only(refreshed_with_plan
     try:
         assert published_is_current(con, settings)
         assert not published_is_current(con, Settings.from_env(sources_dir=settings.sources_dir,
-                                                               warehouse_dir=settings.warehouse_dir))
+                                                               warehouse_dir=settings.warehouse_dir,
+                                                               divisions_file=settings.divisions_file))
         changed = shutil.copytree(settings.plan_dir, tmp_path / "plan")
         targets = changed / "plan_targets.csv"
         text = targets.read_text(encoding="utf-8")
         targets.write_text(text.replace(",2022-12-31,101,", ",2022-12-31,102,"), encoding="utf-8")
         assert targets.read_text(encoding="utf-8") != text
         assert not published_is_current(con, Settings.from_env(sources_dir=settings.sources_dir,
-                                                               warehouse_dir=settings.warehouse_dir, plan_dir=changed))
+                                                               warehouse_dir=settings.warehouse_dir, plan_dir=changed,
+                                                               divisions_file=settings.divisions_file))
     finally:
         con.close()
 

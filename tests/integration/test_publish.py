@@ -133,12 +133,11 @@ def test_failure_in_the_last_step_leaves_the_published_file(
 
 
 def test_refresh_killed_mid_way_leaves_the_published_file(
-    small_clean_sources: Path, copy_inbox, tmp_path: Path
+    published_once: WarehouseResource, small_clean_sources: Path, copy_inbox, tmp_path: Path
 ) -> None:
+    """The warehouse published from an empty inbox; a refresh that loads two months is killed."""
     inbox = copy_inbox(small_clean_sources, tmp_path / "inbox")
-    # First publish from an empty inbox, then kill the refresh that loads two months.
-    settings = warehouse_for(tmp_path).settings()
-    assert run_refresh(warehouse_for(tmp_path, tmp_path / "empty_inbox")).success
+    settings = published_once.settings()
     before = digest(settings.published_db)
 
     process = subprocess.Popen(

@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 from pipelines.refresh import ensure_dagster_home
+
+
+# `make test` runs the suite on parallel workers (pytest-xdist, `-n auto --dist loadfile`): a
+# module at a time, so its module fixtures are built once; and the modules naming one of these
+# expensive session fixtures go to one worker together, so each fixture is built once.
+SHARED_FIXTURE_GROUPS = {
+    "district_inbox": ("generated_run", "generated_sources", "refreshed_warehouse", "clean_sources",
+                       "refreshed_clean_warehouse"),
+    "small_inbox": ("small_clean_sources", "refreshed_small_warehouse", "refreshed_with_every_option"),
+}
+
+
+@lru_cache(maxsize=None)
+def _shared_fixture_group(module: Path) -> str | None:
+    text = module.read_text(encoding="utf-8") if module.is_file() else ""
+    return next((group for group, fixtures in SHARED_FIXTURE_GROUPS.items()
+                 if any(re.search(rf"\b{name}\b", text) for name in fixtures)), None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtureScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return _shared_fixture_group(config.rootpath / module) or module
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish.database import PrivacyViolation, publish_analyst_copy
 from pipelines.refresh import run_refresh
 from pipelines.resources import WarehouseResource
 
@@ -157,135 +155,3 @@ def test_refresh_killed_mid_way_leaves_the_published_file(
     assert again.returncode == 0, again.stderr[-3000:]
     assert digest(settings.published_db) != before
     assert not list(settings.published_db.parent.glob(".ruralcare.duckdb.*"))
-
-
-def published_tables(path: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = con.sql(
-            "select schema_name, table_name from duckdb_tables() where schema_name <> 'meta' order by 1, 2"
-        ).fetchall()
-        return {
-            f"{schema}.{table}": sorted(con.sql(f'select * from {schema}."{table}"').fetchall(), key=repr)
-            for schema, table in tables
-        }
-    finally:
-        con.close()
-
-
-def test_refresh_twice_gives_identical_published_tables(refreshed_warehouse) -> None:
-    settings = refreshed_warehouse
-    first = published_tables(settings.published_db)
-    warehouse = WarehouseResource(sources_dir=str(settings.sources_dir), warehouse_dir=str(settings.warehouse_dir),
-                                  work_db=str(settings.work_db))
-    assert run_refresh(warehouse, rebuild=True).success
-    second = published_tables(settings.published_db)
-    assert first.keys() == second.keys()
-    for name in first:
-        assert first[name] == second[name], f"{name} changed on a refresh with no new files"
-
-
-# --- the analyst copy is de-identified (minimum necessary) ---------------------------------------
-
-# The masks of the quality models, each as a whole cell: ID 500112********1234 (or all stars when
-# short), name 张* / 欧阳**, phone 138****1234.
-WHOLE_MASK = r"^\s*(\*+|[0-9A-Za-z]{6}\*{8}[0-9A-Za-z]{4}|\p{Han}{1,2}\*+|[0-9]{3}\*{4}[0-9]{4})\s*$"
-UNPAIRED_PUBLISHED_COLUMNS = ["month", "town_code", "village_code", "village_name", "person_key", "age_band", "registry"]
-
-
-def test_published_person_lists_are_de_identified(refreshed_warehouse) -> None:
-    settings = refreshed_warehouse
-    con = duckdb.connect(str(settings.published_db), read_only=True)
-    try:
-        con.execute(f"ATTACH '{settings.work_db}' AS work (READ_ONLY)")
-        columns = [c for (c,) in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'ruralcare' "
-            "and schema_name = 'quality' and table_name = 'unpaired_key_persons' order by column_index").fetchall()]
-        assert columns == UNPAIRED_PUBLISHED_COLUMNS
-
-        (listed,) = con.execute("select count(*) from quality.unpaired_key_persons").fetchone()
-        (working,) = con.execute("select count(*) from work.quality.unpaired_key_persons").fetchone()
-        (as_in_fact,) = con.execute("""
-            select count(*) from quality.unpaired_key_persons as u
-            inner join marts.fct_person_monthly as p
-                on p.person_key = u.person_key and p.month = u.month and p.town_code = u.town_code
-                and p.village_code = u.village_code and p.age_band = u.age_band
-            where p.is_key_group and not p.is_paired_one_to_one""").fetchone()
-        assert listed == working > 0
-        assert as_in_fact == listed, "each listed person is as in marts.fct_person_monthly"
-
-        published = con.execute(
-            "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-            "where database_name = 'ruralcare' and schema_name in ('marts', 'quality', 'meta')").fetchall()
-        tables = {f"{schema}.{table}" for schema, table, _, _ in published}
-        assert not {t for t in tables if re.fullmatch(r"quality\.dq\d\d_.*", t)}, \
-            "the per-rule tables repeat quality.findings' rows; analysts read quality.findings"
-        assert {f"{s}.{t}" for s, t, c, _ in published if c == "row_number"} == {"quality.findings"}, \
-            "only a finding points at a row of a source file"
-        assert not [c for _, _, c, _ in published if re.search(r"masked|^age$|birth", c)]
-        holding_masks = []
-        for schema, table, column, data_type in published:
-            if data_type == "VARCHAR" and (schema, table, column) != ("quality", "findings", "value"):
-                (hits,) = con.execute(f'select count(*) from {schema}."{table}" where regexp_matches("{column}", ?)',
-                                      [WHOLE_MASK]).fetchone()
-                if hits:
-                    holding_masks.append(f"{schema}.{table}.{column}: {hits}")
-        assert not holding_masks, "masked names/IDs outside quality.findings.value"
-
-        # quality.findings.value keeps pointing at its cell: every masked value of the working copy.
-        def masked_values(findings: str) -> list[tuple]:
-            return sorted(con.execute(f"select rule_id, source_file, row_number, value from {findings} "
-                                      "where regexp_matches(value, ?)", [WHOLE_MASK]).fetchall(), key=repr)
-
-        kept = masked_values("quality.findings")
-        assert kept == masked_values("work.quality.findings")
-        assert {rule for rule, *_ in kept} >= {"DQ06_key_person_unpaired"}
-        (named,) = con.execute("select count(*) from quality.findings where rule_id = 'DQ06_key_person_unpaired' "
-                               "and regexp_matches(replace(message_zh, value, ''), '\\p{Han}\\*')").fetchone()
-        assert named == 0, "a DQ06 message names the person (masked)"
-    finally:
-        con.close()
-
-
-def working_db(tmp_path: Path, table: str, columns: dict[str, list[str]]) -> duckdb.DuckDBPyConnection:
-    """A working database holding one text table, e.g. quality.person_list."""
-    work = duckdb.connect(str(tmp_path / "work.duckdb"))
-    schema, name = table.split(".")
-    work.execute(f"create schema {schema}")
-    work.execute(f'create table {table} ({", ".join(f""""{c}" varchar""" for c in columns)})')
-    work.executemany(f"insert into {table} values ({', '.join('?' for _ in columns)})", list(zip(*columns.values())))
-    return work
-
-
-@pytest.mark.parametrize("table, column, values", [
-    ("quality.person_list", "name_masked", ["张*", "欧阳**"]),
-    ("quality.person_list", "id_masked", ["500112********1234", "*********"]),
-    ("quality.person_list", "holder", ["张*", "李**"]),  # found by what it holds, whatever its name
-    ("quality.person_list", "reference", ["500112********123X", "500112********1234"]),
-    ("marts.contacts", "contact", ["138****5678", "139****0000"]),
-    ("quality.findings", "message_note", ["欧阳**", "王*"]),  # the exception is findings.value only
-    ("quality.rule_examples", "value", ["500112********1234", "500112********5678"]),
-])
-def test_guard_refuses_masked_names_and_ids(tmp_path: Path, table: str, column: str, values: list[str]) -> None:
-    work = working_db(tmp_path, table, {"village_name": ["龙安村"] * len(values), column: values})
-    published = tmp_path / "ruralcare.duckdb"
-    try:
-        with pytest.raises(PrivacyViolation, match=re.escape(f"{table}.{column}")):
-            publish_analyst_copy(work, published, "r1")
-    finally:
-        work.close()
-    assert not published.exists() and not list(tmp_path.glob(".ruralcare.duckdb.*"))
-
-
-def test_findings_value_keeps_its_masked_value(tmp_path: Path) -> None:
-    values = ["500112********1234", "张*", "138****5678", "25000元"]
-    work = working_db(tmp_path, "quality.findings", {"rule_id": ["DQ05_pairing_unknown_person"] * 4, "value": values})
-    try:
-        publish_analyst_copy(work, tmp_path / "ruralcare.duckdb", "r1")
-    finally:
-        work.close()
-    con = duckdb.connect(str(tmp_path / "ruralcare.duckdb"), read_only=True)
-    try:
-        assert sorted(v for (v,) in con.execute("select value from quality.findings").fetchall()) == sorted(values)
-    finally:
-        con.close()

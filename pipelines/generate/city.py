@@ -5,8 +5,12 @@ synthetic division list with one centre and one home per town; the people are ge
 town by town with numpy (`city_people`) instead of one Python object each, so memory stays
 bounded. Registries stream to CSV in a second process while this one renders the workbooks
 (every town, every requested month; unless clean, the district's planted workbook problems,
-each placed once in the first PLANT_TOWNS towns, and its rejected and skipped files; the
-registries have none). The answer key holds the files, sheets, findings, the row truth
+each placed once in the first PLANT_TOWNS towns, and its rejected and skipped files). Unless
+clean, the registries take the district's one-cell and one-row registry plants (DQ01, DQ02,
+DQ04, DQ08, DQ11; `city_registries.CITY_PLANTS`) in rows of the first PLANT_TOWNS towns; the
+second process returns their findings with the file entries, and the plants no workbook or
+registry row could take are reported as `plants_not_applied`. The answer key holds the files,
+sheets, findings, the row truth
 (Parquet, written a batch of towns or people at a time) and kpis.csv / town_rank.csv / district_rank.csv, computed
 from that truth by the streaming answer-key KPIs (`answer_kpis`). The city's plan
 (`reference/plan/`, `city_plan`) names exactly the projects built here, for
@@ -192,8 +196,10 @@ def city_programme(seed: int, months: list[int], towns: list[Town], people_total
     return prog
 
 
-def write_city_registries(out_dir: Path, seed: int, months: str, people_total: int) -> list[dict]:
-    """Every registry export, a batch of about BATCH_PEOPLE people at a time; one entry per file."""
+def write_city_registries(out_dir: Path, seed: int, months: str, people_total: int, clean: bool = False) -> dict:
+    """Every registry export, a batch of about BATCH_PEOPLE people at a time, with the planted
+    problems (unless clean) in the first PLANT_TOWNS towns' rows: {"files": one entry per file,
+    "findings": (rule, town code, month, file, sheet, row, column) each, "not_applied": plants}."""
     from .city_registries import RegistryStream
     from .contract import load_contract
     from .model import _export_dates
@@ -203,7 +209,8 @@ def write_city_registries(out_dir: Path, seed: int, months: str, people_total: i
     _, registries = load_contract(CONTRACT_FILE)
     quarterly, monthly = _export_dates(month_list)
     sizes = town_sizes(seed, towns, people_total)
-    stream = RegistryStream(out_dir, registries, monthly, quarterly, towns, {t.code: home_name(t) for t in towns})
+    stream = RegistryStream(out_dir, registries, monthly, quarterly, towns, {t.code: home_name(t) for t in towns},
+                            plant_towns=None if clean else towns[:PLANT_TOWNS])
     batch: list[pl.DataFrame] = []
     pending = 0
     for town in towns:
@@ -212,7 +219,8 @@ def write_city_registries(out_dir: Path, seed: int, months: str, people_total: i
         if pending >= BATCH_PEOPLE or town is towns[-1]:
             stream.append(pl.concat(batch))
             batch, pending = [], 0
-    return stream.close()
+    files = stream.close()
+    return {"files": files, "findings": stream.findings, "not_applied": stream.not_applied()}
 
 
 def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progress, towns: int = CITY_TOWNS,
@@ -237,7 +245,7 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
     town_list = load_towns(divisions_path(out_dir))
     write_plan(plan_path(out_dir), seed, month_list, town_list, division_rows)
     sheets, registries = load_contract(CONTRACT_FILE)
-    registry_job = _start(write_city_registries, out_dir, seed, months, people)
+    registry_job = _start(write_city_registries, out_dir, seed, months, people, clean)
     prog = city_programme(seed, month_list, town_list, people)
     # the row truth of a batch of towns goes to Parquet before the next batch is rendered
     run = Run(out_dir, seed, clean, prog, sheets, registries, plant_towns=PLANT_TOWNS)
@@ -250,9 +258,13 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
             town_truth.append(f"town_{table}", rows)
         run.truth.clear()
     town_truth.close()
-    for entry in _join(registry_job):
+    registry_result = _join(registry_job)
+    for entry in registry_result["files"]:
         run.add_file(entry["relative"], b"", entry["mtime"], "registry", "loaded", None, registry=entry["registry"],
                      export_date=entry["export_date"], rows=entry["rows"], sha256=entry["sha256"])
+    for finding in registry_result["findings"]:
+        run.recorder.finding(*finding)
+    run.lost_plants.extend(registry_result["not_applied"])
     generate_odd_files(run)
     planted: dict[str, int] = {}
     for f in run.recorder.findings:
@@ -273,7 +285,7 @@ def generate_city(out_dir: Path, *, seed: int, months: str, clean: bool, progres
         key = f"{f['kind']}:{f['expected_status']}"
         counts[key] = counts.get(key, 0) + 1
     return {"files": counts, "findings": len(run.recorder.findings), "people": people, "towns": len(town_list),
-            "villages": sum(len(t.villages) for t in town_list), "plants_not_applied": [],
+            "villages": sum(len(t.villages) for t in town_list), "plants_not_applied": sorted(run.lost_plants),
             "elapsed_seconds": round(time.perf_counter() - started, 2), "out_dir": str(out_dir),
             "divisions": str(divisions_path(out_dir)), "plan": str(plan_path(out_dir))}
 

@@ -33,6 +33,9 @@ class ParquetStore:
         self._open: dict[str, tuple[pq.ParquetWriter, Path, pa.Schema]] = {}  # by file_id
 
     def _path(self, table: str, file_id: str) -> Path:
+        if not self._raw_dir.is_dir():
+            # full ID numbers: the owner's only, as the working database (0600)
+            self._raw_dir.mkdir(mode=0o700, parents=True)
         folder = self._raw_dir / table
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{file_id}.parquet"

@@ -246,3 +246,10 @@ def test_published_database_holds_no_personal_data(command_run: CommandRun, peop
         con.close()
     assert scanned > 100, f"only {scanned} non-empty columns in the published database"
     assert not leaks, "\n".join(leaks)
+
+
+def test_the_working_area_is_the_owners_only(refreshed_warehouse) -> None:
+    """The working database and the loader's raw Parquet hold full ID numbers: owner only."""
+    assert (refreshed_warehouse.work_db.stat().st_mode & 0o777) == 0o600
+    raw = refreshed_warehouse.raw_dir
+    assert any(raw.rglob("*.parquet")) and (raw.stat().st_mode & 0o777) == 0o700

@@ -8,14 +8,7 @@ with districts as (
 select
     s.month,
     s.kpi_id,
-    s.numerator,
-    s.denominator,
-    s.value,
-    s.target,
-    s.due_date,
-    s.expected,
-    s.status,
-    s.stale,
+    {{ kpi_status_columns('s') }},
     cast(d.district_count as integer) as district_count
 from {{ ref('int_kpi__status') }} as s
 cross join districts as d

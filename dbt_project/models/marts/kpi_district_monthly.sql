@@ -11,14 +11,7 @@ select
     coalesce(n.district_name, s.scope_code) as district_name,
     s.month,
     s.kpi_id,
-    s.numerator,
-    s.denominator,
-    s.value,
-    s.target,
-    s.due_date,
-    s.expected,
-    s.status,
-    s.stale
+    {{ kpi_status_columns('s') }}
 from {{ ref('int_kpi__status') }} as s
 left join district_names as n on n.district_code = s.scope_code
 where s.scope_level = 'district'

@@ -4,14 +4,7 @@ select
     t.town_name,
     s.month,
     s.kpi_id,
-    s.numerator,
-    s.denominator,
-    s.value,
-    s.target,
-    s.due_date,
-    s.expected,
-    s.status,
-    s.stale,
+    {{ kpi_status_columns('s') }},
     s.rank
 from {{ ref('int_kpi__status') }} as s
 inner join {{ ref('dim_town') }} as t on t.town_code = s.scope_code

@@ -10,7 +10,7 @@ demo: setup
 	.venv/bin/ruralcare demo
 
 test: setup
-	.venv/bin/pytest -q -n auto --dist loadfile
+	.venv/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 setup-spark:
 	bash scripts/setup.sh --spark

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from pipelines.ingest.divisions import Divisions
+
 PLAN_COLUMNS = {
     "plan.csv": ("plan_id", "name", "start_date", "goal_date"),
     "plan_projects.csv": ("project_id", "town_code", "town_name", "facility_name", "facility_type", "build_mode",
@@ -34,12 +36,9 @@ def plan_division_problem(plan_dir: Path, divisions_file: Path) -> str | None:
     """Which plan rows name a town or district the division list does not have (the dbt tests
     of the plan would fail the build on them), with what to do; None when every one is known.
     A scope is a programme town, a district of them (their parent_code) or `city`."""
-    towns, districts = set(), set()
-    with Path(divisions_file).open(encoding="utf-8-sig", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("level") == "town" and (row.get("is_rural_scope") or "").strip().lower() == "true":
-                towns.add(row["code"])
-                districts.add(row["parent_code"])
+    divisions = Divisions.load(Path(divisions_file))
+    towns = set(divisions.in_scope_towns)
+    districts = set(divisions.districts)
     unknown = []
     for name, column, known in (("plan_projects.csv", "town_code", towns),
                                 ("plan_targets.csv", "scope_code", towns | districts | {"city"})):

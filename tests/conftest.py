@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.refresh import ensure_dagster_home
+from pipelines.settings import Settings
 
 
 # `make test` runs the suite on parallel workers (pytest-xdist, `-n auto --dist loadfile`): a
@@ -129,8 +130,6 @@ def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPa
     Returns its Settings. The privacy tests scan what this command left behind (its log, dbt's
     logs, the Dagster home), so the session pays for one 18-month refresh, not two.
     """
-    from pipelines.settings import Settings
-
     root = tmp_path_factory.mktemp("refreshed")
     inbox = _copy_inbox(generated_sources, root / "inbox")
     command = [str(Path(sys.executable).parent / "ruralcare"), "refresh",
@@ -187,7 +186,7 @@ def _plan_with_new_target(folder: Path) -> Path:
 
 @dataclass(frozen=True)
 class OptionsRefresh:
-    settings: object  # pipelines.settings.Settings of the refresh (divisions and plan included)
+    settings: Settings  # of the refresh (divisions and plan included)
     changed_target: tuple[str, str, str]  # (scope_code, kpi_id, due_date) of the raised plan target
 
 
@@ -196,7 +195,7 @@ def refreshed_with_every_option(small_clean_sources: Path, tmp_path_factory: pyt
     """`ruralcare refresh` of the two clean months with every option together: --sources,
     --warehouse, --divisions (a copy of the Yubei list elsewhere), --plan (the built-in plan with
     one town target raised) and --strict. Shared by the refresh-mechanics and plan tests (read only)."""
-    from pipelines.settings import BUILTIN_DIVISIONS, Settings
+    from pipelines.settings import BUILTIN_DIVISIONS
 
     root = tmp_path_factory.mktemp("every_option")
     inbox = _copy_inbox(small_clean_sources, root / "inbox")

@@ -27,6 +27,7 @@ def village_keys(name: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 class Divisions:
     towns: dict[str, str]  # code -> official name (every town of the list)
     in_scope_towns: dict[str, str]
+    districts: frozenset[str]  # the in-scope towns' parent_code
     places: pl.DataFrame  # town_code, place_code, level, short, base
 
     @classmethod
@@ -46,6 +47,7 @@ class Divisions:
         return cls(
             towns=dict(zip(towns["code"], towns["name"])),
             in_scope_towns=dict(zip(in_scope["code"], in_scope["name"])),
+            districts=frozenset(in_scope["parent_code"]),
             places=places,
         )
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from pipelines.generate import generate
 from pipelines.generate.city_divisions import city_division_rows, write_divisions
@@ -25,12 +24,6 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 KPI = "K09_village_points_built"
-
-
-@pytest.fixture(scope="module")
-def refreshed_with_plan(refreshed_with_every_option):
-    """The two clean months refreshed with a plan that raises one town target (conftest.py)."""
-    return refreshed_with_every_option.settings
 
 
 def test_the_marts_use_the_given_plans_targets(refreshed_with_every_option):
@@ -54,8 +47,8 @@ def test_the_marts_use_the_given_plans_targets(refreshed_with_every_option):
     assert other == 2 * len(other_towns)  # the other towns keep their targets in both months
 
 
-def test_the_published_database_is_current_for_its_plan_only(refreshed_with_plan, tmp_path):
-    settings = refreshed_with_plan
+def test_the_published_database_is_current_for_its_plan_only(refreshed_with_every_option, tmp_path):
+    settings = refreshed_with_every_option.settings
     con = duckdb.connect(str(settings.work_db), read_only=True)
     try:
         assert published_is_current(con, settings)

@@ -34,7 +34,7 @@ def generate(out_dir: Path, *, seed: int = 20221231, months: str = "2021-07..202
     """
     from .answer_key import (INGEST_RULES, town_truth_frames, write_answer_key, write_file_truth,
                               write_town_truth)
-    from .build import Run, generate_odd_files, generate_registries, generate_workbooks
+    from .build import Run, generate_odd_files, generate_workbooks
     from .contract import load_contract
     from .divisions import load_towns
     from .model import build_programme, parse_months

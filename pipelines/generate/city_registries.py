@@ -126,17 +126,22 @@ class RegistryStream:
             rows = export_rows(people, file.registry, file.export)
             if rows.is_empty():
                 continue
-            cells = export_cells(rows, file.registry, file.style, file.export, self.town_names,
-                                 self.village_names, self.homes)
-            table = f"registry_{file.registry}"
-            truth = export_truth(rows, file.registry, file.style, file.export, file.relative,
-                                 self.town_names, self.village_names, self.truth.schemas[table],
-                                 first_row=file.rows + 2, homes=self.homes)
-            if file.plants:
-                cells, truth = self._plant(file, people, rows, cells, truth)
-            self._write_rows(file, cells)
-            self.truth.append(table, truth)
-            file.rows += rows.height
+            self._emit(file, rows, people)
+
+    def _emit(self, file: ExportFile, rows: pl.DataFrame, people: pl.DataFrame | None = None) -> None:
+        """`rows` of the export written after its rows so far, with their truth; the file's pending
+        plants placed in them when `people` (the batch) is given."""
+        cells = export_cells(rows, file.registry, file.style, file.export, self.town_names,
+                             self.village_names, self.homes)
+        table = f"registry_{file.registry}"
+        truth = export_truth(rows, file.registry, file.style, file.export, file.relative,
+                             self.town_names, self.village_names, self.truth.schemas[table],
+                             first_row=file.rows + 2, homes=self.homes)
+        if people is not None and file.plants:
+            cells, truth = self._plant(file, people, rows, cells, truth)
+        self._write_rows(file, cells)
+        self.truth.append(table, truth)
+        file.rows += rows.height
 
     def _write_rows(self, file: ExportFile, cells: pl.DataFrame) -> None:
         text = cells.write_csv(include_header=False, quote_style="never", line_terminator="\r\n")
@@ -250,15 +255,9 @@ class RegistryStream:
         entries = []
         for file in self.files:
             for twin in file.twins:
-                table = f"registry_{file.registry}"
-                self._write_rows(file, export_cells(twin, file.registry, file.style, file.export, self.town_names,
-                                                    self.village_names, self.homes))
-                self.truth.append(table, export_truth(twin, file.registry, file.style, file.export, file.relative,
-                                                      self.town_names, self.village_names, self.truth.schemas[table],
-                                                      first_row=file.rows + 2, homes=self.homes))
                 self._finding(file, "DQ04", twin["town_code"][0], file.rows + 2,
                               self.registries[file.registry].column("id_number").header)
-                file.rows += 1
+                self._emit(file, twin)
         self.truth.close()
         for file in self.files:
             file.handle.close()

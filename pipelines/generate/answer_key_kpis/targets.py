@@ -207,7 +207,8 @@ def rank_towns(town_rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     Towns are ranked among the towns of their district (`district_code`). Ranked: the progress
     KPIs that have town targets in the district. Order: completion (value / town target)
     descending, then the larger absolute value (the numerator: for a count, the value itself),
-    then the town code; a null completion ranks last.
+    then the town code; a null completion ranks last. The districts of a city are ranked the same
+    way, given as rows whose `district_code` is one group (`answer_kpis`: 'city').
     """
     ranked_kpis = (
         town_rows.filter((pl.col("kind") == "progress") & pl.col("target").is_not_null())

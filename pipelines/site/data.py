@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.report.data import Kpi, Town
+from pipelines.report.data import Kpi, Town, districts_of
 from pipelines.tables import dict_rows, has_table
 
 # Members of these kinds are listed one by one; persons are counted by village.
@@ -77,8 +77,7 @@ def load_site_data(published_db: Path) -> SiteData:
             con, "select kpi_id, name_zh, kind, unit, definition_zh from marts.dim_kpi order by kpi_no")]
         towns = [Town(r["town_code"], r["town_name"]) for r in dict_rows(
             con, "select distinct town_code, town_name from marts.kpi_town_monthly order by town_code")]
-        districts = con.execute("select count(distinct district_code) from marts.kpi_district_monthly").fetchone()[0]
-        overview = "marts.kpi_city_monthly" if districts > 1 else "marts.kpi_district_monthly"
+        overview = "marts.kpi_city_monthly" if len(districts_of(con)) > 1 else "marts.kpi_district_monthly"
         district = {(r["month"], r["kpi_id"]): r for r in dict_rows(con, f"select * from {overview}")}
         town = {(r["month"], r["town_code"], r["kpi_id"]): r for r in dict_rows(con, "select * from marts.kpi_town_monthly")}
         ranks = {(r["month"], r["town_code"]): r for r in dict_rows(

@@ -204,6 +204,15 @@ def raw_columns(source: SourceSpec) -> list[tuple[str, str]]:
     return columns
 
 
+# The raw tables that record what was loaded; the others hold a source's rows (`row_tables()`).
+LEDGER_TABLES = ("files", "sheets", "ingest_findings")
+
+
+def row_tables() -> list[str]:
+    """The raw tables of the sources' rows: `town_*` and `registry_*`."""
+    return [table for table in raw_tables() if table not in LEDGER_TABLES]
+
+
 def raw_tables(contract: Contract | None = None) -> dict[str, list[tuple[str, str]]]:
     """Every raw table of docs/contracts.md §1 with its columns."""
     contract = contract or load_contract()

@@ -18,6 +18,13 @@ from pipelines.ingest.person_key import person_keys
 
 HELPER_PREFIX = "_"
 
+# A cell's value is a function of its text alone: columns with few distinct texts (dates, yes/no,
+# categories, counts) are parsed once per distinct text and joined back, which halves the parse
+# of a registry chunk (bench/bench_ingest.py). Free text, ID numbers and phones (nearly one text
+# per row) and money (which also depends on the header's unit) are parsed in place.
+PARSED_PER_DISTINCT_TEXT = frozenset({"date", "village", "category", "categories", "yesno", "ability",
+                                      "integer", "teams", "number", "area"})
+
 
 def unit_multiplier(column: Column, header_unit: str | None) -> float:
     """Yuan per unit of a money column: the header's unit, else the column's default."""
@@ -92,15 +99,22 @@ def parse_rows(
     for column in source.columns:
         if f"{column.field}_raw" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(f"{column.field}_raw"))
-    typed = []
+    in_place = []
     for column in source.columns:
-        raw = pl.col(f"{column.field}_raw")
+        raw_name = f"{column.field}_raw"
+        raw = pl.col(raw_name)
         multiplier = (pl.col(multiplier_column(column.field)) if multiplier_column(column.field) in frame.columns
                       else pl.lit(unit_multiplier(column, None)))
-        typed.append(_typed(column, raw, contract, multiplier).alias(column.field))
-        typed.append(_given(column, raw, contract).alias(f"_given_{column.field}"))
-    # Lazily, so common sub-expressions (the squeezed cell text) are computed once.
-    frame = frame.lazy().with_columns(typed).collect()
+        parsed = [_typed(column, raw, contract, multiplier).alias(column.field),
+                  _given(column, raw, contract).alias(f"_given_{column.field}")]
+        if column.type not in PARSED_PER_DISTINCT_TEXT:
+            in_place += parsed
+            continue
+        # Lazily, so common sub-expressions (the squeezed cell text) are computed once.
+        distinct = frame.lazy().select(raw.unique()).with_columns(parsed).collect()
+        frame = frame.drop(column.field, f"_given_{column.field}", strict=False).join(
+            distinct, on=raw_name, how="left", nulls_equal=True, maintain_order="left")
+    frame = frame.lazy().with_columns(in_place).collect()
 
     if source.is_registry and "town_name" in frame.columns:
         lookup = divisions.town_lookup()

@@ -23,7 +23,12 @@ from pipelines.ingest.results import Rejection
 
 # Below this many workbooks starting workers (≈1 s each: a fresh interpreter) costs more than it saves.
 MIN_WORKBOOKS_FOR_WORKERS = 16
-READ_AHEAD_PER_WORKER = 4  # bounds the rows waiting in memory
+# How far the workers read ahead, in workbook bytes (rows held in memory are ≈ 1.4× a file's
+# size): registries come first in the inbox and keep the loader busy for most of a city's ingest,
+# and a window of a few files left the workers idle through them and the loader waiting for
+# the workbooks after (17 s of a city's ingest). 256 MB holds a city's 1,600 workbooks (119 MB).
+READ_AHEAD_BYTES = 256 * 1024 * 1024
+MIN_READ_AHEAD_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class WorkbookReader:
         if workers:
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start_worker, initargs=self._args)
-            self._ahead = workers * READ_AHEAD_PER_WORKER
+            self._min_ahead = workers * MIN_READ_AHEAD_PER_WORKER
+            self._ahead_bytes = READ_AHEAD_BYTES
             self._fill()
 
     def __enter__(self) -> WorkbookReader:
@@ -88,8 +94,12 @@ class WorkbookReader:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _fill(self) -> None:
-        while len(self._in_flight) < self._ahead and self._next < len(self._queue):
+        in_flight_bytes = sum(f.size for f in self._queue[:self._next])
+        while self._next < len(self._queue):
             file = self._queue[self._next]
+            if len(self._in_flight) >= self._min_ahead and in_flight_bytes + file.size > self._ahead_bytes:
+                break
+            in_flight_bytes += file.size
             self._in_flight[file.file_id] = self._pool.submit(_read_in_worker, file)
             self._next += 1
 

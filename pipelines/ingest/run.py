@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import duckdb
 import pyarrow.parquet as pq
 
-from pipelines.contract import Contract, create_raw_tables, load_contract
+from pipelines.contract import Contract, create_raw_tables, load_contract, row_tables
 from pipelines.ingest.classify import classify_registry, duplicate_of
 from pipelines.ingest.discover import known_files, new_inbox_files
 from pipelines.ingest.divisions import Divisions
@@ -29,7 +29,7 @@ from pipelines.ingest.inbox import REASONS, InboxFile
 from pipelines.ingest.prefetch import WorkbookReader, read_workers
 from pipelines.ingest.read import open_registry, registry_rows
 from pipelines.ingest.results import FileResult, Original, Rejection
-from pipelines.ingest.store import ParquetStore, set_aside_rejected, store
+from pipelines.ingest.store import ParquetStore, read_rows_in_place, set_aside_rejected, store
 from pipelines.ingest.supersede import Submission, superseded
 from pipelines.ingest.validate import Validation
 from pipelines.settings import Settings
@@ -57,6 +57,7 @@ def run_ingest(
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     progress = progress or (lambda *_: None)
     create_raw_tables(con)
+    read_rows_in_place(con, settings.raw_dir, row_tables())
     con.execute("SET enable_progress_bar = false")
 
     known = known_files(con)
@@ -89,7 +90,7 @@ def run_ingest(
     superseded_before = [w.file_id for w in known.workbooks if w.file_id in replaced]
 
     findings = [*rejection_findings(files), *row_findings]
-    store(con, parquet_files, superseded_before, files, findings, refresh_id, loaded_at)
+    store(con, settings.raw_dir, parquet_files, superseded_before, files, findings, refresh_id, loaded_at)
     set_aside_rejected(settings.rejected_dir, files)
     return IngestSummary(
         files_by_status=dict(Counter(f.status for f in files)),

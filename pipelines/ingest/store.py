@@ -69,6 +69,7 @@ class ParquetStore:
 
 def store(
     con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
     parquet_files: Mapping[str, Sequence[Path]],
     superseded_before: Iterable[str],
     files: Sequence[FileResult],
@@ -76,16 +77,12 @@ def store(
     refresh_id: str,
     loaded_at: datetime,
 ) -> None:
-    """One transaction: the new rows, the files a new workbook supersedes, the new files and
-    sheets, the findings. A failure leaves the raw layer as it was."""
-    tables = raw_tables()
+    """One transaction: the new rows (their tables read the Parquet files in place), the files a
+    new workbook supersedes, the new files and sheets, the findings. A failure leaves the raw
+    layer as it was: rows of a file count only once the file is in `raw.files`."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for table, paths in parquet_files.items():
-            columns = ", ".join(f'"{name}"' for name, _ in tables[table])
-            typed = ", ".join(f'CAST("{name}" AS {dtype}) AS "{name}"' for name, dtype in tables[table])
-            listed = "[" + ", ".join(f"'{p.as_posix()}'" for p in paths) + "]"
-            con.execute(f"INSERT INTO raw.{table} ({columns}) SELECT {typed} FROM read_parquet({listed}, union_by_name = true)")
+        read_rows_in_place(con, raw_dir, parquet_files)
         zh, en = REASONS["superseded"]
         for file_id in superseded_before:
             con.execute("UPDATE raw.files SET status = 'superseded', reason_zh = ?, reason_en = ? WHERE file_id = ?",
@@ -97,6 +94,39 @@ def store(
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def read_rows_in_place(con: duckdb.DuckDBPyConnection, raw_dir: Path, tables: Iterable[str]) -> None:
+    """Make each row table (`raw.town_*`, `raw.registry_*`) that has Parquet files a view over
+    them, typed as the contract says, holding the rows of loaded files only (a run that failed
+    before its transaction may have left files behind).
+
+    Copying the rows into DuckDB took a tenth of a city's ingest (12 M rows, bench/bench_city.py);
+    the views cost the build less than that. A view names its folder: a warehouse moved
+    elsewhere is pointed at its own folder again by the next ingest."""
+    columns = raw_tables()
+    for table in tables:
+        folder = raw_dir / table
+        if not any(folder.glob("*.parquet")):
+            continue
+        files = (folder / "*.parquet").as_posix().replace("'", "''")
+        # fetchall: a result left unfinished keeps the connection from registering frames (DuckDB 2)
+        current = con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
+            [table]).fetchall()
+        if current == [("VIEW",)] and files in _view_sql(con, table):
+            continue
+        if current == [("BASE TABLE",)]:
+            con.execute(f"DROP TABLE raw.{table}")
+        typed = ", ".join(f'CAST("{name}" AS {dtype}) AS "{name}"' for name, dtype in columns[table])
+        con.execute(f"CREATE OR REPLACE VIEW raw.{table} AS SELECT {typed} "
+                    f"FROM read_parquet('{files}', union_by_name = true) "
+                    "WHERE file_id IN (SELECT file_id FROM raw.files)")
+
+
+def _view_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    rows = con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'raw' AND view_name = ?", [table]).fetchall()
+    return rows[0][0] if rows else ""
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -17,11 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import raw_tables
+from pipelines.contract import LEDGER_TABLES, raw_tables
 from pipelines.settings import Settings
-
-LEDGER_TABLES = ("files", "sheets", "ingest_findings")
-
 
 def spark_missing() -> str | None:
     """What this machine lacks to build on Spark, said as what to do; None when nothing is."""

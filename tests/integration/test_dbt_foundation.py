@@ -97,3 +97,15 @@ def test_divisions_file_override(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-4000:]
     assert query(settings.work_db, "select town_code, town_name from marts.dim_town") == [("990001001", "甲镇")]
     assert query(settings.work_db, "select short_name from marts.dim_village") == [("甲村",)]
+
+
+def test_the_dbt_version_dagster_is_told_is_the_one_dbt_reports():
+    """The refresh's dbt resource reads dbt-core's version instead of running `dbt --version`
+    (pipelines/resources.py); dagster-dbt parses dbt's output by that version."""
+    import re
+
+    from pipelines.resources import build_resources
+
+    reported = subprocess.run([str(Path(sys.executable).parent / "dbt"), "--version"],
+                              capture_output=True, text=True, check=True).stdout
+    assert str(build_resources()["dbt"]._cli_version) == re.search(r"(\d+\.\d+\.\d+)", reported).group(1)

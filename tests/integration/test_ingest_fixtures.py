@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 import xlsxwriter
 import xlwt
@@ -97,6 +98,39 @@ def test_a_clean_workbook_loads_with_lineage(inbox):
     assert row == [("机构设施", 2, "r1", "镇养老服务中心", 50, date(2022, 5, 1))]
     parquet = list((settings.raw_dir / "town_facilities").glob("*.parquet"))
     assert len(parquet) == 1
+
+
+def test_row_tables_read_the_loaders_parquet_in_place_and_only_of_loaded_files(inbox):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities())
+    _, _, _, settings = refresh(inbox)
+    folder = settings.raw_dir / "town_facilities"
+    # A run that died before its transaction leaves a file no raw.files row names.
+    loaded = pl.read_parquet(next(folder.glob("*.parquet")))
+    loaded.with_columns(file_id=pl.lit("f_orphan")).write_parquet(folder / "f_orphan.parquet")
+    write_workbook(inbox / "towns" / TOWN_FILE.replace("统景镇", "大盛镇"), facilities())
+    summary, _, _, settings = refresh(inbox, "r2")  # a later run adds its file's rows
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    kind = con.execute("SELECT table_type FROM information_schema.tables "
+                       "WHERE table_schema = 'raw' AND table_name = 'town_facilities'").fetchone()
+    rows = con.execute("SELECT refresh_id, count(*) FROM raw.town_facilities GROUP BY ALL ORDER BY ALL").fetchall()
+    con.close()
+    assert summary.files_by_status == {"loaded": 1}
+    assert kind == ("VIEW",)
+    assert rows == [("r1", 1), ("r2", 1)]
+
+
+def test_a_moved_warehouse_reads_its_own_parquet_after_the_next_ingest(inbox, tmp_path):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities())
+    _, _, _, settings = refresh(inbox)
+    moved = tmp_path / "moved"
+    shutil.move(settings.warehouse_dir, moved / "warehouse")
+    moved_inbox = moved / "inbox"
+    shutil.move(inbox, moved_inbox)
+    _, _, _, settings = refresh(moved_inbox, "r2")  # nothing new: the views are pointed again all the same
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    rows = con.execute("SELECT facility_name FROM raw.town_facilities").fetchall()
+    con.close()
+    assert rows == [("统景镇养老服务中心",)]
 
 
 def _encrypted(path: Path, tmp_path: Path) -> None:
@@ -440,14 +474,15 @@ def test_great_expectations_is_not_loaded_when_no_rows_need_validating(inbox, mo
     assert built == []
 
 
-def test_workbooks_read_by_workers_are_handed_out_in_order_as_read_in_process(inbox):
+def test_workbooks_read_by_workers_are_handed_out_in_order_as_read_in_process(inbox, monkeypatch):
     """The read-ahead workers give each workbook exactly what reading it in the loader gives,
     in inbox order, also when workbooks are never asked for (duplicates skipped by the loader)
     or lie beyond the read-ahead window."""
     from pipelines.contract import load_contract
     from pipelines.ingest.discover import KnownFiles, new_inbox_files
     from pipelines.ingest.divisions import Divisions
-    from pipelines.ingest.prefetch import READ_AHEAD_PER_WORKER, WorkbookReader, read_town_workbook
+    import pipelines.ingest.prefetch as prefetch
+    from pipelines.ingest.prefetch import WorkbookReader, read_town_workbook
     from pipelines.ingest.results import Rejection
 
     towns = ["统景镇", "大盛镇", "洛碛镇", "木耳镇", "兴隆镇", "茨竹镇", "古路镇", "石船镇", "龙兴镇", "玉峰山镇"]
@@ -468,8 +503,10 @@ def test_workbooks_read_by_workers_are_handed_out_in_order_as_read_in_process(in
     in_process = [summary(read_town_workbook(f, contract, divisions.in_scope_towns, "r1")) for f in workbooks]
     assert in_process.count("corrupt") == 1
     asked = [f for i, f in enumerate(workbooks) if i not in (1, 2)]  # two never asked for
+    window = 4
+    monkeypatch.setattr(prefetch, "READ_AHEAD_BYTES", sum(f.size for f in workbooks[:window]))
     with WorkbookReader(workbooks, contract, divisions.in_scope_towns, "r1", workers=1) as reader:
-        assert len(workbooks) > READ_AHEAD_PER_WORKER + 2  # the last ones wait beyond the window
+        assert len(workbooks) > window + 2  # the last ones wait beyond the window
         by_workers = [summary(reader.read(f)) for f in asked]
     assert by_workers == [in_process[i] for i, f in enumerate(workbooks) if f in asked]
 

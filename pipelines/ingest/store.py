@@ -112,21 +112,17 @@ def read_rows_in_place(con: duckdb.DuckDBPyConnection, raw_dir: Path, tables: It
         files = (folder / "*.parquet").as_posix().replace("'", "''")
         # fetchall: a result left unfinished keeps the connection from registering frames (DuckDB 2)
         current = con.execute(
-            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = ?",
-            [table]).fetchall()
-        if current == [("VIEW",)] and files in _view_sql(con, table):
+            "SELECT table_type, view_definition FROM information_schema.tables "
+            "LEFT JOIN information_schema.views USING (table_schema, table_name) "
+            "WHERE table_schema = 'raw' AND table_name = ?", [table]).fetchall()
+        if current and current[0][0] == "VIEW" and files in current[0][1]:
             continue
-        if current == [("BASE TABLE",)]:
+        if current and current[0][0] == "BASE TABLE":
             con.execute(f"DROP TABLE raw.{table}")
         typed = ", ".join(f'CAST("{name}" AS {dtype}) AS "{name}"' for name, dtype in columns[table])
         con.execute(f"CREATE OR REPLACE VIEW raw.{table} AS SELECT {typed} "
                     f"FROM read_parquet('{files}', union_by_name = true) "
                     "WHERE file_id IN (SELECT file_id FROM raw.files)")
-
-
-def _view_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    rows = con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'raw' AND view_name = ?", [table]).fetchall()
-    return rows[0][0] if rows else ""
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

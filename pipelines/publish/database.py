@@ -7,6 +7,7 @@ open reader keeps the old file and a crash before the rename leaves it untouched
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
     # bundle an earlier DuckDB can still open the file.
     work.execute(f"ATTACH '{temp}' AS analyst_copy (STORAGE_VERSION '{ANALYST_STORAGE_VERSION}')")
     rows = 0
+    # One transaction: a statement per table and per column comment, committed once.
+    work.execute("BEGIN TRANSACTION")
     try:
         for schema in sorted({schema for schema, _ in tables}):
             work.execute(f"CREATE SCHEMA analyst_copy.{schema}")
@@ -91,8 +94,11 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
             rows += work.execute(f'SELECT count(*) FROM analyst_copy.{schema}."{table}"').fetchone()[0]
             _copy_comments(work, schema, table)
         _check_values(work, tables)
+        work.execute("COMMIT")
         work.execute("CHECKPOINT analyst_copy")
     except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):  # none left when the checkpoint failed
+            work.execute("ROLLBACK")
         work.execute("DETACH analyst_copy")
         _remove(temp)
         raise
@@ -166,18 +172,20 @@ def _check_values(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
                 raise PrivacyViolation(f"{schema}.{table}.{column} would publish personal data")
             if data_type != "VARCHAR":
                 continue
+            # Each distinct value is matched once: values repeat (a person_key in every month it counts).
             full, masked = work.execute(
-                f'select count(*) filter (where regexp_matches("{column}", ?)), '
-                f'count(*) filter (where regexp_matches("{column}", ?)) from analyst_copy.{schema}."{table}"',
+                f'select count(*) filter (where regexp_matches(value, ?)), '
+                f'count(*) filter (where regexp_matches(value, ?)) '
+                f'from (select distinct "{column}" as value from analyst_copy.{schema}."{table}")',
                 [FULL_ID_OR_PHONE, MASKED_VALUE],
             ).fetchone()
             if full:
                 raise PrivacyViolation(
-                    f"{schema}.{table}.{column} holds {full} value(s) that look like a full ID or phone number"
+                    f"{schema}.{table}.{column} holds {full} distinct value(s) that look like a full ID or phone number"
                 )
             if masked and (schema, table, column) not in MASKED_VALUE_ALLOWED:
                 raise PrivacyViolation(
-                    f"{schema}.{table}.{column} holds {masked} masked name, ID or phone value(s); the analyst "
+                    f"{schema}.{table}.{column} holds {masked} distinct masked name, ID or phone value(s); the analyst "
                     "copy shows a person by person_key only (masked values only in quality.findings.value)"
                 )
 

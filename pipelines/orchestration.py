@@ -88,8 +88,6 @@ def record_failed_refresh(context: dg.RunFailureSensorContext, warehouse: Wareho
         record_refresh(con, run.run_id, started=started, status="failed", error=context.failure_event.message)
 
 
-ORCHESTRATION_JOBS = [nightly_refresh]
-ORCHESTRATION_SCHEDULES = [nightly_refresh_schedule]
 @dg.sensor(
     name="fail_dead_runs",
     minimum_interval_seconds=30,
@@ -103,4 +101,6 @@ def fail_dead_runs_sensor(context: dg.SensorEvaluationContext, warehouse: Wareho
     return dg.SkipReason(f"{len(dead)} dead run(s) marked failed" if dead else "no dead runs")
 
 
+ORCHESTRATION_JOBS = [nightly_refresh]
+ORCHESTRATION_SCHEDULES = [nightly_refresh_schedule]
 ORCHESTRATION_SENSORS = [inbox_sensor, record_failed_refresh, fail_dead_runs_sensor]

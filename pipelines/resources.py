@@ -48,7 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """The single writer connection to the working database (mode 0600)."""
         settings = self.settings()
         settings.ensure_warehouse_dir()
-        con = _connect_when_free(settings.work_db)
+        con = _connect_when_free(settings.work_db, settings.duckdb_memory_limit)
         try:
             yield con
         finally:
@@ -56,12 +56,12 @@ class WarehouseResource(dg.ConfigurableResource):
             settings.work_db.chmod(0o600)
 
 
-def _connect_when_free(path: Path, patience_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+def _connect_when_free(path: Path, memory_limit: str, patience_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
     """DuckDB admits one process per file: a dbt process that is still exiting holds it briefly."""
     deadline = time.monotonic() + patience_seconds
     while True:
         try:
-            return duckdb.connect(str(path))
+            return duckdb.connect(str(path), config={"memory_limit": memory_limit})
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 raise

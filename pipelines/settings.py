@@ -1,7 +1,8 @@
 """Paths and secrets, read from the environment when asked for (never at import time).
 
 One setting, `RURALCARE_WORK_DB`, names the working database for both dbt (profiles.yml)
-and Dagster; `settings_env()` exports it to every dbt subprocess.
+and Dagster; `Settings.dbt_env()` exports it to every dbt subprocess, with the DuckDB memory
+limit both use (`RURALCARE_DUCKDB_MEMORY_LIMIT`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ BUILTIN_DIVISIONS = DBT_PROJECT_DIR / "seeds" / "divisions.csv"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 BUILTIN_PLAN_DIR = SEEDS_DIR  # plan.csv, plan_projects.csv, plan_targets.csv (pipelines/plan_files.py)
 ENGINES = ("duckdb", "spark")
+# DuckDB's memory limit for the working database, in dbt's builds and ruralcare's own writer
+# connection (DuckDB spills to its temp folder beyond it). DuckDB's own default, 80 % of RAM, lets
+# a city build hold 4.7 GB beside the refresh process; 3 GB costs it no measurable time
+# (README, "Latest figures"). profiles.yml repeats it for dbt run by hand.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class Settings:
     pii_key_file: Path
     plan_dir: Path = BUILTIN_PLAN_DIR
     engine: str = "duckdb"  # where dbt builds the models: duckdb, or spark (docs/engines.md)
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
     def raw_dir(self) -> Path:
@@ -63,6 +70,7 @@ class Settings:
             pii_key_file=Path(env.get("RURALCARE_PII_KEY_FILE", PROJECT_ROOT / ".secrets" / "pii.key")),
             plan_dir=Path(env.get("RURALCARE_PLAN_DIR", BUILTIN_PLAN_DIR)),
             engine=engine or env.get("RURALCARE_ENGINE", "duckdb"),
+            duckdb_memory_limit=env.get("RURALCARE_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
         )
         if settings.engine not in ENGINES:
             raise ValueError(f"RURALCARE_ENGINE is {settings.engine!r}: use one of {', '.join(ENGINES)}")
@@ -91,6 +99,7 @@ class Settings:
             "RURALCARE_WORK_DB": str(self.work_db),
             "RURALCARE_DIVISIONS": str(self.divisions_file),
             "RURALCARE_PLAN_DIR": str(self.plan_dir),
+            "RURALCARE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }

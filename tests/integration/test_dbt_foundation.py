@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.contract import create_raw_tables
-from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.settings import DBT_PROJECT_DIR, DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
 from pipelines.transform.dbt_run import exported_env
 
 
@@ -109,3 +109,31 @@ def test_the_dbt_version_dagster_is_told_is_the_one_dbt_reports():
     reported = subprocess.run([str(Path(sys.executable).parent / "dbt"), "--version"],
                               capture_output=True, text=True, check=True).stdout
     assert str(build_resources()["dbt"]._cli_version) == re.search(r"(\d+\.\d+\.\d+)", reported).group(1)
+
+
+def duckdb_shows(memory_limit: str) -> str:
+    with duckdb.connect(config={"memory_limit": memory_limit}) as con:
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+def test_dbt_and_the_writer_connection_share_the_duckdb_memory_limit(
+    reference_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.resources import WarehouseResource
+
+    monkeypatch.setenv("RURALCARE_DUCKDB_MEMORY_LIMIT", "1500MB")
+    settings = Settings.from_env(work_db=reference_db)
+    done = dbt(["show", "--inline", "select current_setting('memory_limit') as memory_limit", "--output", "json",
+                "--log-format", "text"], settings)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert f'"memory_limit": "{duckdb_shows("1500MB")}"' in done.stdout
+    with WarehouseResource(work_db=str(reference_db)).connect() as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == duckdb_shows("1500MB")
+    assert duckdb_shows("1500MB") != duckdb_shows(DEFAULT_DUCKDB_MEMORY_LIMIT)  # the setting, not the default
+
+
+def test_the_default_duckdb_memory_limit_is_the_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RURALCARE_DUCKDB_MEMORY_LIMIT", raising=False)
+    profile = (DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    assert Settings.from_env().duckdb_memory_limit == DEFAULT_DUCKDB_MEMORY_LIMIT
+    assert f"env_var('RURALCARE_DUCKDB_MEMORY_LIMIT', '{DEFAULT_DUCKDB_MEMORY_LIMIT}')" in profile

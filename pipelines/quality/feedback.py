@@ -8,8 +8,11 @@ models); a last guard refuses to write anything that still looks like a full ID 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +27,7 @@ SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 FORMULA_STARTS = ("=", "+", "-", "@")
 _UNMASKED = re.compile(FULL_ID_OR_PHONE)
+PARALLEL_FROM_WORKBOOKS = 50
 
 FINDING_COLUMNS = (  # (header, width)
     ("序号", 6), ("严重程度", 9), ("规则编号", 30), ("问题类型", 24), ("文件", 44), ("工作表", 18),
@@ -111,13 +115,27 @@ def write_feedback(work_db: Path, month: date, out_dir: Path) -> list[Path]:
     finally:
         con.close()
     findings_of, persons_of = _by_town(findings), _by_town(persons)
-    paths = []
-    for town in towns:
-        path = out_dir / workbook_name(town, month)
-        _write_workbook(path, town, month, finding_rows(findings_of.get(town.code, [])),
-                        unpaired_rows(persons_of.get(town.code, [])))
-        paths.append(path)
-    return paths
+    books = [(out_dir / workbook_name(town, month), town, month, finding_rows(findings_of.get(town.code, [])),
+              unpaired_rows(persons_of.get(town.code, []))) for town in towns]
+    workers = feedback_workers(len(books))
+    if workers > 1:
+        # xlsxwriter is pure Python: a city's 800 workbooks took 11 s in one process.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(_write_book, books, chunksize=max(1, len(books) // (workers * 8))))
+    else:
+        for book in books:
+            _write_book(book)
+    return [book[0] for book in books]
+
+
+def feedback_workers(books: int) -> int:
+    """Processes writing the workbooks: one per core for a city, this one for a district (a
+    process starts in ≈ 0.5 s, a district writes its 11 workbooks in less)."""
+    return max(1, os.cpu_count() or 1) if books >= PARALLEL_FROM_WORKBOOKS else 1
+
+
+def _write_book(book: tuple) -> None:
+    _write_workbook(*book)
 
 
 def _by_town(records: list[dict]) -> dict[str, list[dict]]:

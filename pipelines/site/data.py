@@ -63,7 +63,11 @@ MEMBERS_SQL = """
     from marts.kpi_members
     where member_kind = 'person'
     group by all
-    order by month, town_code, kpi_id, in_numerator, village_code nulls last, member_id
+    -- A total order: rows that tie on the first keys (a village's person groups) would otherwise
+    -- come in any order, and two builds of one database would differ.
+    order by month, town_code, kpi_id, in_numerator, village_code nulls last, member_id, person_group,
+             reason_zh, source_file, member_name, source_sheet, source_row, member_kind, in_denominator,
+             numerator_value, denominator_value, members
 """
 
 

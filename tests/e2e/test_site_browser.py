@@ -211,3 +211,22 @@ def test_no_personal_data_in_any_page(site: Site) -> None:
             found = pattern.search(text)
             assert not found, f"{path}: {what} pattern {found.group()[:6]}…"
         assert not any(key in text for key in keys), f"{path}: a person_key"
+
+
+def test_pages_written_by_worker_processes_are_the_pages_one_process_writes(
+    refreshed_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site of ≥ 2,000 pages is written by a process per core (pipelines/site/build.py)."""
+    from pipelines.site import build
+    from pipelines.status import collect_status
+
+    status = collect_status(refreshed_warehouse)
+    monkeypatch.setattr(build, "site_workers", lambda pages: 1)
+    alone = build.build_site(refreshed_warehouse.published_db, tmp_path / "alone", status=status)
+    monkeypatch.setattr(build, "site_workers", lambda pages: 2)
+    pooled = build.build_site(refreshed_warehouse.published_db, tmp_path / "pooled", status=status)
+
+    assert [p.relative_to(tmp_path / "pooled") for p in pooled] == [p.relative_to(tmp_path / "alone") for p in alone]
+    assert len(alone) > build.PAGES_PER_TASK  # more than one task
+    for one, other in zip(alone, pooled):
+        assert other.read_bytes() == one.read_bytes(), other.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -124,3 +125,23 @@ def test_clean_sources_raise_only_the_findings_a_clean_programme_has(refreshed_c
     assert not unexpected
     # pairing starts in the first month: key-group persons are still unpaired then
     assert any(f[0] == "DQ06_key_person_unpaired" and f[2] == "2021-07" for f in found)
+
+
+def test_feedback_workbooks_written_by_worker_processes_are_the_same(refreshed_warehouse, tmp_path, monkeypatch):
+    """A city's workbooks are written by a process per core (pipelines/quality/feedback.py)."""
+    month = date(2022, 12, 1)
+    alone = write_feedback(refreshed_warehouse.work_db, month, tmp_path / "alone")
+    monkeypatch.setattr("pipelines.quality.feedback.feedback_workers", lambda books: 2)
+    pooled = write_feedback(refreshed_warehouse.work_db, month, tmp_path / "pooled")
+
+    def cells(path):
+        book = openpyxl.load_workbook(path, read_only=True)
+        try:
+            return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+        finally:
+            book.close()
+
+    assert [p.name for p in pooled] == [p.name for p in alone] and len(alone) == 11
+    assert sum(len(cells(p)["问题清单"]) for p in alone) > len(alone)  # findings, not only headers
+    for one, other in zip(alone, pooled):
+        assert cells(other) == cells(one), other.name

@@ -2,9 +2,9 @@
 
 A refresh writes ≈ 600 events (every dbt model and test is an asset event or a check evaluation).
 Dagster's `SqliteEventLogStorage` opens a new engine for each write, commits with an fsync,
-and closes it again; closing a WAL database's last connection checkpoints it. Measured on a
-district refresh, that was ≈ 7 s of the transform+quality stage's 20 s, mostly spent in
-commit and close. This storage keeps one engine per shard (the index and the few runs being
+and closes it again; closing a WAL database's last connection checkpoints it. py-spy counted
+7.6 s of the refresh process there during a 20 s transform+quality stage, mostly in commit and
+close. This storage keeps one engine per shard (the index and the few runs being
 written) and commits without fsync (`synchronous=NORMAL`: in WAL mode a commit survives the
 process crashing; only a power cut may lose the last events). The tables and files are
 Dagster's own, so `ruralcare ui` and the daemon read the same history.

@@ -21,8 +21,8 @@ BUILTIN_PLAN_DIR = SEEDS_DIR  # plan.csv, plan_projects.csv, plan_targets.csv (p
 ENGINES = ("duckdb", "spark")
 # DuckDB's memory limit for the working database, in dbt's builds and ruralcare's own writer
 # connection (DuckDB spills to its temp folder beyond it). DuckDB's own default, 80 % of RAM, lets
-# a city build hold 4.7 GB beside the refresh process; 3 GB costs it no measurable time
-# (README, "Latest figures"). profiles.yml repeats it for dbt run by hand.
+# a city build hold 4.7 GB beside the refresh process; with 3 GB it held 3.3 GB and took 64.8 s
+# instead of 62.3 s (one run each, within this VM's noise). profiles.yml repeats it for dbt run by hand.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
 

@@ -129,8 +129,8 @@ def write_feedback(work_db: Path, month: date, out_dir: Path) -> list[Path]:
 
 
 def feedback_workers(books: int) -> int:
-    """Processes writing the workbooks: one per core for a city, this one for a district (a
-    process starts in ≈ 0.5 s, a district writes its 11 workbooks in less)."""
+    """Processes writing the workbooks: one per core for a city, this one for a district (whose
+    11 workbooks take ≈ 0.5 s in all, less than starting processes would)."""
     return max(1, os.cpu_count() or 1) if books >= PARALLEL_FROM_WORKBOOKS else 1
 
 

@@ -333,8 +333,8 @@ class SiteWriter:
 
 
 def site_workers(pages: int) -> int:
-    """Processes writing the pages: one per core for a large site, this one for a small one (a
-    worker starts and loads the site's data in ≈ 1 s)."""
+    """Processes writing the pages: one per core for a large site, this one for a small one (each
+    worker starts Python and loads the site's data again)."""
     return max(1, os.cpu_count() or 1) if pages >= PARALLEL_FROM_PAGES else 1
 
 

@@ -29,21 +29,24 @@ with
 ){% if not loop.last %},{% endif %}
 {% endfor %},
 
+all_rows as (
+    {% for registry, model, active in registries %}
+    select * from {{ registry }}_rows
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
 first_rows as (
-    -- Deduplicated once per export, then spread over the months the export serves.
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by file_id, person_key order by row_number) as occurrence
-        from (
-            {% for registry, model, active in registries %}
-            select * from {{ registry }}_rows
-            {% if not loop.last %}union all{% endif %}
-            {% endfor %}
-        ) as all_rows
-    ) as ranked
-    where occurrence = 1
+    -- A person's first row of each export, then spread over the months the export serves. Found
+    -- by joining the first row number rather than numbering rows in a window: the window sorts
+    -- every row (a city's 6.5 M rows: 10.5 s against 6.5 s under the 3 GB memory limit).
+    select a.*
+    from all_rows as a
+    inner join (
+        select file_id, person_key, min(row_number) as row_number
+        from all_rows
+        group by file_id, person_key
+    ) as firsts on firsts.file_id = a.file_id and firsts.person_key = a.person_key and firsts.row_number = a.row_number
 )
 
 select

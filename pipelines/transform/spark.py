@@ -20,6 +20,7 @@ import duckdb
 from pipelines.contract import LEDGER_TABLES, raw_tables
 from pipelines.settings import Settings
 
+
 def spark_missing() -> str | None:
     """What this machine lacks to build on Spark, said as what to do; None when nothing is."""
     if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:

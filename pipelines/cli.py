@@ -125,7 +125,7 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
                    "to load instead of the built-in Yubei plan.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any file of this refresh was rejected.")
 @click.option("--rebuild", is_flag=True,
-              help="Build and publish even when nothing is new (e.g. after upgrading ruralcare).")
+              help="Build every month again and publish, even when nothing is new (e.g. after upgrading ruralcare).")
 @click.option("--engine", type=click.Choice(ENGINES),
               help="Where dbt builds the models (default duckdb, or RURALCARE_ENGINE): spark builds them "
                    "in a local Spark session (`scripts/setup.sh --spark`; docs/engines.md).")

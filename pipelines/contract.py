@@ -250,8 +250,12 @@ def polars_schema(columns: list[tuple[str, str]]) -> dict[str, pl.DataType]:
 
 
 def create_raw_tables(con, schema: str = "raw") -> None:
-    """Create every raw table that does not exist yet (empty), so dbt always finds its sources."""
+    """Create every raw table that does not exist yet (empty), so dbt always finds its sources
+    (and the record of built months, its source `state.built_month_inputs`)."""
+    from pipelines.transform.months import ensure_state_table
+
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table, columns in raw_tables().items():
         cols = ", ".join(f'"{name}" {dtype}' for name, dtype in columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{table} ({cols})")
+    ensure_state_table(con)

@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from pipelines.orchestration import REFRESH_STAGES
 from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
@@ -72,7 +71,7 @@ def run_refresh(
     rebuild: bool = False,
 ) -> RefreshResult:
     """Materialise every stage that has assets, in order; on_stage(stage, 'start'|'done'|'failed'|
-    'skipped'). rebuild: build and publish even when nothing is new."""
+    'skipped'). rebuild: build every month again and publish, even when nothing is new."""
     from pipelines.transform.project import ensure_manifest_current
 
     ensure_manifest_current()
@@ -98,6 +97,8 @@ def run_refresh(
             # Decided once, on what ingest left: the later runs all go, or none does.
             after_ingest = True
             result.unchanged = not rebuild and _published_is_current(warehouse)
+            if rebuild:
+                _forget_built_months(warehouse)
         if result.unchanged:
             if on_stage:
                 on_stage(name, "skipped")
@@ -138,6 +139,14 @@ def run_refresh(
     else:
         finish_status_record(settings.work_db, result.refresh_id, result.stage_seconds)
     return result
+
+
+def _forget_built_months(warehouse: WarehouseResource) -> None:
+    """A rebuild builds every month of the month-by-month models again."""
+    from pipelines.transform.months import forget_built_months
+
+    with warehouse.connect() as con:
+        forget_built_months(con)
 
 
 def _published_is_current(warehouse: WarehouseResource) -> bool:

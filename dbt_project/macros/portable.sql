@@ -124,3 +124,14 @@
 {% macro spark__csv_file_rows(path) -%}
     {{ exceptions.raise_compiler_error('A reference file given to the refresh (' ~ path ~ ') is read on DuckDB only: on Spark, put its rows in the seed of the same name (dbt_project/seeds/) instead.') }}
 {%- endmacro %}
+
+{#- The texts of a group joined by commas in sorted order (an aggregate). -#}
+{% macro sorted_text_list(text_expr) -%}
+    {{ return(adapter.dispatch('sorted_text_list')(text_expr)) }}
+{%- endmacro %}
+{% macro default__sorted_text_list(text_expr) -%}
+    string_agg({{ text_expr }}, ',' order by {{ text_expr }})
+{%- endmacro %}
+{% macro spark__sorted_text_list(text_expr) -%}
+    concat_ws(',', array_sort(collect_list({{ text_expr }})))
+{%- endmacro %}

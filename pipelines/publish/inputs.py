@@ -8,26 +8,22 @@ seeds, tests), the division list and plan files in use, and the code that writes
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import duckdb
 
-from pipelines.plan_files import PLAN_COLUMNS
-from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from pipelines.settings import PROJECT_ROOT, Settings
 from pipelines.tables import has_table
+from pipelines.transform.months import update_with_project
 
-_DBT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml")
 _PUBLISH_CODE = PROJECT_ROOT / "pipelines" / "publish"
 
 
 def inputs_digest(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     digest = hashlib.sha256()
-    for path in _source_files():
+    update_with_project(digest, settings)
+    for path in sorted(_PUBLISH_CODE.glob("*.py")):
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
         digest.update(path.read_bytes())
-    digest.update(settings.divisions_file.read_bytes())
-    for name in PLAN_COLUMNS:
-        digest.update((settings.plan_dir / name).read_bytes())
     digest.update(repr(_raw_files_state(con)).encode())
     return digest.hexdigest()
 
@@ -93,15 +89,6 @@ def record_if_unchanged(settings: Settings) -> str | None:
         return refresh_id
     finally:
         con.close()
-
-
-def _source_files() -> list[Path]:
-    files = []
-    for name in _DBT_SOURCES:
-        path = DBT_PROJECT_DIR / name
-        files += [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
-    files += _PUBLISH_CODE.glob("*.py")
-    return sorted(files)
 
 
 def _raw_files_state(con: duckdb.DuckDBPyConnection) -> tuple:

@@ -16,8 +16,11 @@ from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, Settings
 REFRESH_BUILD_FLAGS = ["--exclude-resource-type", "unit_test", "--log-level-file", "warn"]
 
 
-def dbt_args_for(command: str, settings: Settings, extra_vars: Mapping[str, object] | None = None) -> list[str]:
+def dbt_args_for(command: str, settings: Settings, extra_vars: Mapping[str, object] | None = None,
+                 full_refresh: bool = False) -> list[str]:
     args = [command, *(REFRESH_BUILD_FLAGS if command == "build" else [])]
+    if full_refresh:
+        args.append("--full-refresh")  # the month-by-month models too (pipelines/transform/months.py)
     dbt_vars = dict(extra_vars or {})
     if settings.divisions_file.resolve() != BUILTIN_DIVISIONS.resolve():
         dbt_vars["divisions_file"] = str(settings.divisions_file.resolve())

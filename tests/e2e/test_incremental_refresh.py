@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import openpyxl
 import pytest
 
 from pipelines.ingest import run_ingest
@@ -144,3 +148,74 @@ def test_nothing_new_leaves_the_published_file_alone_and_anything_new_is_news(
         assert not published_is_current(con, settings), "after ingest the stages must run"
     finally:
         con.close()
+
+
+def _dbt_build_was_full(warehouse: Path) -> bool:
+    """Whether the warehouse's last dbt build rebuilt every month (its run_results' arguments)."""
+    results = json.loads((warehouse / "dbt_target" / "run_results.json").read_text(encoding="utf-8"))
+    return bool(results["args"].get("full_refresh"))
+
+
+def _resubmit_with_fewer_rows(inbox: Path, relative_path: str) -> str:
+    """A town's corrected workbook for the same month (sent later, so it supersedes the first):
+    the last two rows of its pairing sheet and the last of its village-point sheet left out."""
+    original = inbox / relative_path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the generator's workbooks carry no default style
+        book = openpyxl.load_workbook(original)
+    for title_part, rows in (("结对", 2), ("互助", 1)):
+        sheet = next(sheet for sheet in book.worksheets if title_part in sheet.title)
+        sheet.delete_rows(sheet.max_row - rows + 1, rows)
+    corrected = original.with_name(f"{original.stem}（更正）{original.suffix}")
+    book.save(corrected)
+    later = original.stat().st_mtime + 86_400
+    os.utime(corrected, (later, later))
+    return str(corrected.relative_to(inbox))
+
+
+def _late_export_with_fewer_rows(inbox: Path, relative_path: str, export_date: str) -> str:
+    """A registry export dated a day after another one of the same month, five records fewer."""
+    original = inbox / relative_path
+    raw = original.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "gb18030"
+    records = list(csv.reader(io.StringIO(raw.decode(encoding), newline="")))
+    late = original.with_name(original.name.replace(original.stem.rsplit("_", 1)[1], export_date))
+    with late.open("w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows(records[:-5])
+    return str(late.relative_to(inbox))
+
+
+def test_late_corrections_rebuild_their_months_as_a_full_build_would(
+    month_by_month: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """After December is published, a corrected November workbook and a late December registry
+    export arrive (each changes one month's inputs): the build rebuilds only the months whose
+    inputs changed, and publishes what building every month again publishes."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    shutil.copytree(month_by_month[0], inbox)
+    shutil.copytree(month_by_month[1], warehouse)
+    assert not _dbt_build_was_full(warehouse), "December's arrival rebuilt every month"
+    before = _published_tables(warehouse / "ruralcare.duckdb")
+
+    workbook = _resubmit_with_fewer_rows(inbox, "towns/木耳镇_2022年11月_农村养老服务全覆盖进度表.xlsx")
+    export = _late_export_with_fewer_rows(inbox, "registries/低保对象名册_20221230.csv", "20221231")
+    _refresh(inbox, warehouse)
+    assert not _dbt_build_was_full(warehouse)
+    con = duckdb.connect(str(warehouse / "work.duckdb"), read_only=True)
+    try:
+        statuses = dict(con.execute("select relative_path, status from raw.files").fetchall())
+    finally:
+        con.close()
+    assert statuses[workbook] == "loaded" and statuses[export] == "loaded"
+    assert statuses["towns/木耳镇_2022年11月_农村养老服务全覆盖进度表.xlsx"] == "superseded"
+    incremental = _published_tables(warehouse / "ruralcare.duckdb")
+    changed = [table for table in before if incremental[table] != before[table]]
+    assert {"marts.fct_person_monthly", "marts.kpi_town_monthly", "quality.files"} <= set(changed)
+
+    resource = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(warehouse),
+                                 work_db=str(warehouse / "work.duckdb"))
+    rebuilt = run_refresh(resource, rebuild=True)
+    assert rebuilt.success, rebuilt.error
+    assert _dbt_build_was_full(warehouse)
+    full = _published_tables(warehouse / "ruralcare.duckdb")
+    assert [table for table in full if full[table] != incremental[table]] == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 
 import duckdb
 import pytest

@@ -1,7 +1,6 @@
 """The generator's pure pieces: ID numbers and the forms clerks type, each parsing back to its value."""
 
 import datetime as dt
-import io
 
 import fastexcel
 import pytest

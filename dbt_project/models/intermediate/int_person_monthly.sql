@@ -2,10 +2,14 @@
 -- elderly database, the 特困 or the 低保 register whose registry town is a programme town,
 -- aged 60 or more at the month's last day. A person belongs to the town and village of the
 -- elderly-database row first, then 特困, then 低保. Group flags exactly as docs/kpis.md.
+-- Built month by month (macros/incremental_months.sql).
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
 with scoped_rows as (
     select r.*
     from {{ ref('int_registry_rows_monthly') }} as r
     inner join {{ ref('int_scope_towns') }} as t on t.town_code = r.town_code
+    where {{ in_months_to_build('r.month') }}
 ),
 
 home_row as (
@@ -37,6 +41,7 @@ registry_flags as (
         max(case when registry = 'elderly' and is_left_behind then 1 else 0 end) = 1 as is_left_behind,
         max(case when registry = 'elderly' and has_smart_device then 1 else 0 end) = 1 as has_smart_device
     from {{ ref('int_registry_rows_monthly') }}
+    where {{ in_months_to_build('month') }}
     group by month, person_key
 ),
 
@@ -76,7 +81,7 @@ pairing_rows as (
     select es.town_code, es.month, p.person_key, p.pairing_mode, p.visits_this_month
     from {{ ref('int_effective_sheets') }} as es
     inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
-    where es.sheet_kind = 'pairings' and p.person_key is not null
+    where es.sheet_kind = 'pairings' and p.person_key is not null and {{ in_months_to_build('es.month') }}
 ),
 
 pairing as (
@@ -102,7 +107,7 @@ contracts as (
     ) as d
     inner join {{ ref('int_effective_registries') }} as e on e.file_id = d.file_id and e.registry = 'family_doctor'
     inner join {{ ref('int_months') }} as m on m.month = e.month
-    where d.first_contract_date <= m.month_end
+    where d.first_contract_date <= m.month_end and {{ in_months_to_build('e.month') }}
 )
 
 select

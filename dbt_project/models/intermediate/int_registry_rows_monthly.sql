@@ -1,6 +1,9 @@
 -- The registry rows in force per month (each registry's latest export on or before the
 -- month's last day), with valid IDs only, one row per person and registry (the first row of
 -- the export). 特困 and 低保 keep active persons only; every elderly-database row is active.
+-- Built month by month (macros/incremental_months.sql): only the exports serving a changed month are read.
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
 {% set registries = [
     ('elderly', 'stg_registry__elderly', "true"),
     ('tekun', 'stg_registry__tekun', "r.person_status = '正常'"),
@@ -25,7 +28,10 @@ with
         {% if registry == 'dibao' %}r.assistance_category{% else %}cast(null as string) as assistance_category{% endif %}
     from {{ ref(model) }} as r
     where r.person_key is not null and {{ active }}
-        and r.file_id in (select file_id from {{ ref('int_effective_registries') }} where registry = '{{ registry }}')
+        and r.file_id in (
+            select file_id from {{ ref('int_effective_registries') }}
+            where registry = '{{ registry }}' and {{ in_months_to_build('month') }}
+        )
 ){% if not loop.last %},{% endif %}
 {% endfor %},
 
@@ -66,3 +72,4 @@ select
     f.assistance_category
 from first_rows as f
 inner join {{ ref('int_effective_registries') }} as e on e.file_id = f.file_id and e.registry = f.registry
+where {{ in_months_to_build('e.month') }}

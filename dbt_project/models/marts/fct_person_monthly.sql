@@ -1,5 +1,9 @@
 -- People in the KPIs per month, de-identified: the person key (HMAC of the ID), town,
 -- village, age band, group flags and what the programme reached them with. No name, ID or phone.
+-- Built month by month (macros/incremental_months.sql).
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
 select
     person_key,
     month,
@@ -19,3 +23,4 @@ select
     has_smart_device,
     has_family_doctor_contract
 from {{ ref('int_person_monthly') }}
+where {{ in_months_to_build('month') }}

@@ -1,0 +1,39 @@
+{#- Models rebuilt month by month (docs/decisions.md, "Months rebuilt, months kept"). A month's
+    rows in such a model depend only on that month's inputs (int_month_inputs); the refresh keeps,
+    in state.built_month_inputs, the inputs each month had when it was last built, and a build
+    rewrites only the months whose inputs differ (a new month, a late re-submission, a late
+    registry export) and drops months that no longer exist. Anything else — a model, macro,
+    seed, division list or plan — makes the refresh pass --full-refresh
+    (pipelines/transform/months.py). Spark builds these models in full, as tables. -#}
+
+{#- The materialization of a month-by-month model. -#}
+{% macro incremental_by_month() -%}
+    {{ return('incremental' if target.type == 'duckdb' else 'table') }}
+{%- endmacro %}
+
+{#- The months whose rows stay as built: their inputs are unchanged since they were built. -#}
+{% macro months_built_and_unchanged() -%}
+    select now_.month
+    from {{ ref('int_month_inputs') }} as now_
+    inner join {{ ref('stg_state__built_month_inputs') }} as built
+        on built.month = now_.month and built.inputs = now_.inputs
+{%- endmacro %}
+
+{#- A filter for the rows to build: every month in a full build, the changed ones otherwise. -#}
+{% macro in_months_to_build(month_expr) -%}
+    {%- if is_incremental() %}{{ month_expr }} not in ({{ months_built_and_unchanged() }}){% else %}true{% endif -%}
+{%- endmacro %}
+
+{#- The pre-hook of a month-by-month model: before the changed months are appended, their old
+    rows (and those of months that are gone) are deleted. -#}
+{% macro delete_months_to_build() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_months_to_build('month') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Declares what a month-by-month model reads to decide its months (dbt finds refs inside
+    is_incremental() blocks only when they are also made at parse time). -#}
+{% macro month_by_month_dependencies() -%}
+    -- months to build: {{ ref('int_month_inputs') }} against {{ ref('stg_state__built_month_inputs') }}
+{%- endmacro %}

@@ -19,16 +19,27 @@
         on built.month = now_.month and built.inputs = now_.inputs
 {%- endmacro %}
 
-{#- A filter for the rows to build: every month in a full build, the changed ones otherwise. -#}
+{#- The months to build: those whose inputs are new or changed since they were built. -#}
+{% macro months_to_build() -%}
+    select now_.month
+    from {{ ref('int_month_inputs') }} as now_
+    left join {{ ref('stg_state__built_month_inputs') }} as built
+        on built.month = now_.month and built.inputs = now_.inputs
+    where built.month is null
+{%- endmacro %}
+
+{#- A filter for the rows to build: every month in a full build, the changed ones otherwise. An
+    `in` list rather than `not in` the unchanged ones, so that DuckDB can skip the other months'
+    rows while scanning (a join filter from the few months to build). -#}
 {% macro in_months_to_build(month_expr) -%}
-    {%- if is_incremental() %}{{ month_expr }} not in ({{ months_built_and_unchanged() }}){% else %}true{% endif -%}
+    {%- if is_incremental() %}{{ month_expr }} in ({{ months_to_build() }}){% else %}true{% endif -%}
 {%- endmacro %}
 
 {#- The pre-hook of a month-by-month model: before the changed months are appended, their old
     rows (and those of months that are gone) are deleted. -#}
 {% macro delete_months_to_build() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ in_months_to_build('month') }}
+        delete from {{ this }} where month not in ({{ months_built_and_unchanged() }})
     {%- endif -%}
 {%- endmacro %}
 

@@ -103,6 +103,10 @@ contracts as (
         select file_id, person_key, min(contract_date) as first_contract_date
         from {{ ref('stg_registry__family_doctor') }}
         where person_key is not null and contract_status = '有效'
+            {% if is_incremental() %}and file_id in (
+                select file_id from {{ ref('int_effective_registries') }}
+                where registry = 'family_doctor' and {{ in_months_to_build('month') }}
+            ){% endif %}
         group by file_id, person_key
     ) as d
     inner join {{ ref('int_effective_registries') }} as e on e.file_id = d.file_id and e.registry = 'family_doctor'

@@ -2,10 +2,13 @@
 -- in its 结对扶老 sheet in force for the month, pointed to by their registry row, masked.
 -- The feedback workbooks read it from the working database; the analyst copy gets only its
 -- de-identified columns (person_key, village, age band, registry: pipelines/publish/database.py).
+-- Built month by month (macros/incremental_months.sql).
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
 with unpaired as (
     select month, person_key, town_code, village_code, age
     from {{ ref('int_person_monthly') }}
-    where is_key_group and not is_paired_one_to_one
+    where is_key_group and not is_paired_one_to_one and {{ in_months_to_build('month') }}
 ),
 
 -- The person's own registry row: the elderly database first, then 特困, then 低保, in their town.

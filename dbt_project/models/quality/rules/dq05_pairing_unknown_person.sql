@@ -1,8 +1,12 @@
 -- DQ05_pairing_unknown_person: a pairing row whose (valid) ID is in none of the registries in
 -- force for the month (elderly database, 特困, 低保; any status, any town).
+-- Built month by month (macros/incremental_months.sql).
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
 with registered as (
     select distinct month, person_key
     from {{ ref('int_quality__registry_rows') }}
+    where {{ in_months_to_build('month') }}
 ),
 
 found as (
@@ -16,7 +20,7 @@ found as (
             || ' (elderly database, 特困, 低保)' as what_en
     from ({{ own_sheet_rows('pairings', ['id_number', 'person_key']) }}) as p
     left join registered as r on r.month = p.month and r.person_key = p.person_key
-    where p.person_key is not null and r.person_key is null
+    where p.person_key is not null and r.person_key is null and {{ in_months_to_build('p.month') }}
 )
 
 {{ quality_findings('DQ05_pairing_unknown_person') }}

@@ -1,5 +1,8 @@
 -- DQ07_pairing_inactive_person: a pairing row for a person whose 特困 or 低保 row in force for
 -- the month has the status 终止 or 注销.
+-- Built month by month (macros/incremental_months.sql).
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
 with ended as (
     select
         month,
@@ -8,7 +11,7 @@ with ended as (
         min(case registry when 'tekun' then 'the 特困 register' else 'the 低保 register' end) as register_en,
         min(person_status) as person_status
     from {{ ref('int_quality__registry_rows') }}
-    where registry in ('tekun', 'dibao') and person_status in ('终止', '注销')
+    where registry in ('tekun', 'dibao') and person_status in ('终止', '注销') and {{ in_months_to_build('month') }}
     group by month, person_key
 ),
 
@@ -21,6 +24,7 @@ found as (
         'this person''s status in ' || e.register_en || ' is ' || e.person_status as what_en
     from ({{ own_sheet_rows('pairings', ['id_number', 'person_key']) }}) as p
     inner join ended as e on e.month = p.month and e.person_key = p.person_key
+    where {{ in_months_to_build('p.month') }}
 )
 
 {{ quality_findings('DQ07_pairing_inactive_person') }}

@@ -21,11 +21,7 @@
 
 {#- The months to build: those whose inputs are new or changed since they were built. -#}
 {% macro months_to_build() -%}
-    select now_.month
-    from {{ ref('int_month_inputs') }} as now_
-    left join {{ ref('stg_state__built_month_inputs') }} as built
-        on built.month = now_.month and built.inputs = now_.inputs
-    where built.month is null
+    select month from {{ ref('int_month_inputs') }} where month not in ({{ months_built_and_unchanged() }})
 {%- endmacro %}
 
 {#- A filter for the rows to build: every month in a full build, the changed ones otherwise. An

@@ -8,7 +8,7 @@ from pipelines.contract import create_raw_tables
 from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
 from pipelines.transform.dbt_run import dbt_args_for, exported_env
-from pipelines.transform.months import needs_full_build, remember_built_months
+from pipelines.transform.months import needs_full_build, project_signature, remember_built_months
 from pipelines.transform.project import DBT_PROJECT
 from pipelines.transform.spark import copy_back, raw_locations, spark_env, spark_target_dir
 from pipelines.transform.translator import RuralcareDbtTranslator
@@ -27,7 +27,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         create_raw_tables(con)  # dbt's sources exist even before the first file arrives
         dbt_vars = {"raw_locations": raw_locations(settings, con)} if on_spark else None
         # Only the changed months of the month-by-month models, unless the project, division list or plan changed.
-        full_build = not on_spark and needs_full_build(con, settings)
+        signature = project_signature(settings)
+        full_build = not on_spark and needs_full_build(con, signature)
     context.log.info("dbt builds every month" if full_build or on_spark else "dbt rebuilds the months whose inputs changed")
     selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
     with exported_env(spark_env(settings) if on_spark else settings.dbt_env()):
@@ -48,7 +49,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             copy_back(settings, con)
     elif invocation.is_successful() and _built_every_model(context):
         with warehouse.connect() as con:
-            remember_built_months(con, settings)
+            remember_built_months(con, signature)
 
 
 def _built_every_model(context: dg.AssetExecutionContext) -> bool:

@@ -54,22 +54,21 @@ def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
                 "(month DATE, inputs VARCHAR, signature VARCHAR)")
 
 
-def needs_full_build(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
-    """True unless the last recorded build was made by this project, division list and plan."""
+def needs_full_build(con: duckdb.DuckDBPyConnection, signature: str) -> bool:
+    """True unless the last recorded build was made with this signature (project_signature)."""
     if not has_table(con, STATE_SCHEMA, BUILT_MONTHS_TABLE):
         return True
     signatures = {s for s, in con.execute(
         f"select distinct signature from {STATE_SCHEMA}.{BUILT_MONTHS_TABLE}").fetchall()}
-    return signatures != {project_signature(settings)}
+    return signatures != {signature}
 
 
-def remember_built_months(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """After a successful build: every month's inputs are now built."""
-    ensure_state_table(con)
+def remember_built_months(con: duckdb.DuckDBPyConnection, signature: str) -> None:
+    """After a successful build made with this signature: every month's inputs are now built."""
     con.execute("BEGIN TRANSACTION")
     con.execute(f"DELETE FROM {STATE_SCHEMA}.{BUILT_MONTHS_TABLE}")
     con.execute(f"INSERT INTO {STATE_SCHEMA}.{BUILT_MONTHS_TABLE} "
-                "SELECT month, inputs, ? FROM intermediate.int_month_inputs", [project_signature(settings)])
+                "SELECT month, inputs, ? FROM intermediate.int_month_inputs", [signature])
     con.execute("COMMIT")
 
 

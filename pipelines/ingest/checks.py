@@ -59,10 +59,14 @@ def check_rows(
     """
     frame = _with_check_helpers(frame, source, town_names)
     wanted = runner.columns(source.table)
-    # List cells (categories) become text: the suites only test them for null, and GX
+    presence_only = runner.presence_only_columns(source.table)
+    # A column the suite only tests for being filled (names, phones, codes) reaches GX as a
+    # presence mark (1 or null): GX fingerprints every frame it validates, and hashing millions
+    # of texts took half a registry's validation. List cells (categories) become text: GX
     # fingerprints a frame of hashable cells without pickling it.
     validation = frame.select(
-        pl.col(c).list.join("、") if isinstance(frame.schema[c], pl.List) else pl.col(c)
+        pl.when(pl.col(c).is_not_null()).then(pl.lit(1, pl.Int8)).alias(c) if c in presence_only
+        else pl.col(c).list.join("、") if isinstance(frame.schema[c], pl.List) else pl.col(c)
         for c in frame.columns if c in wanted
     )
     failures = runner.validate(source.table, validation.to_pandas())

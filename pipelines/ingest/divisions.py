@@ -68,7 +68,8 @@ class Divisions:
         (洛碛) when that is unique in the town.
         """
         short, base = village_keys(pl.col(name_col))
-        keyed = frame.with_columns(_short=short, _base=base, _order=pl.int_range(pl.len()))
+        # Matched per distinct (town, name): thousands of pairs in millions of registry rows.
+        keyed = frame.select(town_col, name_col).unique().with_columns(_short=short, _base=base)
         by_short = self.places.select(
             pl.col("town_code").alias(town_col), pl.col("short").alias("_short"),
             pl.col("place_code").alias("_c1"), pl.col("level").alias("_l1"),
@@ -80,13 +81,14 @@ class Divisions:
             pl.col("town_code").alias(town_col), pl.col("base").alias("_base"),
             pl.col("place_code").alias("_c2"), pl.col("level").alias("_l2"),
         )
-        joined = (
+        given = pl.col("_short").is_not_null() & (pl.col("_short") != "")
+        matched = (
             keyed.join(by_short, on=[town_col, "_short"], how="left")
             .join(by_base, on=[town_col, "_base"], how="left")
-            .sort("_order")
+            .select(
+                town_col, name_col,
+                pl.when(given).then(pl.coalesce("_c1", "_c2")).alias(f"{name_col}__code"),
+                pl.when(given).then(pl.coalesce("_l1", "_l2")).alias(f"{name_col}__level"),
+            )
         )
-        given = pl.col("_short").is_not_null() & (pl.col("_short") != "")
-        return joined.with_columns(
-            pl.when(given).then(pl.coalesce("_c1", "_c2")).alias(f"{name_col}__code"),
-            pl.when(given).then(pl.coalesce("_l1", "_l2")).alias(f"{name_col}__level"),
-        ).drop("_short", "_base", "_order", "_c1", "_c2", "_l1", "_l2")
+        return frame.join(matched, on=[town_col, name_col], how="left", nulls_equal=True, maintain_order="left")

@@ -25,6 +25,15 @@ HELPER_PREFIX = "_"
 # header's unit) are parsed in place.
 PARSED_PER_DISTINCT_TEXT = frozenset({"date", "village", "category", "categories", "yesno", "ability",
                                       "integer", "teams", "number", "area"})
+DISTINCT_SHARE_FOR_TEXT = 4  # free text is parsed per distinct text when each repeats 4 times on average
+
+
+def _parsed_per_distinct_text(column: Column, raw: pl.Series) -> bool:
+    """Whether to parse the column once per distinct text: always for the types above; for free
+    text (a registry's 性别, 乡镇, 签约机构) when its texts repeat (a cheap estimate of the count)."""
+    if column.type in PARSED_PER_DISTINCT_TEXT:
+        return True
+    return column.type == "text" and raw.approx_n_unique() * DISTINCT_SHARE_FOR_TEXT <= raw.len()
 
 
 def unit_multiplier(column: Column, header_unit: str | None) -> float:
@@ -108,7 +117,7 @@ def parse_rows(
                       else pl.lit(unit_multiplier(column, None)))
         parsed = [_typed(column, raw, contract, multiplier).alias(column.field),
                   _given(column, raw, contract).alias(f"_given_{column.field}")]
-        if column.type not in PARSED_PER_DISTINCT_TEXT:
+        if not _parsed_per_distinct_text(column, frame[raw_name]):
             in_place += parsed
             continue
         # Lazily, so common sub-expressions (the squeezed cell text) are computed once.
@@ -118,11 +127,13 @@ def parse_rows(
     frame = frame.lazy().with_columns(in_place).collect()
 
     if source.is_registry and "town_name" in frame.columns:
-        lookup = divisions.town_lookup()
-        frame = frame.with_columns(_town_key=values.squeezed(pl.col("town_name"))).join(
-            lookup.rename({"spelling": "_town_key", "town_code": "_resolved_town"}), on="_town_key", how="left"
-        )
-        frame = frame.with_columns(town_code=pl.col("_resolved_town")).drop("_town_key", "_resolved_town")
+        # Per distinct name (a few hundred in millions of rows), then joined back.
+        lookup = divisions.town_lookup().rename({"spelling": "_town_key", "town_code": "_resolved_town"})
+        resolved = (frame.select(pl.col("town_name").unique().drop_nulls())
+                    .with_columns(_town_key=values.squeezed(pl.col("town_name")))
+                    .join(lookup, on="_town_key", how="left").drop("_town_key"))
+        frame = frame.join(resolved, on="town_name", how="left", maintain_order="left")
+        frame = frame.with_columns(town_code=pl.col("_resolved_town")).drop("_resolved_town")
 
     for column in source.columns:
         if column.type == "village":

@@ -251,12 +251,25 @@ def read_csv_chunks(
             fields = split_fields(series, encoding.separator)
             # A line of only separators (`,,,,`) or blank fields is a blank row too; like a
             # blank line it keeps its row number, as in Excel.
-            filled = fields.list.eval(pl.element().str.strip_chars() != "").list.any().fill_null(False)
+            filled = filled_records(series, fields, encoding.separator)
             if not filled.any():
                 continue
             yield _frame(fields.filter(filled), numbers.filter(filled), header)
 
     return header, chunks()
+
+
+def filled_records(records: pl.Series, fields: pl.Series, separator: str) -> pl.Series:
+    """Whether each record has a non-blank field. A record with a character other than a
+    separator, a quote or white space has one; the others (rare) are checked field by field."""
+    sep = r"\t" if separator == "\t" else re.escape(separator)
+    filled = records.str.contains(f'[^{sep}"\\s]')
+    unsure = ~filled
+    if not unsure.any():
+        return filled
+    positions = unsure.arg_true()
+    by_field = fields.gather(positions).list.eval(pl.element().str.strip_chars() != "").list.any().fill_null(False)
+    return filled.scatter(positions, by_field)
 
 
 def _chain(first: pl.Series, rest: Iterator[pl.Series]) -> Iterator[pl.Series]:

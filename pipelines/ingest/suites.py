@@ -202,6 +202,15 @@ def suite_columns(suite: dict) -> set[str]:
     return columns
 
 
+def presence_only_columns(suite: dict) -> set[str]:
+    """Columns the suite tests for being filled only (`expect_column_values_to_not_be_null`), read
+    by no other expectation or row condition."""
+    null_tests = [item for item in suite["expectations"] if item["type"] == "expect_column_values_to_not_be_null"]
+    others = [item for item in suite["expectations"] if item not in null_tests]
+    conditions = {item["kwargs"]["row_condition"].split()[0] for item in null_tests if "row_condition" in item["kwargs"]}
+    return {item["kwargs"]["column"] for item in null_tests} - suite_columns({"expectations": others}) - conditions
+
+
 def build_suite(source: SourceSpec) -> dict:
     expectations = [e for column in source.columns for e in _column_expectations(source, column)]
     return {"name": source.table, "source": source.name, "expectations": [*expectations, *_sheet_rules(source)]}
@@ -251,12 +260,19 @@ class SuiteRunner:
         self._batches: dict[str, object] = {}
         self._suites: dict[str, object] = {}
         self._columns: dict[str, set[str]] = {}
+        self._presence_only: dict[str, set[str]] = {}
 
     def columns(self, table: str) -> set[str]:
         """The columns the table's suite reads: only these need to reach GX."""
         if table not in self._columns:
             self._columns[table] = suite_columns(load_suite(table))
         return self._columns[table]
+
+    def presence_only_columns(self, table: str) -> set[str]:
+        """The columns the table's suite tests for being filled only (`presence_only_columns`)."""
+        if table not in self._presence_only:
+            self._presence_only[table] = presence_only_columns(load_suite(table))
+        return self._presence_only[table]
 
     def _suite(self, table: str):
         if table not in self._suites:

@@ -9,9 +9,9 @@ from pipelines.contract import load_contract
 from pipelines.ingest import values
 from pipelines.ingest.divisions import Divisions
 from pipelines.ingest.findings import mask_id, mask_name, mask_phone
-from pipelines.ingest.idnumber import check_char, with_id_columns
+from pipelines.ingest.idnumber import check_char, clean_id, cleaned_ids, with_id_columns
 from pipelines.ingest.registry import detect_encoding, parse_registry_name, split_fields
-from pipelines.ingest.suites import build_suites, load_suite
+from pipelines.ingest.suites import build_suites, load_suite, presence_only_columns
 from pipelines.ingest.text import (
     cover_value, find_month, find_town_in_name, normalize_header, parse_cover_date, resolve_town,
 )
@@ -209,6 +209,16 @@ def test_id_numbers(raw, number, valid, legacy):
     assert (row["id_number"], row["id_valid"], row["id_legacy15"]) == (number, valid, legacy)
 
 
+def test_the_quick_unwrapping_of_ids_cleans_as_the_full_cleaning():
+    raw = pl.Series("raw", [
+        "11010519491231002X", '="11010519491231002X"', "=11010519491231002X", '="11010519491231002X',
+        '11010519491231002X"', "11010519491231002x", '="11010519491231002x"', "１１０１０５１９４９１２３１００２Ｘ", "１１０１０５１９４９１２３１００２X",
+        " 110105 19491231 002X ", "'11010519491231002X", '= "11010519491231002X"', "1.10105E+17",
+        "110105491231002", "", None,
+    ])
+    assert cleaned_ids(raw).to_list() == raw.to_frame().select(clean_id(pl.col("raw"))).to_series().to_list()
+
+
 def test_check_character_of_the_standard_example():
     assert check_char("11010519491231002") == "X"
 
@@ -353,3 +363,10 @@ def test_headers_with_any_bracketed_unit(kind, cells, columns, units):
     assert header is not None
     assert {f: header.columns[f] for f in columns} == columns
     assert {f: header.units.get(f) for f in units} == units
+
+
+def test_columns_tested_only_for_being_filled_reach_gx_as_marks():
+    presence_only = presence_only_columns(load_suite("registry_elderly"))
+    assert {"person_name", "phone", "village_name_code"} <= presence_only
+    # a value set, a comparison or a row condition reads the value itself
+    assert presence_only.isdisjoint({"living_situation", "birth_date", "id_valid", "_given_phone", "_field_count_ok"})

@@ -45,8 +45,10 @@ def test_parsing_once_per_distinct_text_equals_parsing_every_cell(tmp_path, monk
     assert any(column.type in PARSED_PER_DISTINCT_TEXT for column in source.columns)
     frame = tekun_rows(tmp_path).with_columns(  # a cell a workbook leaves empty arrives as null
         birth_date_raw=pl.when(pl.col("row_number") == 4).then(None).otherwise(pl.col("birth_date_raw")))
+    monkeypatch.setattr(parse, "DISTINCT_SHARE_FOR_TEXT", 0)  # free text too, however few repeats
     per_distinct = parse_rows(frame, source, CONTRACT, DIVISIONS, b"key")
     monkeypatch.setattr(parse, "PARSED_PER_DISTINCT_TEXT", frozenset())
+    monkeypatch.setattr(parse, "DISTINCT_SHARE_FOR_TEXT", 10**9)
     in_place = parse_rows(frame, source, CONTRACT, DIVISIONS, b"key")
     assert per_distinct.height == len(ROWS)
     assert_frame_equal(per_distinct, in_place.select(per_distinct.columns))

@@ -10,7 +10,13 @@ import polars as pl
 import pytest
 
 from pipelines.contract import load_contract
-from pipelines.ingest.registry import MAX_RECORD_LINES, join_quoted_lines, read_csv_chunks, split_fields
+from pipelines.ingest.registry import (
+    MAX_RECORD_LINES,
+    filled_records,
+    join_quoted_lines,
+    read_csv_chunks,
+    split_fields,
+)
 
 CONTRACT = load_contract()
 ELDERLY = CONTRACT.registries["elderly"]
@@ -163,3 +169,16 @@ def test_records_and_fields_agree_with_the_csv_module(separator):
             assert ours == list(csv.reader(io.StringIO(text, newline=""), delimiter=separator)), repr(text)
             checked += 1
     assert checked > 800
+
+
+@pytest.mark.parametrize("separator", [",", "\t"])
+def test_a_record_is_blank_exactly_when_every_field_is_blank(separator):
+    """The quick test on the record's text agrees with testing field by field, for every record
+    of up to 5 characters of `a`, the separator, `"`, a space and a full-width space."""
+    texts = ["".join(t) for length in range(1, 6)
+             for t in itertools.product(["a", separator, '"', " ", "\u3000"], repeat=length)]
+    records = pl.Series("line", texts)
+    fields = split_fields(records, separator)
+    by_field = fields.list.eval(pl.element().str.strip_chars() != "").list.any().fill_null(False)
+    assert filled_records(records, fields, separator).to_list() == by_field.to_list()
+    assert 0 < by_field.sum() < len(texts)

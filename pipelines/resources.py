@@ -48,7 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """The single writer connection to the working database (mode 0600)."""
         settings = self.settings()
         settings.ensure_warehouse_dir()
-        con = _connect_when_free(settings.work_db, settings.duckdb_memory_limit)
+        con = connect_when_free(settings.work_db, settings.duckdb_memory_limit)
         try:
             yield con
         finally:
@@ -56,16 +56,37 @@ class WarehouseResource(dg.ConfigurableResource):
             settings.work_db.chmod(0o600)
 
 
-def _connect_when_free(path: Path, memory_limit: str, patience_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
-    """DuckDB admits one process per file: a dbt process that is still exiting holds it briefly."""
+# A DuckDB file starts with three 4 KB header blocks, written when it is created: a shorter
+# file was cut off in its creation (a refresh killed that moment) and holds no committed data.
+DUCKDB_HEADER_BYTES = 3 * 4096
+
+
+def connect_when_free(path: Path, memory_limit: str | None = None,
+                      patience_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """A writer connection. DuckDB admits one process per file: a dbt process that is still
+    exiting holds it briefly, so a lock is waited for up to `patience_seconds`."""
     deadline = time.monotonic() + patience_seconds
     while True:
         try:
-            return duckdb.connect(str(path), config={"memory_limit": memory_limit})
+            return duckdb.connect(str(path), config={"memory_limit": memory_limit} if memory_limit else {})
         except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+            locked = "lock" in str(error).lower()
+            if not locked and set_aside_unfinished_database(path):
+                continue
+            if not locked or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def set_aside_unfinished_database(path: Path) -> bool:
+    """Rename a database file cut off while being created (and its log) to `<name>.unfinished`,
+    so that a new one is made; False when the file is not such a file."""
+    if not path.is_file() or path.stat().st_size >= DUCKDB_HEADER_BYTES:
+        return False
+    for part in (path, path.with_name(path.name + ".wal")):
+        if part.exists():
+            part.replace(part.with_name(part.name + ".unfinished"))
+    return True
 
 
 class RuralcareDbtCliResource(DbtCliResource):

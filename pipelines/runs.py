@@ -101,6 +101,7 @@ def fail_dead_runs(instance: dg.DagsterInstance, default_work_db: str | None = N
     import duckdb
 
     from pipelines.publish.refresh_log import record_refresh
+    from pipelines.resources import connect_when_free
 
     dead = find_dead_runs(instance)
     for run in dead:
@@ -112,7 +113,7 @@ def fail_dead_runs(instance: dg.DagsterInstance, default_work_db: str | None = N
         work_db = run.work_db or default_work_db
         if work_db and Path(work_db).parent.is_dir():
             try:
-                con = duckdb.connect(work_db)
+                con = connect_when_free(Path(work_db), patience_seconds=0)
             except duckdb.IOException:
                 continue  # another refresh holds the database: the run is failed in Dagster all the same
             try:

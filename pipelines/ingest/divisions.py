@@ -7,6 +7,7 @@ Read from `Settings.divisions_file` (the built-in seed, or a city-scale list giv
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -51,8 +52,10 @@ class Divisions:
             places=places,
         )
 
+    @cached_property
     def town_lookup(self) -> pl.DataFrame:
-        """Every accepted spelling of every town: (spelling, town_code); ambiguous bases dropped."""
+        """Every accepted spelling of every town: (spelling, town_code); ambiguous bases dropped.
+        Built once: each registry chunk resolves its towns with it."""
         rows = []
         for code, name in self.towns.items():
             rows += [(name, code), (town_base(name), code), (code, code)]

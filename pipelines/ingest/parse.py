@@ -128,7 +128,7 @@ def parse_rows(
 
     if source.is_registry and "town_name" in frame.columns:
         # Per distinct name (a few hundred in millions of rows), then joined back.
-        lookup = divisions.town_lookup().rename({"spelling": "_town_key", "town_code": "_resolved_town"})
+        lookup = divisions.town_lookup.rename({"spelling": "_town_key", "town_code": "_resolved_town"})
         resolved = (frame.select(pl.col("town_name").unique().drop_nulls())
                     .with_columns(_town_key=values.squeezed(pl.col("town_name")))
                     .join(lookup, on="_town_key", how="left").drop("_town_key"))

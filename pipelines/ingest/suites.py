@@ -205,8 +205,9 @@ def suite_columns(suite: dict) -> set[str]:
 def presence_only_columns(suite: dict) -> set[str]:
     """Columns the suite tests for being filled only (`expect_column_values_to_not_be_null`), read
     by no other expectation or row condition."""
-    null_tests = [item for item in suite["expectations"] if item["type"] == "expect_column_values_to_not_be_null"]
-    others = [item for item in suite["expectations"] if item not in null_tests]
+    null_test = "expect_column_values_to_not_be_null"
+    null_tests = [item for item in suite["expectations"] if item["type"] == null_test]
+    others = [item for item in suite["expectations"] if item["type"] != null_test]
     conditions = {item["kwargs"]["row_condition"].split()[0] for item in null_tests if "row_condition" in item["kwargs"]}
     return {item["kwargs"]["column"] for item in null_tests} - suite_columns({"expectations": others}) - conditions
 

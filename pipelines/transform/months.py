@@ -55,9 +55,8 @@ def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def needs_full_build(con: duckdb.DuckDBPyConnection, signature: str) -> bool:
-    """True unless the last recorded build was made with this signature (project_signature)."""
-    if not has_table(con, STATE_SCHEMA, BUILT_MONTHS_TABLE):
-        return True
+    """True unless the last recorded build was made with this signature (project_signature); the
+    state table exists (`create_raw_tables`), empty before the first build is recorded."""
     signatures = {s for s, in con.execute(
         f"select distinct signature from {STATE_SCHEMA}.{BUILT_MONTHS_TABLE}").fetchall()}
     return signatures != {signature}

@@ -5,7 +5,8 @@ import dagster as dg
 from pipelines.ingest.assets import INGEST_ASSETS, INGEST_CHECKS
 from pipelines.orchestration import ORCHESTRATION_JOBS, ORCHESTRATION_SCHEDULES, ORCHESTRATION_SENSORS
 from pipelines.publish.assets import analyst_database
-from pipelines.quality import QUALITY_ASSETS, QUALITY_CHECKS
+from pipelines.quality.assets import QUALITY_ASSETS
+from pipelines.quality.checks import QUALITY_CHECKS
 from pipelines.report.assets import REPORT_ASSETS, REPORT_JOBS, REPORT_SCHEDULES
 from pipelines.resources import build_resources
 from pipelines.site.assets import SITE_ASSETS

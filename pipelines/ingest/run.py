@@ -21,6 +21,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.contract import Contract, create_raw_tables, load_contract, row_tables
+from pipelines.ingest.ahead import made_ahead
 from pipelines.ingest.classify import classify_registry, duplicate_of
 from pipelines.ingest.discover import known_files, new_inbox_files
 from pipelines.ingest.divisions import Divisions
@@ -139,7 +140,10 @@ def _ingest_registry(file: InboxFile, contract: Contract, validation: Validation
         return FileResult.rejected(file, opened)
     header, chunks = opened
     rows = 0
-    for chunk in registry_rows(file.file_id, export, source, header, chunks, refresh_id):
+    # Three stages on two cores: reading the next chunks, parsing the next, checking this one.
+    raw_chunks = made_ahead(registry_rows(file.file_id, export, source, header, chunks, refresh_id))
+    parsed_chunks = (validation.parse_registry_rows(source, chunk) for chunk in raw_chunks)
+    for chunk in made_ahead(parsed_chunks):
         validation.add_registry_rows(source, chunk)
         rows += chunk.height
         progress(f"{file.file_name}: {rows} rows", rows, 0)

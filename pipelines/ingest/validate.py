@@ -76,10 +76,16 @@ class Validation:
         if held.rows >= BATCH_ROWS:
             self._check_sheets(source)
 
-    def add_registry_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
+    def parse_registry_rows(self, source: SourceSpec, rows: pl.DataFrame) -> pl.DataFrame:
+        """A registry chunk's typed rows (touches nothing of this object's state: the loader
+        parses the next chunk in a background thread while the current one is checked)."""
+        return parse_rows(rows, source, self._contract, self._divisions, self._pii_key)
+
+    def add_registry_rows(self, source: SourceSpec, parsed: pl.DataFrame) -> None:
+        """A registry chunk's parsed rows (`parse_registry_rows`)."""
         self._rows_coming()
         held = self._registry_rows.setdefault(source.kind, _Held())
-        held.add(parse_rows(rows, source, self._contract, self._divisions, self._pii_key))
+        held.add(parsed)
         if held.rows >= BATCH_ROWS:
             self._check_registry(source)
 

@@ -1,6 +1,5 @@
-"""Data quality: cross-source rule checks on quality.findings and the towns' feedback workbooks."""
+"""Data quality: cross-source rule checks on quality.findings and the towns' feedback workbooks.
 
-from pipelines.quality.assets import QUALITY_ASSETS
-from pipelines.quality.checks import QUALITY_CHECKS
-
-__all__ = ["QUALITY_ASSETS", "QUALITY_CHECKS"]
+The Dagster definitions import `pipelines.quality.assets` and `.checks` themselves: the feedback
+workbooks' spawned writer processes import only `pipelines.quality.feedback`, not Dagster.
+"""

@@ -154,7 +154,8 @@ def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dic
 
 def _write_workbook(path: Path, town: Town, month: date, findings: list[list[object]],
                     unpaired: list[list[object]]) -> None:
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    # in_memory: a town's workbook is small; xlsxwriter's temporary files cost more than its XML.
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True})
     try:
         header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                   "valign": "vcenter"})

@@ -36,6 +36,10 @@ def made_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
             _put(made, _DONE, stop)
         except BaseException as error:  # handed to the caller, which raises it
             _put(made, _Failed(error), stop)
+        finally:
+            close = getattr(items, "close", None)  # a generator's own clean-up (a nested made_ahead's thread)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=make, name="made-ahead", daemon=True)
     worker.start()

@@ -30,7 +30,7 @@ from pipelines.ingest.inbox import REASONS, InboxFile
 from pipelines.ingest.prefetch import WorkbookReader, read_workers
 from pipelines.ingest.read import open_registry, registry_rows
 from pipelines.ingest.results import FileResult, Original, Rejection
-from pipelines.ingest.store import ParquetStore, read_rows_in_place, set_aside_rejected, store
+from pipelines.ingest.store import ParquetStore, read_rows_in_place, remove_unrecorded, set_aside_rejected, store
 from pipelines.ingest.supersede import Submission, superseded
 from pipelines.ingest.validate import Validation
 from pipelines.settings import Settings
@@ -39,6 +39,9 @@ Progress = Callable[[str, int, int], None]
 # The rules the loader reports itself, outside the suites (docs/rules.md).
 FILE_REJECTED = "DQ09_file_rejected"
 SHEET_REJECTED = "DQ10_sheet_rejected"
+# Parsed registry chunks that may wait for the suites: a suite runs on BATCH_ROWS (≈ 5 chunks of
+# a CSV export) at once, and the parser goes on meanwhile.
+PARSED_AHEAD = 4
 
 
 @dataclass
@@ -58,6 +61,7 @@ def run_ingest(
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     progress = progress or (lambda *_: None)
     create_raw_tables(con)
+    remove_unrecorded(con, settings.raw_dir)
     read_rows_in_place(con, settings.raw_dir, row_tables())
     con.execute("SET enable_progress_bar = false")
 
@@ -66,7 +70,7 @@ def run_ingest(
     if not inbox:
         return IngestSummary(elapsed_seconds=time.perf_counter() - started)
     contract, divisions = load_contract(), Divisions.load(settings.divisions_file)
-    parquet = ParquetStore(settings.raw_dir)
+    parquet = ParquetStore(settings.raw_dir, refresh_id)
     validation = Validation(contract, divisions, settings.pii_key(), {f.file_id: f.file_name for f in inbox}, parquet)
 
     files: list[FileResult] = []
@@ -143,7 +147,7 @@ def _ingest_registry(file: InboxFile, contract: Contract, validation: Validation
     # Three stages on two cores: reading the next chunks, parsing the next, checking this one.
     raw_chunks = made_ahead(registry_rows(file.file_id, export, source, header, chunks, refresh_id))
     parsed_chunks = (validation.parse_registry_rows(source, chunk) for chunk in raw_chunks)
-    for chunk in made_ahead(parsed_chunks):
+    for chunk in made_ahead(parsed_chunks, depth=PARSED_AHEAD):
         validation.add_registry_rows(source, chunk)
         rows += chunk.height
         progress(f"{file.file_name}: {rows} rows", rows, 0)

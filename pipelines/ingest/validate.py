@@ -107,18 +107,18 @@ class Validation:
         if held is None:
             return
         parsed = parse_rows(held, source, self._contract, self._divisions, self._pii_key)
-        for file_id, rows in self._check(parsed, source):
-            self._parquet.write(source.table, file_id, rows)
+        self._parquet.write_batch(source.table, self._check(parsed, source))
 
     def _check_registry(self, source: SourceSpec) -> None:
         parsed = self._registry_rows[source.kind].take()
         if parsed is None:
             return
-        for file_id, rows in self._check(parsed, source):
+        checked = self._check(parsed, source)
+        for (file_id,), rows in checked.group_by(["file_id"], maintain_order=True):
             self._parquet.append(source.table, file_id, rows)
 
-    def _check(self, parsed: pl.DataFrame, source: SourceSpec) -> list[tuple[str, pl.DataFrame]]:
-        """The checked rows of each file (in the order the files came)."""
+    def _check(self, parsed: pl.DataFrame, source: SourceSpec) -> pl.DataFrame:
+        """The checked rows (in the order the files came)."""
         checked = check_rows(parsed, source, self._suites.result(), self._file_names, self._divisions.towns)
         self._findings.extend(checked.findings)
-        return [(file_id, rows) for (file_id,), rows in checked.rows.group_by(["file_id"], maintain_order=True)]
+        return checked.rows

@@ -39,9 +39,6 @@ Progress = Callable[[str, int, int], None]
 # The rules the loader reports itself, outside the suites (docs/rules.md).
 FILE_REJECTED = "DQ09_file_rejected"
 SHEET_REJECTED = "DQ10_sheet_rejected"
-# Parsed registry chunks that may wait for the suites: a suite runs on BATCH_ROWS (≈ 5 chunks of
-# a CSV export) at once, and the parser goes on meanwhile.
-PARSED_AHEAD = 4
 
 
 @dataclass
@@ -147,7 +144,7 @@ def _ingest_registry(file: InboxFile, contract: Contract, validation: Validation
     # Three stages on two cores: reading the next chunks, parsing the next, checking this one.
     raw_chunks = made_ahead(registry_rows(file.file_id, export, source, header, chunks, refresh_id))
     parsed_chunks = (validation.parse_registry_rows(source, chunk) for chunk in raw_chunks)
-    for chunk in made_ahead(parsed_chunks, depth=PARSED_AHEAD):
+    for chunk in made_ahead(parsed_chunks):
         validation.add_registry_rows(source, chunk)
         rows += chunk.height
         progress(f"{file.file_name}: {rows} rows", rows, 0)

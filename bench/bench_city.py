@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_city.py [--towns 800] [--people 3000000] [--months 2022-11..2022-12]
                                          [--district CODE] [--keep DIR] [--json bench/results/city.json]
+                                         [--generated DIR]   (measure again on an earlier --keep's city)
 
 Defaults are the issue's city (`ruralcare generate --scale city`: 8 districts, 800 towns, 3,000,000
 people, two months). --towns and --people scale it down for a quick look: 100 towns make a
@@ -59,24 +60,33 @@ def main() -> None:
     parser.add_argument("--district", help="district code of the report (default: the first district)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "city.json")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    parser.add_argument("--generated", type=Path,
+                        help="measure on this earlier run's generated folder (its --keep DIR/generated) instead of "
+                             "generating again; generate is then not measured")
     args = parser.parse_args()
     work = workspace(args.keep, "ruralcare-bench-city-")
 
-    generated = work / "generated"
-    shutil.rmtree(generated, ignore_errors=True)
-    generated.mkdir()
     results: dict[str, dict] = {}
-    print(f"generating a city of {args.towns} towns and {args.people:,} people ({args.months}) into {generated} …",
-          flush=True)
-    results["generate"] = timed([sys.executable, "-c", GENERATE, str(generated), str(args.seed), args.months,
-                                 str(args.towns), str(args.people)])
+    if args.generated:
+        generated = args.generated.resolve()
+        if not (generated / "generate-summary.json").exists():
+            raise SystemExit(f"{generated} is not a generated city folder (no generate-summary.json)")
+        print(f"measuring on the city generated in {generated}", flush=True)
+    else:
+        generated = work / "generated"
+        shutil.rmtree(generated, ignore_errors=True)
+        generated.mkdir()
+        print(f"generating a city of {args.towns} towns and {args.people:,} people ({args.months}) into {generated} …",
+              flush=True)
+        results["generate"] = timed([sys.executable, "-c", GENERATE, str(generated), str(args.seed), args.months,
+                                     str(args.towns), str(args.people)])
     generated_summary = json.loads((generated / "generate-summary.json").read_text(encoding="utf-8"))
     divisions, plan = Path(generated_summary["divisions"]), Path(generated_summary["plan"])
     older, newest, last_month = split_last_month(generated)
     if not older:
         raise SystemExit(f"--months {args.months} is one month: the new-month case needs two or more")
-    print(f"  {results['generate']['wall']:.1f} s; {len(older)} files before {last_month}, {len(newest)} of it",
-          flush=True)
+    generate_time = f"{results['generate']['wall']:.1f} s; " if "generate" in results else ""
+    print(f"  {generate_time}{len(older)} files before {last_month}, {len(newest)} of it", flush=True)
 
     full_warehouse = work / "full" / "warehouse"
     shutil.rmtree(work / "full", ignore_errors=True)
@@ -106,7 +116,8 @@ def main() -> None:
     args.json.write_text(json.dumps({
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
         "city": {"towns": generated_summary["towns"], "villages": generated_summary["villages"],
-                 "people": generated_summary["people"], "months": args.months, "report_district": district},
+                 "people": generated_summary["people"], "months": None if args.generated else args.months, "generated": str(generated),
+                 "report_district": district},
         "targets": {case: {"wall_s": wall, "peak_rss_mb": peak} for case, (wall, peak) in TARGETS.items()},
         "sizes": sizes, "measurements": results,
     }, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -140,6 +151,8 @@ def print_table(results: dict, sizes: dict) -> None:
     print(f"\n{'case':<16}{'wall s':>8}{'CPU s':>8}{'peak MB':>9}  {'target (800-town city)':<26}"
           "stages (wall s / peak MB)")
     for case in ("generate", "full", "earlier_months", "new_month", "report", "city"):
+        if case not in results:
+            continue
         measured = results[case]
         figures = measured.get("total", measured)
         stages = "  ".join(f"{s} {f['wall']:.1f}/{f['peak_rss_mb']:.0f}" for s, f in measured.get("stages", {}).items())

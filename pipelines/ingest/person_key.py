@@ -38,6 +38,14 @@ def _hashing_database() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def release_hashing_database() -> None:
+    """Close the process's hashing database: after a city's registries it holds ≈ 300 MB of freed
+    buffers, which the refresh process would otherwise carry through the dbt build."""
+    if _hashing_database.cache_info().currsize:
+        _hashing_database().close()
+        _hashing_database.cache_clear()
+
+
 def person_keys(key: bytes, id_numbers: pl.Series) -> pl.Series:
     """Keys for a column of normalised IDs (null stays null): H(k^opad || H(k^ipad || id)).
 

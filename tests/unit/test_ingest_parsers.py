@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -15,7 +16,7 @@ from pipelines.ingest.suites import build_suites, load_suite, presence_only_colu
 from pipelines.ingest.text import (
     cover_value, find_month, find_town_in_name, normalize_header, parse_cover_date, resolve_town,
 )
-from pipelines.ingest.person_key import person_key, person_keys
+from pipelines.ingest.person_key import _hashing_database, person_key, person_keys, release_hashing_database
 from pipelines.ingest.workbook import SheetCells, data_rows, find_header, sheet_kind
 from pipelines.settings import BUILTIN_DIVISIONS
 
@@ -295,6 +296,18 @@ def test_person_keys_are_the_hmac_of_each_id():
     ids = pl.Series(["11010519491231002X", None, "500112194912310020"])
     for key in (b"short-key", b"k" * 100):  # keys longer than a SHA-256 block are hashed first
         assert person_keys(key, ids).to_list() == [person_key(key, ids[0]), None, person_key(key, ids[2])]
+
+
+def test_released_hashing_database_is_closed_and_opened_again_when_needed():
+    ids = pl.Series(["11010519491231002X"])
+    person_keys(b"key", ids)
+    used = _hashing_database()
+    release_hashing_database()
+    with pytest.raises(duckdb.ConnectionException):
+        used.execute("SELECT 1")
+    assert person_keys(b"key", ids).to_list() == [person_key(b"key", ids[0])]
+    release_hashing_database()
+    release_hashing_database()  # nothing open: nothing to do
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -287,7 +287,7 @@ def site(warehouse: Path | None, out: Path | None) -> None:
     task = bar.add_task("reading the published database", total=None)
     with bar, listening(lambda what, done, total: bar.update(task, description=what, completed=done, total=total)):
         try:
-            written = build_site(settings.published_db, out, status=collect_status(settings))
+            written = build_site(settings.published_db, out, status=collect_status(settings), log=console.print)
         except ValueError as error:
             console.print(f"[red]{error}[/]")
             sys.exit(2)

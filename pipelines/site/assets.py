@@ -24,7 +24,8 @@ def progress_site(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     settings = warehouse.settings()
     started = time.perf_counter()
     try:
-        written = build_site(settings.published_db, site_dir(settings), status=collect_status(settings))
+        written = build_site(settings.published_db, site_dir(settings), status=collect_status(settings),
+                             log=context.log.info)
     except Exception:
         # Else the next refresh, finding nothing new, would skip the publish stage and leave no site.
         with warehouse.connect() as con:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
@@ -31,7 +32,7 @@ from pipelines.report.fmt import (
 )
 from pipelines.report.labels import status_colours
 from pipelines.settings import PROJECT_ROOT, Settings
-from pipelines.site import parts
+from pipelines.site import parts, reuse
 from pipelines.site.data import PERSON, SiteData, load_site_data
 from pipelines.status import STATUS_LABELS_ZH, Status, collect_status
 
@@ -242,7 +243,7 @@ def member_lines(kpi_id: str, rows: list[dict]) -> list[MemberLine]:
 
 
 class SiteWriter:
-    """Renders the pages into a folder and remembers which it wrote (the month picker's links)."""
+    """Renders the pages into a folder; knows every page of the site (the month picker's links)."""
 
     def __init__(self, data: SiteData, status: Status, root: Path) -> None:
         self.data = data
@@ -252,8 +253,8 @@ class SiteWriter:
                                        autoescape=select_autoescape(["html", "j2"]))
         self.css = Markup(site_css())
         self.legend = status_legend(status_limits())
-        self.written: list[str] = []
         self.pages: set[str] = set()
+        self.kept = 0  # pages of the last write_all taken from an earlier build
 
     def plan(self) -> list[tuple[str, str, dict]]:
         """(page, template, context) of every page, so the picker knows all pages before any is drawn."""
@@ -270,24 +271,57 @@ class SiteWriter:
                                       {"month": month, "town": town, "kpi": kpi}))
         return pages
 
-    def write_all(self, published_db: Path | None = None) -> list[str]:
-        """Every page; with published_db (where self.data came from), by a process per core when
-        the site is large."""
+    def write_all(self, published_db: Path | None = None, kept_from: Path | None = None,
+                  months_kept: Collection[date] = ()) -> list[str]:
+        """Every page, in plan order; with published_db (where self.data came from), by a process per
+        core when many pages are to be drawn. The pages of months_kept are taken from the earlier
+        build in kept_from with their month picker and footer drawn again (pipelines/site/reuse.py)."""
         planned = self.plan()
         self.pages = {page for page, _, _ in planned} | {parts.INDEX_PATH}
-        workers = site_workers(len(planned)) if published_db is not None else 1
+        tasks = [(page, template, context, kept_from if context["month"] in months_kept else None)
+                 for page, template, context in planned]
+        to_draw = sum(1 for *_, earlier in tasks if earlier is None)
+        workers = site_workers(to_draw) if published_db is not None else 1
         if workers > 1:
-            self._write_in_workers(planned, published_db, workers)
+            self.kept = self._write_in_workers(tasks, published_db, workers)
         else:
-            for done, (page, template, context) in enumerate(planned, start=1):
-                self.write(page, template, **context)
-                if done % 50 == 0 or done == len(planned):
-                    report_progress("pages", done, len(planned))
+            self.kept = 0
+            for done, task in enumerate(tasks, start=1):
+                self.kept += self.write_or_keep(*task)
+                if done % 50 == 0 or done == len(tasks):
+                    report_progress("pages", done, len(tasks))
         # Before any town has reported (an empty inbox) the site is its status page.
         latest = self.data.months[-1] if self.data.months else None
         self.write(parts.INDEX_PATH, "index.html.j2", month=latest,
                    target=parts.overview_path(latest) if latest else parts.STATUS_PATH)
-        return self.written
+        return [page for page, _, _ in planned] + [parts.INDEX_PATH]
+
+    def write_or_keep(self, page: str, template: str, context: dict, earlier_site: Path | None) -> bool:
+        """Keep the page from earlier_site if given and possible, else draw it; True when kept."""
+        if earlier_site is not None and self.keep(earlier_site, page, context["month"]):
+            return True
+        self.write(page, template, **context)
+        return False
+
+    def keep(self, earlier_site: Path, page: str, month: date) -> bool:
+        """Copy the earlier build's page with its marked parts drawn again; False when it has no such
+        page or its markers are not found."""
+        try:
+            earlier = (earlier_site / page).read_text(encoding="utf-8")
+        except OSError:
+            return False
+        html = reuse.redrawn_parts(earlier, self.marked_parts(page, month))
+        if html is None:
+            return False
+        self._save(page, html)
+        return True
+
+    def marked_parts(self, page: str, month: date) -> dict[str, str]:
+        """The month picker and footer of a month's page (reports/templates/site/chrome.html.j2)."""
+        chrome = self.environment.get_template("chrome.html.j2").module
+        return {"months": str(chrome.month_nav(parts.month_picker(page, month, self.data.months, self.pages),
+                                               self._step(page, month, -1), self._step(page, month, 1))),
+                "footer": str(chrome.footer(_when(self.data.refreshed_at)))}
 
     def write(self, page: str, template: str, month: date | None, **context) -> None:
         data = self.data
@@ -307,23 +341,27 @@ class SiteWriter:
             views=_views(data, page, template, month, context),
             **context,
         )
+        self._save(page, html)
+
+    def _save(self, page: str, html: str) -> None:
         path = self.root / page
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
-        self.written.append(page)
 
-    def _write_in_workers(self, planned: list[tuple[str, str, dict]], published_db: Path, workers: int) -> None:
-        # Jinja is pure Python: a city's pages took 15 s in one process. Each worker loads the
-        # site's data itself (a read-only reader of the published file) rather than being sent it.
-        chunks = [planned[start:start + PAGES_PER_TASK] for start in range(0, len(planned), PAGES_PER_TASK)]
-        done = 0
+    def _write_in_workers(self, tasks: list[tuple[str, str, dict, Path | None]], published_db: Path,
+                          workers: int) -> int:
+        """The pages by `workers` processes; how many were kept. Jinja is pure Python (a city's pages
+        took 15 s in one process), and a kept page is a file written too. Each worker loads the
+        site's data itself (a read-only reader of the published file) rather than being sent it."""
+        chunks = [tasks[start:start + PAGES_PER_TASK] for start in range(0, len(tasks), PAGES_PER_TASK)]
+        done = kept = 0
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_site_worker,
                                  initargs=(published_db, self.status, self.root, self.pages)) as pool:
-            for written in pool.map(_write_pages, chunks):
-                done += written
-                report_progress("pages", done, len(planned))
-        self.written.extend(page for page, _, _ in planned)
+            for written, kept_now in pool.map(_write_pages, chunks):
+                done, kept = done + written, kept + kept_now
+                report_progress("pages", done, len(tasks))
+        return kept
 
     def _step(self, page: str, month: date | None, step: int) -> str | None:
         """The link to the same page a month earlier (−1) or later (+1), if the site has it."""
@@ -347,10 +385,9 @@ def _start_site_worker(published_db: Path, status: Status, root: Path, pages: se
     _worker_writer.pages = pages
 
 
-def _write_pages(chunk: list[tuple[str, str, dict]]) -> int:
-    for page, template, context in chunk:
-        _worker_writer.write(page, template, **context)
-    return len(chunk)
+def _write_pages(chunk: list[tuple[str, str, dict, Path | None]]) -> tuple[int, int]:
+    """(pages written, of them kept) of one task."""
+    return len(chunk), sum(_worker_writer.write_or_keep(*task) for task in chunk)
 
 
 def _views(data: SiteData, page: str, template: str, month: date | None, context: dict) -> dict:
@@ -405,10 +442,11 @@ def site_dir(settings: Settings) -> Path:
 
 
 def build_site(published_db: Path, out_dir: Path, status: Status | None = None,
-               today: date | None = None) -> list[Path]:
+               today: date | None = None, log: Callable[[str], None] | None = None) -> list[Path]:
     """Write the whole site into out_dir (replacing an earlier build there); the files written,
     index.html first. status: the status page's facts (default: collected for the warehouse
-    folder the published database is in)."""
+    folder the published database is in). The pages of months whose figures are unchanged since
+    the build in out_dir are taken from it (pipelines/site/reuse.py); log hears how many."""
     published_db, out_dir = Path(published_db), Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise ValueError(f"{out_dir} holds files that are not a ruralcare site: choose an empty or new folder "
@@ -422,7 +460,14 @@ def build_site(published_db: Path, out_dir: Path, status: Status | None = None,
     staging.mkdir()
     try:
         writer = SiteWriter(data, status, staging)
-        written = writer.write_all(published_db)
+        fingerprints = reuse.month_fingerprints(data, reuse.drawing_fingerprint(), [writer.css, writer.legend])
+        earlier = out_dir if (out_dir / MARKER).exists() else None
+        months_kept = reuse.months_to_keep(reuse.recorded_fingerprints(earlier), fingerprints) if earlier else set()
+        written = writer.write_all(published_db, kept_from=earlier, months_kept=months_kept)
+        if log and months_kept:
+            log(f"{writer.kept} of {len(written)} pages kept from the last build "
+                f"(months with unchanged figures: {', '.join(sorted(f'{m:%Y-%m}' for m in months_kept))})")
+        reuse.record_fingerprints(staging, fingerprints)
         (staging / MARKER).write_text("built by `ruralcare site` from the published database\n", encoding="utf-8")
         _swap_in(staging, out_dir)
     finally:

@@ -346,3 +346,114 @@ def test_a_city_sites_overview_is_the_city_as_a_whole(tmp_path: Path) -> None:
     coverage = re.search(r'<tr data-kpi="K10_village_coverage">.*?</tr>', html, re.S).group(0)
     assert '<td class="num value">62.5%</td>' in coverage
     assert "77.5%" not in html and "10.0%" not in html
+
+
+# ---------------------------------------------------------------- a new build keeps unchanged months
+
+def _without_month(database: Path, month: date) -> Path:
+    con = duckdb.connect(str(database))
+    for schema, table in con.execute("select schema_name, table_name from duckdb_columns() "
+                                     "where column_name = 'month'").fetchall():
+        con.execute(f"delete from {schema}.{table} where month = ?", [month])
+    con.close()
+    return database
+
+
+def _refreshed_again(database: Path) -> Path:
+    """A later refresh in meta.refresh: the footer's time changes on every page."""
+    con = duckdb.connect(str(database))
+    con.execute("insert into meta.refresh values ('r2', now() + interval 1 day, now() + interval 1 day, 'success', "
+                "3, 12, null)")
+    con.close()
+    return database
+
+
+def _drawn_months(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The months of the pages drawn in full from now on (index and status pages excluded)."""
+    from pipelines.site.build import SiteWriter
+
+    drawn, write = [], SiteWriter.write
+
+    def recording(self, page: str, template: str, month, **context) -> None:
+        if template not in ("index.html.j2", "status.html.j2"):
+            drawn.append(month)
+        write(self, page, template, month, **context)
+
+    monkeypatch.setattr(SiteWriter, "write", recording)
+    return drawn
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def test_redrawn_parts_replace_the_marked_picker_and_footer_once_each() -> None:
+    from pipelines.site.reuse import redrawn_parts
+
+    html = ("<h>x</h><!--ruralcare:months--><nav>old</nav><!--/ruralcare:months--><main>keep</main>"
+            "<!--ruralcare:footer--><footer>old</footer><!--/ruralcare:footer-->")
+    assert redrawn_parts(html, {"months": "<nav>new</nav>", "footer": "<footer>new</footer>"}) == (
+        "<h>x</h><!--ruralcare:months--><nav>new</nav><!--/ruralcare:months--><main>keep</main>"
+        "<!--ruralcare:footer--><footer>new</footer><!--/ruralcare:footer-->")
+    assert redrawn_parts("<main>no markers</main>", {"months": "<nav/>"}) is None
+    assert redrawn_parts(html + html, {"footer": "<footer/>"}) is None  # twice: drawn in full instead
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_new_month_draws_its_own_pages_and_the_site_is_what_a_full_build_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """November's pages are kept from the build before December arrived; their picker gains
+    December, their next-month link and footer change, and every byte equals a fresh build (pages
+    kept and drawn by worker processes too, as for a city)."""
+    from pipelines.site import build
+
+    site = tmp_path / "site"
+    build_site(_without_month(tiny_published_db(tmp_path / "nov.duckdb"), DEC), site, today=date(2022, 12, 3))
+    both = _refreshed_again(tiny_published_db(tmp_path / "both.duckdb"))
+    drawn = _drawn_months(monkeypatch)
+    monkeypatch.setattr(build, "site_workers", lambda pages: workers)
+    messages: list[str] = []
+
+    build_site(both, site, today=date(2022, 12, 3), log=messages.append)
+
+    if workers == 1:  # the workers' drawing is not seen here
+        assert drawn and set(drawn) == {DEC}
+    assert messages == ["4 of 12 pages kept from the last build (months with unchanged figures: 2022-11)"]
+    monkeypatch.setattr(build, "site_workers", lambda pages: 1)
+    build_site(both, tmp_path / "fresh", today=date(2022, 12, 3))
+    assert _files(site) == _files(tmp_path / "fresh")
+    assert "2022-12/index.html" in page(site, "2022-11/index.html")  # the kept page's picker and next link
+
+
+def test_a_changed_old_month_is_drawn_again_with_every_later_month(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A late re-submission for November changes November's figures and December's change column."""
+    site = tmp_path / "site"
+    database = tiny_published_db(tmp_path / "ruralcare.duckdb")
+    build_site(database, site, today=date(2022, 12, 3))
+    con = duckdb.connect(str(database))
+    con.execute("update marts.kpi_town_monthly set value = 0.55 where month = ? and town_code = '500112001'", [NOV])
+    con.close()
+    drawn = _drawn_months(monkeypatch)
+
+    build_site(database, site, today=date(2022, 12, 3))
+
+    assert set(drawn) == {NOV, DEC}
+    build_site(database, tmp_path / "fresh", today=date(2022, 12, 3))
+    assert _files(site) == _files(tmp_path / "fresh")
+    assert "55.0%" in page(site, "2022-11/town/500112001.html")
+
+
+def test_changed_drawing_code_draws_every_month_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.site import reuse
+
+    site = tmp_path / "site"
+    database = tiny_published_db(tmp_path / "ruralcare.duckdb")
+    build_site(database, site, today=date(2022, 12, 3))
+    drawn = _drawn_months(monkeypatch)
+    build_site(database, site, today=date(2022, 12, 3))
+    assert drawn == []  # nothing changed: every month's pages kept
+    monkeypatch.setattr(reuse, "drawing_fingerprint", lambda: "templates or code changed")
+    build_site(database, site, today=date(2022, 12, 3))
+    assert set(drawn) == {NOV, DEC}

@@ -1,0 +1,111 @@
+"""Which months of the last site build can be kept: a new month redraws its own pages only.
+
+A page of month M shows the figures of M and of the months before it (the change column, the
+sparklines); everything else on it — the month picker, the link to the next month and the
+footer's refresh time — stands between markers (reports/templates/site/chrome.html.j2) and is
+drawn again on every build. So a month's pages are kept when a fingerprint of what they show is
+the one the last build recorded beside them: the site's code and templates, the KPI and town
+lists, and every figure of the months up to M. A late re-submission for an old month changes the
+fingerprints of that month and of every later one; a changed template or catalogue, all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+from pipelines.settings import PROJECT_ROOT
+from pipelines.site.data import SiteData
+
+# Beside the pages, in the site's folder: {"months": {"2022-12": fingerprint, …}}.
+FINGERPRINTS_FILE = ".ruralcare-site-months.json"
+MARKED_PARTS = ("months", "footer")
+_MARKED = {name: re.compile(rf"<!--ruralcare:{name}-->.*?<!--/ruralcare:{name}-->", re.S) for name in MARKED_PARTS}
+# What draws a page besides its data: a change to any of these redraws every month.
+_DRAWING_SOURCES = (
+    PROJECT_ROOT / "reports" / "templates" / "site",
+    PROJECT_ROOT / "pipelines" / "site",
+    PROJECT_ROOT / "pipelines" / "report" / "content.py",
+    PROJECT_ROOT / "pipelines" / "report" / "fmt.py",
+    PROJECT_ROOT / "pipelines" / "report" / "labels.py",
+    PROJECT_ROOT / "pipelines" / "report" / "data.py",
+)
+
+
+def drawing_fingerprint() -> str:
+    """A hash of the site's templates and of the code that turns figures into pages."""
+    digest = hashlib.sha256()
+    for source in _DRAWING_SOURCES:
+        files = sorted(source.rglob("*")) if source.is_dir() else [source]
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def month_fingerprints(data: SiteData, drawing: str, extra: Iterable[object] = ()) -> dict[str, str]:
+    """Month (YYYY-MM-DD) → a hash of what its pages show: `drawing`, `extra` (what every page
+    shows alike, such as the status legend), the KPI and town lists and the figures of every month
+    up to this one."""
+    by_month: dict[date, list[tuple[str, object]]] = defaultdict(list)
+    tables: Mapping[str, Mapping | None] = {
+        "district": data.district, "town": data.town, "ranks": data.ranks, "members": data.members,
+        "errors": data.errors,
+    }
+    for name, table in tables.items():
+        for key, value in (table or {}).items():
+            by_month[key[0]].append((f"{name}{key[1:]!r}", value))
+    for month, rows in (data.forecasts or {}).items():
+        by_month[month].append(("forecasts", rows))
+    running = _hash(repr((drawing, list(extra), data.kpis, data.towns, data.members is None,
+                          data.forecasts is None)))
+    fingerprints = {}
+    for month in data.months:
+        # Keys sorted by their text: dictionaries filled from unordered scans, and a None town.
+        shown = sorted(by_month.get(month, []), key=lambda item: item[0])
+        running = _hash(repr((running, month, shown)))
+        fingerprints[month.isoformat()] = running
+    return fingerprints
+
+
+def _hash(text: str) -> str:
+    # Base32, not hex: the site's folder holds no long run of digits that a privacy scan would
+    # take for an ID or phone number.
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=").lower()
+
+
+def recorded_fingerprints(site: Path) -> dict[str, str]:
+    """The fingerprints the build in `site` recorded; none when it recorded none or is unreadable."""
+    try:
+        recorded = json.loads((site / FINGERPRINTS_FILE).read_text(encoding="utf-8"))["months"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def record_fingerprints(site: Path, fingerprints: Mapping[str, str]) -> None:
+    (site / FINGERPRINTS_FILE).write_text(json.dumps({"months": dict(fingerprints)}, indent=1) + "\n",
+                                          encoding="utf-8")
+
+
+def months_to_keep(previous: Mapping[str, str], now: Mapping[str, str]) -> set[date]:
+    """The months whose pages the last build drew from the same figures with the same code."""
+    return {date.fromisoformat(month) for month, fingerprint in now.items() if previous.get(month) == fingerprint}
+
+
+def redrawn_parts(page_html: str, parts: Mapping[str, str]) -> str | None:
+    """The page with each marked part replaced by its new drawing; None when a part's markers are
+    not found exactly once (then the page is drawn in full)."""
+    for name, drawing in parts.items():
+        marked = f"<!--ruralcare:{name}-->{drawing}<!--/ruralcare:{name}-->"
+        page_html, found = _MARKED[name].subn(lambda _: marked, page_html)
+        if found != 1:
+            return None
+    return page_html

@@ -460,7 +460,8 @@ def build_site(published_db: Path, out_dir: Path, status: Status | None = None,
     staging.mkdir()
     try:
         writer = SiteWriter(data, status, staging)
-        fingerprints = reuse.month_fingerprints(data, reuse.drawing_fingerprint(), [writer.css, writer.legend])
+        fingerprints = reuse.month_fingerprints(data, reuse.published_month_contents(published_db),
+                                                reuse.drawing_fingerprint(), [writer.css, writer.legend])
         earlier = out_dir if (out_dir / MARKER).exists() else None
         months_kept = reuse.months_to_keep(reuse.recorded_fingerprints(earlier), fingerprints) if earlier else set()
         written = writer.write_all(published_db, kept_from=earlier, months_kept=months_kept)

@@ -116,8 +116,8 @@ def main() -> None:
     args.json.write_text(json.dumps({
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
         "city": {"towns": generated_summary["towns"], "villages": generated_summary["villages"],
-                 "people": generated_summary["people"], "months": None if args.generated else args.months, "generated": str(generated),
-                 "report_district": district},
+                 "people": generated_summary["people"], "months": None if args.generated else args.months,
+                 "generated": str(generated), "report_district": district},
         "targets": {case: {"wall_s": wall, "peak_rss_mb": peak} for case, (wall, peak) in TARGETS.items()},
         "sizes": sizes, "measurements": results,
     }, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -254,7 +254,6 @@ class SiteWriter:
         self.css = Markup(site_css())
         self.legend = status_legend(status_limits())
         self.pages: set[str] = set()
-        self.kept = 0  # pages of the last write_all taken from an earlier build
 
     def plan(self) -> list[tuple[str, str, dict]]:
         """(page, template, context) of every page, so the picker knows all pages before any is drawn."""
@@ -272,10 +271,11 @@ class SiteWriter:
         return pages
 
     def write_all(self, published_db: Path | None = None, kept_from: Path | None = None,
-                  months_kept: Collection[date] = ()) -> list[str]:
-        """Every page, in plan order; with published_db (where self.data came from), by a process per
-        core when many pages are to be drawn. The pages of months_kept are taken from the earlier
-        build in kept_from with their month picker and footer drawn again (pipelines/site/reuse.py)."""
+                  months_kept: Collection[date] = ()) -> tuple[list[str], int]:
+        """Every page, in plan order, and how many were kept; with published_db (where self.data came
+        from), by a process per core when many pages are to be drawn. The pages of months_kept are
+        taken from the earlier build in kept_from with their month picker and footer drawn again
+        (pipelines/site/reuse.py)."""
         planned = self.plan()
         self.pages = {page for page, _, _ in planned} | {parts.INDEX_PATH}
         tasks = [(page, template, context, kept_from if context["month"] in months_kept else None)
@@ -283,18 +283,19 @@ class SiteWriter:
         to_draw = sum(1 for *_, earlier in tasks if earlier is None)
         workers = site_workers(to_draw) if published_db is not None else 1
         if workers > 1:
-            self.kept = self._write_in_workers(tasks, published_db, workers)
+            kept = self._write_in_workers(tasks, published_db, workers)
         else:
-            self.kept = 0
+            kept = 0
             for done, task in enumerate(tasks, start=1):
-                self.kept += self.write_or_keep(*task)
+                kept += self.write_or_keep(*task)
                 if done % 50 == 0 or done == len(tasks):
                     report_progress("pages", done, len(tasks))
         # Before any town has reported (an empty inbox) the site is its status page.
         latest = self.data.months[-1] if self.data.months else None
         self.write(parts.INDEX_PATH, "index.html.j2", month=latest,
-                   target=parts.overview_path(latest) if latest else parts.STATUS_PATH)
-        return [page for page, _, _ in planned] + [parts.INDEX_PATH]
+                   target=parts.overview_path(latest) if latest else parts.STATUS_PATH,
+                   picker=parts.month_picker(parts.INDEX_PATH, latest, self.data.months, self.pages))
+        return [page for page, _, _ in planned] + [parts.INDEX_PATH], kept
 
     def write_or_keep(self, page: str, template: str, context: dict, earlier_site: Path | None) -> bool:
         """Keep the page from earlier_site if given and possible, else draw it; True when kept."""
@@ -316,12 +317,16 @@ class SiteWriter:
         self._save(page, html)
         return True
 
-    def marked_parts(self, page: str, month: date) -> dict[str, str]:
-        """The month picker and footer of a month's page (reports/templates/site/chrome.html.j2)."""
+    def marked_parts(self, page: str, month: date | None) -> dict[str, Markup]:
+        """A page's parts that change with other months and refreshes (reports/templates/site/
+        chrome.html.j2): the footer, and a month's page's month picker; the same drawing whether
+        the page is drawn in full or kept."""
         chrome = self.environment.get_template("chrome.html.j2").module
-        return {"months": str(chrome.month_nav(parts.month_picker(page, month, self.data.months, self.pages),
-                                               self._step(page, month, -1), self._step(page, month, 1))),
-                "footer": str(chrome.footer(_when(self.data.refreshed_at)))}
+        drawn = {"footer": chrome.footer(_when(self.data.refreshed_at))}
+        if month is not None:
+            drawn["months"] = chrome.month_nav(parts.month_picker(page, month, self.data.months, self.pages),
+                                               self._step(page, month, -1), self._step(page, month, 1))
+        return drawn
 
     def write(self, page: str, template: str, month: date | None, **context) -> None:
         data = self.data
@@ -331,12 +336,10 @@ class SiteWriter:
         html = self.environment.get_template(template).render(
             css=self.css, title=SITE_TITLE, page=page, month=month, fmt_month=fmt_month,
             fmt_date=fmt_date, fmt_count=fmt_count, status=self.status, refresh_labels=STATUS_LABELS_ZH, when=_when,
-            picker=parts.month_picker(page, month, data.months, self.pages),
-            before=self._step(page, month, -1), after=self._step(page, month, 1),
+            marked=self.marked_parts(page, month),
             home=link(parts.overview_path(shown) if shown else parts.STATUS_PATH),
             warnings=link(parts.warnings_path(shown) if shown else parts.STATUS_PATH),
             status_page=link(parts.STATUS_PATH),
-            refreshed_at=_when(data.refreshed_at),
             legend=self.legend,
             views=_views(data, page, template, month, context),
             **context,
@@ -464,9 +467,9 @@ def build_site(published_db: Path, out_dir: Path, status: Status | None = None,
                                                 reuse.drawing_fingerprint(), [writer.css, writer.legend])
         earlier = out_dir if (out_dir / MARKER).exists() else None
         months_kept = reuse.months_to_keep(reuse.recorded_fingerprints(earlier), fingerprints) if earlier else set()
-        written = writer.write_all(published_db, kept_from=earlier, months_kept=months_kept)
+        written, kept = writer.write_all(published_db, kept_from=earlier, months_kept=months_kept)
         if log and months_kept:
-            log(f"{writer.kept} of {len(written)} pages kept from the last build "
+            log(f"{kept} of {len(written)} pages kept from the last build "
                 f"(months with unchanged figures: {', '.join(sorted(f'{m:%Y-%m}' for m in months_kept))})")
         reuse.record_fingerprints(staging, fingerprints)
         (staging / MARKER).write_text("built by `ruralcare site` from the published database\n", encoding="utf-8")

@@ -435,12 +435,13 @@ def docs(warehouse: Path | None) -> None:
     """Write docs/kpis.md and docs/rules.md from the catalogues, then generate the dbt
     documentation site (models, columns, lineage) and print where it is."""
     from pipelines.docs_catalogue import write_generated_files
+    from pipelines.transform import dbt_cli
     from pipelines.transform.dbt_run import exported_env
 
     for path in write_generated_files():
         console.print(f"rewritten from the catalogues: {path.relative_to(PROJECT_ROOT)}")
     settings = _warehouse(None, warehouse, None).settings()
-    dbt = Path(sys.executable).parent / "dbt"
+    dbt = dbt_cli.executable()
     with exported_env(settings.dbt_env()):
         done = subprocess.run(
             [str(dbt), "docs", "generate", "--profiles-dir", str(DBT_PROJECT_DIR)],

@@ -6,7 +6,6 @@ resolved when a run uses them, never at import time.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
 from pipelines.settings import Settings
+from pipelines.transform import dbt_cli
 from pipelines.transform.project import DBT_PROJECT
 
 
@@ -109,7 +109,6 @@ def build_resources(warehouse: WarehouseResource | None = None) -> dict[str, dg.
         "dbt": RuralcareDbtCliResource(
             project_dir=DBT_PROJECT,
             profiles_dir=str(DBT_PROJECT.profiles_dir),
-            # The dbt installed beside this interpreter, also when the venv is not activated.
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            dbt_executable=str(dbt_cli.executable()),
         ),
     }

@@ -34,12 +34,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PYTHON" -m venv .venv
 fi
-if ! cmp -s requirements.lock .venv/.installed-lock; then
+if ! cmp -s requirements.lock .venv/.installed-lock || ! cmp -s pyproject.toml .venv/.installed-pyproject; then
   echo "==> installing pinned packages (requirements.lock)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements.lock
   .venv/bin/python -m pip install -q --no-deps -e .
   cp requirements.lock .venv/.installed-lock
+  cp pyproject.toml .venv/.installed-pyproject
 fi
 if [ $WITH_SPARK = 1 ] && ! cmp -s requirements-spark.lock .venv/.installed-spark-lock; then
   echo "==> installing the Spark engine (requirements-spark.lock)"
@@ -50,7 +51,7 @@ if [ $WITH_SPARK = 1 ] && ! cmp -s requirements-spark.lock .venv/.installed-spar
 fi
 
 echo "==> preparing the dbt manifest"
-(cd dbt_project && ../.venv/bin/dbt parse --profiles-dir . --quiet)
+(cd dbt_project && ../.venv/bin/ruralcare-dbt parse --profiles-dir . --quiet)
 
 mkdir -p .dagster_home
 [ -e .dagster_home/dagster.yaml ] || ln -s ../dagster.yaml .dagster_home/dagster.yaml

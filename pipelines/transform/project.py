@@ -6,12 +6,12 @@ definitions are imported — never at import time.
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.transform import dbt_cli
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 _SOURCES_OF_MANIFEST = ("models", "macros", "seeds", "tests", "dbt_project.yml")
@@ -34,9 +34,8 @@ def ensure_manifest_current(project_dir: Path = DBT_PROJECT_DIR) -> None:
     """Re-parse the dbt project when a model, macro, seed or test changed since the last parse."""
     if manifest_is_current(project_dir):
         return
-    dbt = Path(sys.executable).parent / "dbt"
     done = subprocess.run(
-        [str(dbt), "parse", "--profiles-dir", str(project_dir), "--quiet"],
+        [str(dbt_cli.executable()), "parse", "--profiles-dir", str(project_dir), "--quiet"],
         cwd=project_dir, capture_output=True, text=True, check=False,
         env={**os.environ, "DO_NOT_TRACK": "1"},
     )

@@ -4,16 +4,16 @@ catalogue's SQL-layer rules, and quality.findings depends on each of them."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from pipelines.catalogue import rules_of_layer
 from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.transform import dbt_cli
 
 
 def test_tagged_rule_models_are_the_catalogues_sql_rules_and_feed_findings(tmp_path: Path):
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "ls", "--resource-type", "model", "--select", "tag:quality_rule",
+        [str(dbt_cli.executable()), "ls", "--resource-type", "model", "--select", "tag:quality_rule",
          "--output", "name", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path)],
         cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,
         env={**os.environ, "DO_NOT_TRACK": "1", "RURALCARE_WORK_DB": str(tmp_path / "work.duckdb")},

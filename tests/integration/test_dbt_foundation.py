@@ -1,7 +1,8 @@
 """dbt builds the reference layer on a temporary DuckDB file."""
 
+import json
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -10,12 +11,13 @@ import pytest
 from pipelines.contract import create_raw_tables
 from pipelines.settings import DBT_PROJECT_DIR, DEFAULT_DUCKDB_MEMORY_LIMIT, Settings
 from pipelines.transform.dbt_run import exported_env
+from pipelines.transform import dbt_cli
 
 
 def dbt(args: list[str], settings: Settings) -> subprocess.CompletedProcess:
     with exported_env(settings.dbt_env()):
         return subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", str(DBT_PROJECT_DIR)],
+            [str(dbt_cli.executable()), *args, "--profiles-dir", str(DBT_PROJECT_DIR)],
             cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,
         )
 
@@ -106,7 +108,7 @@ def test_the_dbt_version_dagster_is_told_is_the_one_dbt_reports():
 
     from pipelines.resources import build_resources
 
-    reported = subprocess.run([str(Path(sys.executable).parent / "dbt"), "--version"],
+    reported = subprocess.run([str(dbt_cli.executable()), "--version"],
                               capture_output=True, text=True, check=True).stdout
     assert str(build_resources()["dbt"]._cli_version) == re.search(r"(\d+\.\d+\.\d+)", reported).group(1)
 
@@ -137,3 +139,23 @@ def test_the_default_duckdb_memory_limit_is_the_profiles(monkeypatch: pytest.Mon
     profile = (DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
     assert Settings.from_env().duckdb_memory_limit == DEFAULT_DUCKDB_MEMORY_LIMIT
     assert f"env_var('RURALCARE_DUCKDB_MEMORY_LIMIT', '{DEFAULT_DUCKDB_MEMORY_LIMIT}')" in profile
+
+
+def parse_events(settings: Settings, target: Path) -> set[str]:
+    done = dbt(["--log-format", "json", "--log-level", "debug", "parse", "--target-path", str(target)], settings)
+    assert done.returncode == 0, done.stdout[-4000:]
+    return {json.loads(line)["info"]["name"] for line in done.stdout.splitlines() if line.startswith("{")}
+
+
+def test_a_new_warehouse_reuses_the_parse_made_for_another(tmp_path: Path) -> None:
+    """dbt re-parses the whole project when the profile changed; the warehouse's path does not
+    count as a change (pipelines/transform/dbt_cli.py), so a first refresh re-uses setup's parse."""
+    first, second = (Settings.from_env(warehouse_dir=tmp_path / name) for name in ("first", "second"))
+    parse_events(first, tmp_path / "first_target")
+    (tmp_path / "second_target").mkdir()
+    shutil.copy(tmp_path / "first_target" / "partial_parse.msgpack", tmp_path / "second_target")
+
+    events = parse_events(second, tmp_path / "second_target")
+
+    assert "UnableToPartialParse" not in events
+    assert "PartialParsingSkipParsing" in events

@@ -6,12 +6,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.transform import dbt_cli
 
 LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "quality": "quality"}
 
@@ -20,7 +20,7 @@ LAYER_SCHEMAS = {"staging": "staging", "intermediate": "intermediate", "marts": 
 def models(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     target = tmp_path_factory.mktemp("dbt_target")
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR),
+        [str(dbt_cli.executable()), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target)],
         cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,
         env={**os.environ, "DO_NOT_TRACK": "1", "RURALCARE_WORK_DB": str(target / "work.duckdb")},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,6 +17,7 @@ import pytest
 
 from pipelines.contract import create_raw_tables
 from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.transform import dbt_cli
 
 WANGJIA = "500112018"  # 王家街道: villages 201, 202, 204, 205
 LUOQI = "500112144"  # 洛碛镇
@@ -210,7 +210,7 @@ def insert_rows(con) -> None:
 
 def run_dbt_build(work_db: Path, scratch: Path) -> subprocess.CompletedProcess:
     """`dbt build` (models, data tests, unit tests) against work_db; target and logs in scratch."""
-    dbt = Path(sys.executable).parent / "dbt"
+    dbt = dbt_cli.executable()
     env = {**os.environ, "RURALCARE_WORK_DB": str(work_db), "DO_NOT_TRACK": "1"}
     return subprocess.run(
         [str(dbt), "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),

@@ -26,25 +26,47 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SECONDS = 0.05
 
 
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, in kB."""
-    pids, total = [root], 0
+def descendants(root: int) -> list[int]:
+    """Every process below `root`."""
+    found, pids = [], [root]
     while pids:
         pid = pids.pop()
         try:
-            with open(f"/proc/{pid}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as children:
-                    pids += [int(p) for p in children.read().split()]
+                    kids = [int(p) for p in children.read().split()]
+                    found += kids
+                    pids += kids
+        except OSError:
+            pass
+    return found
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, in kB."""
+    total = 0
+    for pid in [root, *descendants(root)]:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
         except (OSError, StopIteration):
             pass
     return total
 
 
 def cpu_seconds() -> float:
+    """CPU of this process, of its children that ended, and of those still running (the refresh's
+    warm dbt process runs from the ingest to the end of the refresh)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    running = 0
+    for pid in descendants(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+            running += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        except (OSError, IndexError, ValueError):
+            pass
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + running / os.sysconf("SC_CLK_TCK")
 
 
 class PeakSampler:

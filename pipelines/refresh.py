@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -26,6 +27,7 @@ from pipelines.resources import WarehouseResource, build_resources
 from pipelines.processes import child_processes, stop_children
 from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, STAGE_SECONDS_TAG, fail_dead_runs, process_tags
 from pipelines.settings import PROJECT_ROOT
+from pipelines.transform.dbt_cli import warm_dbt
 
 
 # The Dagster runs of a refresh, each a tuple of stages (asset groups).
@@ -88,50 +90,52 @@ def run_refresh(
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),
             **process_tags(str(settings.work_db))}
     after_ingest = False
-    for stages in REFRESH_RUNS:
-        selection = dg.AssetSelection.groups(*stages)
-        if not selection.resolve(graph):
-            continue
-        name = "+".join(stages)
-        if stages != ("ingest",) and not after_ingest:
-            # Decided once, on what ingest left: the later runs all go, or none does.
-            after_ingest = True
-            result.unchanged = not rebuild and _published_is_current(warehouse)
-            if rebuild:
-                _forget_built_months(warehouse)
-        if result.unchanged:
+    # dbt imported while the files are read (pipelines/transform/dbt_cli.py)
+    with warm_dbt() if settings.engine == "duckdb" else nullcontext():
+        for stages in REFRESH_RUNS:
+            selection = dg.AssetSelection.groups(*stages)
+            if not selection.resolve(graph):
+                continue
+            name = "+".join(stages)
+            if stages != ("ingest",) and not after_ingest:
+                # Decided once, on what ingest left: the later runs all go, or none does.
+                after_ingest = True
+                result.unchanged = not rebuild and _published_is_current(warehouse)
+                if rebuild:
+                    _forget_built_months(warehouse)
+            if result.unchanged:
+                if on_stage:
+                    on_stage(name, "skipped")
+                continue
             if on_stage:
-                on_stage(name, "skipped")
-            continue
-        if on_stage:
-            on_stage(name, "start")
-        stage_started = time.perf_counter()
-        children_before = set(child_processes(os.getpid()))
-        run = dg.materialize(
-            [*assets, *checks],
-            selection=selection,
-            resources=build_resources(warehouse),
-            instance=instance,
-            tags={**tags, "ruralcare/stage": name, STAGE_SECONDS_TAG: json.dumps(result.stage_seconds)},
-            raise_on_error=False,
-            # The CLI shows stages itself; Dagster's own console log only for errors.
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-        )
-        result.stage_seconds[name] = time.perf_counter() - stage_started
-        if not run.success:
-            result.success = False
-            result.failed_stage = _failed_stage(run, stages, selection, graph)
-            result.error = _first_failure(run)
-            # A step that failed while dbt ran may leave dbt behind, holding the database's lock.
-            stop_children(keep=children_before)
-            with warehouse.connect() as con:
-                record_refresh(con, result.refresh_id, started=started, status="failed",
-                               error=f"{result.failed_stage}: {result.error}", stage_seconds=result.stage_seconds)
+                on_stage(name, "start")
+            stage_started = time.perf_counter()
+            children_before = set(child_processes(os.getpid()))
+            run = dg.materialize(
+                [*assets, *checks],
+                selection=selection,
+                resources=build_resources(warehouse),
+                instance=instance,
+                tags={**tags, "ruralcare/stage": name, STAGE_SECONDS_TAG: json.dumps(result.stage_seconds)},
+                raise_on_error=False,
+                # The CLI shows stages itself; Dagster's own console log only for errors.
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
+            result.stage_seconds[name] = time.perf_counter() - stage_started
+            if not run.success:
+                result.success = False
+                result.failed_stage = _failed_stage(run, stages, selection, graph)
+                result.error = _first_failure(run)
+                # A step that failed while dbt ran may leave dbt behind, holding the database's lock.
+                stop_children(keep=children_before)
+                with warehouse.connect() as con:
+                    record_refresh(con, result.refresh_id, started=started, status="failed",
+                                   error=f"{result.failed_stage}: {result.error}", stage_seconds=result.stage_seconds)
+                if on_stage:
+                    on_stage(name, "failed")
+                return result
             if on_stage:
-                on_stage(name, "failed")
-            return result
-        if on_stage:
-            on_stage(name, "done")
+                on_stage(name, "done")
     if result.unchanged:
         with warehouse.connect() as con:
             record_refresh(con, result.refresh_id, started=started, status="unchanged",

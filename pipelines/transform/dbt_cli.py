@@ -1,16 +1,37 @@
-"""`ruralcare-dbt`: dbt's own command line, made to re-use its parse across warehouses.
+"""`ruralcare-dbt`: dbt's own command line, made to start faster in a refresh.
 
-dbt re-parses the whole project (≈ 2–3 s) when the profile's connection details differ from
-those of its saved parse, and the DuckDB file's path is one of them: every new warehouse (a
-first refresh, a test, a benchmark) paid a full parse although no model reads `target.path`.
-Here the path is left out of that comparison; the database name, schema and settings, which
-the models do see, still count.
+Two costs of starting dbt that a refresh does not need to pay:
+
+- dbt re-parses the whole project (≈ 2–3 s) when the profile's connection details differ from
+  those of its saved parse, and the DuckDB file's path is one of them: every new warehouse (a
+  first refresh, a test, a benchmark) paid a full parse although no model reads `target.path`.
+  Here the path is left out of that comparison; the database name, schema and settings, which
+  the models do see, still count.
+- Importing dbt takes ≈ 1.1 s. A refresh starts a *warm* dbt process while it ingests
+  (`warm_dbt()`), one that has imported dbt and waits on a Unix socket; `ruralcare-dbt`, when it
+  finds that socket (RURALCARE_DBT_WARM_SOCKET), hands it its arguments, environment, working
+  folder and standard streams, and waits for its exit code. Without a warm process (a run from
+  the Dagster UI, a second dbt call) it runs dbt itself, as before.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
 import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+WARM_SOCKET_ENV = "RURALCARE_DBT_WARM_SOCKET"
+_STANDARD_STREAMS = [0, 1, 2]
+_LENGTH = struct.Struct("!I")
 
 
 def executable() -> Path:
@@ -19,8 +40,15 @@ def executable() -> Path:
 
 
 def main() -> None:
+    """The `ruralcare-dbt` command: dbt in the warm process when there is one, else in this one."""
+    socket_path = os.environ.get(WARM_SOCKET_ENV)
+    connection = _connect(socket_path) if socket_path else None
+    code = _run_in_warm_process(connection) if connection is not None else None
+    sys.exit(_run_dbt() if code is None else code)
+
+
+def _leave_path_out_of_profile_hash() -> None:
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
-    from dbt.cli.main import cli
 
     connection_keys = DuckDBCredentials._connection_keys
 
@@ -28,4 +56,142 @@ def main() -> None:
         return tuple(key for key in connection_keys(credentials) if key != "path")
 
     DuckDBCredentials._connection_keys = connection_keys_but_path
-    sys.exit(cli())
+
+
+def _run_dbt() -> int:
+    _leave_path_out_of_profile_hash()
+    from dbt.cli.main import cli
+
+    try:
+        cli()
+    except SystemExit as done:  # click ends dbt's command line with the exit code
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
+
+
+# --- the caller's side -------------------------------------------------------------------------
+
+def _connect(socket_path: str) -> socket.socket | None:
+    """A connection to the warm process, or None when there is none (gone, or already taken)."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(socket_path)
+    except OSError:
+        connection.close()
+        return None
+    return connection
+
+
+def _run_in_warm_process(connection: socket.socket) -> int | None:
+    """dbt's exit code; None when the warm process ended before taking the command (dbt did not
+    start there)."""
+    request = json.dumps({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode("utf-8")
+    try:
+        socket.send_fds(connection, [_LENGTH.pack(len(request)) + request], _STANDARD_STREAMS)
+        taken = _receive(connection, _LENGTH.size)
+    except OSError:
+        return None
+    if len(taken) < _LENGTH.size:
+        return None
+    warm_pid = _LENGTH.unpack(taken)[0]
+
+    def stop_warm_process(signum: int, _frame) -> None:
+        # Stopping this command stops dbt, and only once dbt has let go of the database.
+        os.kill(warm_pid, signal.SIGKILL)
+        _receive(connection, 1)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_warm_process)
+    signal.signal(signal.SIGINT, stop_warm_process)
+    answer = _receive(connection, _LENGTH.size)
+    if len(answer) < _LENGTH.size:
+        print("ruralcare-dbt: the warm dbt process ended without an exit code", file=sys.stderr)
+        return 1
+    return _LENGTH.unpack(answer)[0]
+
+
+def _receive(connection: socket.socket, size: int) -> bytes:
+    """`size` bytes, or fewer when the other side closes first."""
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# --- the warm process ---------------------------------------------------------------------------
+
+def serve_once(listener_fd: int) -> None:
+    """Import dbt, then run the one dbt command line that connects, as that caller. The socket
+    listens from before this process starts: a command that comes early waits for the import."""
+    listener = socket.socket(fileno=listener_fd)
+    _leave_path_out_of_profile_hash()
+    import dbt.cli.main  # noqa: F401 - imported ahead of time is the point
+
+    connection, _ = listener.accept()
+    os.unlink(listener.getsockname())  # one command only: later ones start dbt themselves
+    listener.close()
+
+    message, fds, _, _ = socket.recv_fds(connection, 1 << 16, len(_STANDARD_STREAMS))
+    length = _LENGTH.unpack(message[:_LENGTH.size])[0]
+    message = message[_LENGTH.size:]
+    while len(message) < length:
+        message += connection.recv(length - len(message))
+    request = json.loads(message.decode("utf-8"))
+    for fd, standard in zip(fds, _STANDARD_STREAMS):
+        os.dup2(fd, standard)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = request["argv"]
+    connection.sendall(_LENGTH.pack(os.getpid()))
+    threading.Thread(target=_exit_when_caller_gone, args=(connection,), daemon=True).start()
+
+    code = _run_dbt()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    connection.sendall(_LENGTH.pack(code))
+    os._exit(0)
+
+
+def _exit_when_caller_gone(connection: socket.socket) -> None:
+    """The caller sends nothing more: its end closing means it was stopped, and dbt stops too."""
+    if not connection.recv(1):
+        os._exit(1)
+
+
+@contextmanager
+def warm_dbt() -> Iterator[int]:
+    """A warm dbt process (its pid) for the `ruralcare-dbt` commands started within the block:
+    the first takes it. Stopped at the end of the block if no command took it."""
+    folder = Path(tempfile.mkdtemp(prefix="ruralcare-dbt-"))
+    socket_path = str(folder / "dbt.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(socket_path)
+        listener.listen(1)
+        process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pipelines.transform.dbt_cli", str(listener.fileno())],
+            pass_fds=[listener.fileno()],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    before = os.environ.get(WARM_SOCKET_ENV)
+    os.environ[WARM_SOCKET_ENV] = socket_path
+    try:
+        yield process.pid
+    finally:
+        if before is None:
+            os.environ.pop(WARM_SOCKET_ENV, None)
+        else:
+            os.environ[WARM_SOCKET_ENV] = before
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        Path(socket_path).unlink(missing_ok=True)
+        folder.rmdir()
+
+
+if __name__ == "__main__":
+    serve_once(int(sys.argv[1]))

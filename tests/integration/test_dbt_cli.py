@@ -1,0 +1,78 @@
+"""`ruralcare-dbt` runs dbt in the refresh's warm process when there is one, else itself
+(pipelines/transform/dbt_cli.py): same output, same exit code, and stopping it stops dbt."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from pipelines.processes import process_alive
+from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.transform import dbt_cli
+
+DEBUG = ["--log-format", "json", "debug", "--config-dir", "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--project-dir", str(DBT_PROJECT_DIR)]
+
+
+def run(args: list[str]) -> tuple[subprocess.CompletedProcess, int]:
+    """The command's result and the pid of the process in which dbt ran (from dbt's own log)."""
+    process = subprocess.Popen([str(dbt_cli.executable()), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "DO_NOT_TRACK": "1"})
+    out, _ = process.communicate(timeout=120)
+    done = subprocess.CompletedProcess(process.args, process.returncode, out)
+    pids = {json.loads(line)["info"]["pid"] for line in out.splitlines() if line.startswith("{")}
+    assert len(pids) <= 1, pids
+    return done, pids.pop() if pids else process.pid
+
+
+def test_the_first_command_runs_in_the_warm_process_and_the_next_one_itself():
+    with dbt_cli.warm_dbt() as warm_pid:
+        first, first_pid = run(DEBUG)
+        second, second_pid = run(DEBUG)
+
+    assert first.returncode == second.returncode == 0, first.stdout[-2000:] + second.stdout[-2000:]
+    assert first_pid == warm_pid
+    assert second_pid != warm_pid
+    assert first.stdout.count('"name": "OpenCommand"') == second.stdout.count('"name": "OpenCommand"') == 1
+
+
+def test_without_a_warm_process_dbt_runs_in_the_command(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(dbt_cli.WARM_SOCKET_ENV, str(tmp_path / "gone.sock"))
+    done, _ = run(DEBUG)
+    assert done.returncode == 0
+    assert '"name": "OpenCommand"' in done.stdout
+
+
+def test_the_exit_code_of_dbt_is_the_commands():
+    wrong = ["parse", "--profiles-dir", "/nonexistent", "--project-dir", str(DBT_PROJECT_DIR)]
+    alone, _ = run(wrong)
+    with dbt_cli.warm_dbt():
+        warm, _ = run(wrong)
+    assert alone.returncode == warm.returncode == 2
+    assert "'--profiles-dir': Path '/nonexistent' does not exist" in warm.stdout
+
+
+def test_stopping_the_command_stops_dbt_in_the_warm_process(tmp_path: Path):
+    with dbt_cli.warm_dbt() as warm_pid:
+        command = subprocess.Popen(
+            [str(dbt_cli.executable()), "--log-format", "json", "parse", "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "DO_NOT_TRACK": "1", "RURALCARE_WORK_DB": str(tmp_path / "work.duckdb")})
+        first_line = command.stdout.readline()  # dbt has started, in the warm process
+        assert json.loads(first_line)["info"]["pid"] == warm_pid
+        command.send_signal(signal.SIGTERM)
+        assert command.wait(timeout=30) == 128 + signal.SIGTERM
+        assert not process_alive(warm_pid)
+        assert not (tmp_path / "target" / "manifest.json").exists()
+
+
+def test_an_unused_warm_process_is_stopped_with_its_socket():
+    with dbt_cli.warm_dbt() as warm_pid:
+        socket_path = Path(os.environ[dbt_cli.WARM_SOCKET_ENV])
+    assert not process_alive(warm_pid)
+    assert not socket_path.parent.exists()
+    assert dbt_cli.WARM_SOCKET_ENV not in os.environ

@@ -4,6 +4,7 @@ from a small hand-made published database."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -457,3 +458,27 @@ def test_changed_drawing_code_draws_every_month_again(tmp_path: Path, monkeypatc
     monkeypatch.setattr(reuse, "drawing_fingerprint", lambda: "templates or code changed")
     build_site(database, site, today=date(2022, 12, 3))
     assert set(drawn) == {NOV, DEC}
+
+
+def test_the_earlier_build_and_leftovers_of_cut_off_deletions_are_deleted_in_the_background(tmp_path: Path) -> None:
+    """The new build takes the folder's name at once; the build it replaces, and an earlier one
+    whose deletion was cut off (a refresh killed meanwhile), go in a process of their own."""
+    from pipelines.site.build import delete_in_background, old_builds
+
+    database = tiny_published_db(tmp_path / "published.duckdb")
+    site = tmp_path / "site"
+    build_site(database, site, today=date(2022, 12, 3))
+    first_index = (site / "index.html").stat().st_ino
+    cut_off = tmp_path / ".site.old-1-2"
+    (cut_off / "2022-11").mkdir(parents=True)
+    (cut_off / "2022-11" / "index.html").write_text("half deleted", encoding="utf-8")
+
+    build_site(database, site, today=date(2022, 12, 3))
+
+    assert (site / "index.html").stat().st_ino != first_index
+    deadline = time.monotonic() + 30
+    while old_builds(site) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert old_builds(site) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published.duckdb", "site"]
+    assert delete_in_background([]) is None

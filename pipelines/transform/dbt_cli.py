@@ -16,6 +16,7 @@ Two costs of starting dbt that a refresh does not need to pay:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -97,7 +98,8 @@ def _run_in_warm_process(connection: socket.socket) -> int | None:
 
     def stop_warm_process(signum: int, _frame) -> None:
         # Stopping this command stops dbt, and only once dbt has let go of the database.
-        os.kill(warm_pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # dbt had just finished
+            os.kill(warm_pid, signal.SIGKILL)
         _receive(connection, 1)
         os._exit(128 + signum)
 

@@ -1,8 +1,9 @@
 """The analyst copy: de-identified tables written to a new file, then renamed over the old one.
 
 Analysts hold `ruralcare.duckdb` open read-only at any time. We never open that file: the
-copy is built beside it under a temporary name and swapped in with one atomic rename, so an
-open reader keeps the old file and a crash before the rename leaves it untouched.
+copy is built beside it under a temporary name (starting from a byte copy of it, in which only
+the changed months are written again) and swapped in with one atomic rename, so an open reader
+keeps the old file and a crash before the rename leaves it untouched.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,26 +74,33 @@ def remove_stale_temp_files(published: Path) -> None:
 
 
 def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refresh_id: str) -> PublishSummary:
-    """Copy the published schemas of the working database into a new file and swap it in."""
+    """Copy the published schemas of the working database into a new file and swap it in.
+
+    The new file starts as a copy of the published one when that has the same tables and
+    columns: then only the months whose rows changed are written again (a new month writes its
+    own rows, not the earlier months'), and a table without months is written again when any of
+    its rows changed. Otherwise every table is copied."""
     published.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(published)
     temp = temp_path_for(published, refresh_id)
     tables = _publishable_tables(work)
-    # An older storage format, so analysts' tools (duckdb shell, DBeaver/Metabase drivers) that
-    # bundle an earlier DuckDB can still open the file.
-    work.execute(f"ATTACH '{temp}' AS analyst_copy (STORAGE_VERSION '{ANALYST_STORAGE_VERSION}')")
+    reuse = published.is_file() and _attach_copy_of(work, published, temp, tables)
+    if not reuse:
+        _attach(work, temp)
     rows = 0
     # One transaction: a statement per table and per column comment, committed once.
     work.execute("BEGIN TRANSACTION")
     try:
-        for schema in sorted({schema for schema, _ in tables}):
-            work.execute(f"CREATE SCHEMA analyst_copy.{schema}")
+        if not reuse:
+            for schema in sorted({schema for schema, _ in tables}):
+                work.execute(f"CREATE SCHEMA analyst_copy.{schema}")
         for schema, table in tables:
-            work.execute(
-                f'CREATE TABLE analyst_copy.{schema}."{table}" AS SELECT {_published_columns(schema, table)} '
-                f'FROM {schema}."{table}"'
-            )
-            rows += work.execute(f'SELECT count(*) FROM analyst_copy.{schema}."{table}"').fetchone()[0]
+            target, columns = f'analyst_copy.{schema}."{table}"', _published_columns(schema, table)
+            if reuse:
+                _write_changed_rows(work, schema, table, columns)
+            else:
+                work.execute(f'CREATE TABLE {target} AS SELECT {columns} FROM {schema}."{table}"')
+            rows += work.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             _copy_comments(work, schema, table)
         _check_values(work, tables)
         work.execute("COMMIT")
@@ -113,6 +122,76 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
     _fsync(published.parent)
     return PublishSummary(path=published, tables=len(tables), rows=rows)
 
+
+def _attach(work: duckdb.DuckDBPyConnection, path: Path) -> None:
+    # An older storage format, so analysts' tools (duckdb shell, DBeaver/Metabase drivers) that
+    # bundle an earlier DuckDB can still open the file. (A copied file keeps the format it has.)
+    work.execute(f"ATTACH '{path}' AS analyst_copy (STORAGE_VERSION '{ANALYST_STORAGE_VERSION}')")
+
+
+def _attach_copy_of(work: duckdb.DuckDBPyConnection, published: Path, temp: Path,
+                    tables: list[tuple[str, str]]) -> bool:
+    """Attach a copy of the published file as analyst_copy if it has the tables and columns to
+    publish; False (and nothing attached or left behind) if not, or if it cannot be read."""
+    try:
+        shutil.copyfile(published, temp)  # plain bytes: analysts may hold it open read-only
+        _attach(work, temp)
+    except (OSError, duckdb.Error):
+        _remove(temp)
+        return False
+    if _shape(work, "analyst_copy") == _shape_to_publish(work, tables):
+        return True
+    work.execute("DETACH analyst_copy")
+    _remove(temp)
+    return False
+
+
+def _shape(work: duckdb.DuckDBPyConnection, database: str) -> list[tuple]:
+    """Every (schema, table, column, type) of `database` in the published schemas."""
+    placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
+    return work.execute(
+        f"select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        f"where database_name = ? and schema_name in ({placeholders}) order by all",
+        [database, *PUBLISHED_SCHEMAS],
+    ).fetchall()
+
+
+def _shape_to_publish(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) -> list[tuple]:
+    """The (schema, table, column, type) that a copy made from nothing has."""
+    published = set(tables)
+    return [
+        (schema, table, column, data_type)
+        for schema, table, column, data_type in _shape(work, work.execute("select current_database()").fetchone()[0])
+        if (schema, table) in published
+        and column in DEIDENTIFIED_COLUMNS.get((schema, table), (column,))
+    ]
+
+
+def _write_changed_rows(work: duckdb.DuckDBPyConnection, schema: str, table: str, columns: str) -> None:
+    """Write again, in the copied file, the months of a table whose rows differ from the working
+    database's (their count and the sum of their hashes); a table without months in whole."""
+    source, target = f'(select {columns} from {schema}."{table}")', f'analyst_copy.{schema}."{table}"'
+    month_type = work.execute(
+        "select data_type from duckdb_columns() where database_name = 'analyst_copy' and schema_name = ? "
+        "and table_name = ? and column_name = 'month'", [schema, table]).fetchone()
+    part = "month" if month_type else "null"
+
+    def contents(relation: str) -> dict:
+        return {found: (rows, hashed) for found, rows, hashed in work.execute(
+            f"select {part}, count(*), sum(hash(t)::hugeint) from {relation} as t group by all").fetchall()}
+
+    now, before = contents(source), contents(target)
+    changed = sorted((found for found in now.keys() | before.keys() if now.get(found) != before.get(found)), key=str)
+    if not changed:
+        return
+    if not month_type:
+        work.execute(f"delete from {target}")
+        work.execute(f"insert into {target} select * from {source}")
+        return
+    in_changed = f"(list_contains(?::{month_type[0]}[], t.month) or (t.month is null and ?))"
+    months = ([found for found in changed if found is not None], None in changed)
+    work.execute(f"delete from {target} as t where {in_changed}", months)
+    work.execute(f"insert into {target} select * from {source} as t where {in_changed}", months)
 
 def _remove(temp: Path) -> None:
     """The temporary copy and its WAL, never the published file."""

@@ -4,6 +4,7 @@ de-identified, and the publishing guard refuses masked names and ID numbers."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -144,3 +145,67 @@ def test_findings_value_keeps_its_masked_value(tmp_path: Path) -> None:
         assert sorted(v for (v,) in con.execute("select value from quality.findings").fetchall()) == sorted(values)
     finally:
         con.close()
+
+
+def facts_db(path: Path, months: dict[str, int]) -> duckdb.DuckDBPyConnection:
+    """A working database with a monthly table (a row per town and month) and a table without months."""
+    work = duckdb.connect(str(path))
+    work.execute("create schema marts")
+    work.execute("create table marts.facts (month date, town_code varchar, value integer)")
+    for month, value in months.items():
+        work.execute("insert into marts.facts select ?::date, 'T' || range, ? from range(1000)", [month, value])
+    work.execute("create table marts.dims as select 'T1' as town_code, '甲镇' as town_name")
+    return work
+
+
+class Recording:
+    """A working-database connection that notes each statement and its parameters."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.statements = con, []
+
+    def execute(self, sql: str, *parameters):
+        self.statements.append((sql, *parameters))
+        return self.con.execute(sql, *parameters)
+
+
+def test_the_next_publish_writes_the_changed_months_only_and_equals_a_copy_from_nothing(tmp_path: Path) -> None:
+    published = tmp_path / "ruralcare.duckdb"
+    work = facts_db(tmp_path / "work.duckdb", {"2022-10-01": 1, "2022-11-01": 2})
+    try:
+        publish_analyst_copy(work, published, "r1")
+        work.execute("update marts.facts set value = 20 where month = '2022-11-01'")
+        work.execute("insert into marts.facts select '2022-12-01', 'T' || range, 3 from range(1000)")
+        work.execute("update marts.dims set town_name = '乙镇'")
+        recording = Recording(work)
+        publish_analyst_copy(recording, published, "r2")
+        publish_analyst_copy(work, tmp_path / "fresh.duckdb", "r3")
+    finally:
+        work.close()
+
+    assert published_tables(published) == published_tables(tmp_path / "fresh.duckdb")
+    writes = [(sql.split(" where ")[0], *parameters) for sql, *parameters in recording.statements
+              if sql.lower().startswith(("delete", "insert", "create table"))]
+    assert writes == [
+        ('delete from analyst_copy.marts."dims"',),
+        ('insert into analyst_copy.marts."dims" select * from (select * from marts."dims")',),
+        ('delete from analyst_copy.marts."facts" as t', ([date(2022, 11, 1), date(2022, 12, 1)], False)),
+        ('insert into analyst_copy.marts."facts" select * from (select * from marts."facts") as t',
+         ([date(2022, 11, 1), date(2022, 12, 1)], False)),
+    ]
+    assert not list(tmp_path.glob(".ruralcare.duckdb.*"))
+
+
+def test_a_published_file_of_another_shape_or_unreadable_is_replaced_by_a_copy_from_nothing(tmp_path: Path) -> None:
+    published = tmp_path / "ruralcare.duckdb"
+    published.write_bytes(b"not a database")
+    work = facts_db(tmp_path / "work.duckdb", {"2022-11-01": 2})
+    try:
+        publish_analyst_copy(work, published, "r1")
+        work.execute("alter table marts.facts add column note varchar default '新'")
+        publish_analyst_copy(work, published, "r2")
+        publish_analyst_copy(work, tmp_path / "fresh.duckdb", "r3")
+    finally:
+        work.close()
+    assert published_tables(published) == published_tables(tmp_path / "fresh.duckdb")
+    assert published_tables(published)["marts.facts"][0][-1] == "新"

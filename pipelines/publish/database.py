@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.refresh_log import sql_literal
+from pipelines.tables import contents_by_part
 
 PUBLISHED_SCHEMAS = ("marts", "quality", "meta")
 ANALYST_STORAGE_VERSION = "v1.0.0"
@@ -175,12 +176,7 @@ def _write_changed_rows(work: duckdb.DuckDBPyConnection, schema: str, table: str
         "select data_type from duckdb_columns() where database_name = 'analyst_copy' and schema_name = ? "
         "and table_name = ? and column_name = 'month'", [schema, table]).fetchone()
     part = "month" if month_type else "null"
-
-    def contents(relation: str) -> dict:
-        return {found: (rows, hashed) for found, rows, hashed in work.execute(
-            f"select {part}, count(*), sum(hash(t)::hugeint) from {relation} as t group by all").fetchall()}
-
-    now, before = contents(source), contents(target)
+    now, before = contents_by_part(work, source, part), contents_by_part(work, target, part)
     changed = sorted((found for found in now.keys() | before.keys() if now.get(found) != before.get(found)), key=str)
     if not changed:
         return
@@ -192,6 +188,7 @@ def _write_changed_rows(work: duckdb.DuckDBPyConnection, schema: str, table: str
     months = ([found for found in changed if found is not None], None in changed)
     work.execute(f"delete from {target} as t where {in_changed}", months)
     work.execute(f"insert into {target} select * from {source} as t where {in_changed}", months)
+
 
 def _remove(temp: Path) -> None:
     """The temporary copy and its WAL, never the published file."""

@@ -24,7 +24,7 @@ import duckdb
 
 from pipelines.settings import PROJECT_ROOT
 from pipelines.site.data import SiteData
-from pipelines.tables import has_table
+from pipelines.tables import contents_by_part, has_table
 
 # Beside the pages, in the site's folder: {"months": {"2022-12": fingerprint, …}}.
 FINGERPRINTS_FILE = ".ruralcare-site-months.json"
@@ -70,10 +70,8 @@ def published_month_contents(published_db: Path) -> dict[date, tuple]:
         for schema, table in SHOWN_TABLES:
             if not has_table(con, schema, table):
                 continue
-            for month, rows, hashed in con.execute(
-                f"select month, count(*), sum(hash(t)::hugeint) from {schema}.{table} as t group by month"
-            ).fetchall():
-                contents[month].append((table, rows, int(hashed)))
+            for month, (rows, hashed) in contents_by_part(con, f"{schema}.{table}").items():
+                contents[month].append((table, rows, hashed))
     return {month: tuple(sorted(found)) for month, found in contents.items()}
 
 

@@ -139,8 +139,9 @@ def serve_once(listener_fd: int) -> None:
     message, fds, _, _ = socket.recv_fds(connection, 1 << 16, len(_STANDARD_STREAMS))
     length = _LENGTH.unpack(message[:_LENGTH.size])[0]
     message = message[_LENGTH.size:]
-    while len(message) < length:
-        message += connection.recv(length - len(message))
+    message += _receive(connection, length - len(message))
+    if len(message) < length:
+        os._exit(1)  # the caller went away mid-request; it starts dbt itself
     request = json.loads(message.decode("utf-8"))
     for fd, standard in zip(fds, _STANDARD_STREAMS):
         os.dup2(fd, standard)

@@ -76,3 +76,39 @@ def test_an_unused_warm_process_is_stopped_with_its_socket():
     assert not process_alive(warm_pid)
     assert not socket_path.parent.exists()
     assert dbt_cli.WARM_SOCKET_ENV not in os.environ
+
+
+def test_a_logger_formats_only_the_events_its_level_writes(monkeypatch):
+    """dbt formats an event for every logger, then Python's logging drops it below the logger's
+    level; `ruralcare-dbt` drops it before formatting, and writes the same lines."""
+    import io
+
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import LineFormat, LoggerConfig, _JsonLogger
+    from dbt_common.events.types import Note, PrintEvent
+
+    monkeypatch.setattr(EventManager, "add_logger", EventManager.add_logger)  # undone after the test
+    dbt_cli._format_only_events_that_are_written()
+    formatted = []
+    create_line = _JsonLogger.create_line
+    monkeypatch.setattr(_JsonLogger, "create_line",
+                        lambda logger, msg: formatted.append((logger.name, msg.info.msg)) or create_line(logger, msg))
+    info_stream, debug_stream = io.StringIO(), io.StringIO()
+    manager = EventManager()
+    manager.add_logger(LoggerConfig(name="info", line_format=LineFormat.Json, level=EventLevel.INFO,
+                                    output_stream=info_stream))
+    manager.add_logger(LoggerConfig(name="debug", line_format=LineFormat.Json, level=EventLevel.DEBUG,
+                                    output_stream=debug_stream))
+
+    manager.fire_event(Note(msg="select 1"), level=EventLevel.DEBUG)
+    manager.fire_event(Note(msg="1 of 2 OK"), level=EventLevel.INFO)
+    manager.fire_event(PrintEvent(msg="a listed model"), level=EventLevel.DEBUG)  # printed whatever its level
+
+    def written(stream: io.StringIO) -> list[str]:
+        return [json.loads(line)["info"]["msg"] for line in stream.getvalue().splitlines()]
+
+    assert written(info_stream) == ["1 of 2 OK", "a listed model"]
+    assert written(debug_stream) == ["select 1", "1 of 2 OK", "a listed model"]
+    assert formatted == [("debug", "select 1"), ("info", "1 of 2 OK"), ("debug", "1 of 2 OK"),
+                         ("info", "a listed model"), ("debug", "a listed model")]

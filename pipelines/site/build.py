@@ -7,6 +7,7 @@ sibling folder and swapped in at the end: a reader never sees half a site.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -257,6 +258,7 @@ class SiteWriter:
         self.css = Markup(site_css())
         self.legend = status_legend(status_limits())
         self.pages: set[str] = set()
+        self._folders: set[Path] = set()
 
     def plan(self) -> list[tuple[str, str, dict]]:
         """(page, template, context) of every page, so the picker knows all pages before any is drawn."""
@@ -277,8 +279,7 @@ class SiteWriter:
                   months_kept: Collection[date] = ()) -> tuple[list[str], int]:
         """Every page, in plan order, and how many were kept; with published_db (where self.data came
         from), by a process per core when many pages are to be drawn. The pages of months_kept are
-        taken from the earlier build in kept_from with their month picker and footer drawn again
-        (pipelines/site/reuse.py)."""
+        linked from the earlier build in kept_from (pipelines/site/reuse.py)."""
         planned = self.plan()
         self.pages = {page for page, _, _ in planned} | {parts.INDEX_PATH}
         tasks = [(page, template, context, kept_from if context["month"] in months_kept else None)
@@ -293,6 +294,7 @@ class SiteWriter:
                 kept += self.write_or_keep(*task)
                 if done % 50 == 0 or done == len(tasks):
                     report_progress("pages", done, len(tasks))
+        self.write_nav()
         # Before any town has reported (an empty inbox) the site is its status page.
         latest = self.data.months[-1] if self.data.months else None
         self.write(parts.INDEX_PATH, "index.html.j2", month=latest,
@@ -302,34 +304,21 @@ class SiteWriter:
 
     def write_or_keep(self, page: str, template: str, context: dict, earlier_site: Path | None) -> bool:
         """Keep the page from earlier_site if given and possible, else draw it; True when kept."""
-        if earlier_site is not None and self.keep(earlier_site, page, context["month"]):
+        if earlier_site is not None and self.keep(earlier_site, page):
             return True
         self.write(page, template, **context)
         return False
 
-    def keep(self, earlier_site: Path, page: str, month: date) -> bool:
-        """Copy the earlier build's page with its marked parts drawn again; False when it has no such
-        page or its markers are not found."""
+    def keep(self, earlier_site: Path, page: str) -> bool:
+        """The earlier build's page, linked (a month's page holds nothing of other months or of
+        the refresh: reports/templates/site/chrome.html.j2); False when it has no such page."""
+        path = self.root / page
+        self._make_folder(path.parent)
         try:
-            earlier = (earlier_site / page).read_text(encoding="utf-8")
-        except OSError:
+            os.link(earlier_site / page, path)
+        except OSError:  # no such page, or a folder that cannot hold links
             return False
-        html = reuse.redrawn_parts(earlier, self.marked_parts(page, month))
-        if html is None:
-            return False
-        self._save(page, html)
         return True
-
-    def marked_parts(self, page: str, month: date | None) -> dict[str, Markup]:
-        """A page's parts that change with other months and refreshes (reports/templates/site/
-        chrome.html.j2): the footer, and a month's page's month picker; the same drawing whether
-        the page is drawn in full or kept."""
-        chrome = self.environment.get_template("chrome.html.j2").module
-        drawn = {"footer": chrome.footer(_when(self.data.refreshed_at))}
-        if month is not None:
-            drawn["months"] = chrome.month_nav(parts.month_picker(page, month, self.data.months, self.pages),
-                                               self._step(page, month, -1), self._step(page, month, 1))
-        return drawn
 
     def write(self, page: str, template: str, month: date | None, **context) -> None:
         data = self.data
@@ -339,7 +328,7 @@ class SiteWriter:
         html = self.environment.get_template(template).render(
             css=self.css, title=SITE_TITLE, page=page, month=month, fmt_month=fmt_month,
             fmt_date=fmt_date, fmt_count=fmt_count, status=self.status, refresh_labels=STATUS_LABELS_ZH, when=_when,
-            marked=self.marked_parts(page, month),
+            root=parts.relative(page, ""), refreshed_at=data.refreshed_at,
             home=link(parts.overview_path(shown) if shown else parts.STATUS_PATH),
             warnings=link(parts.warnings_path(shown) if shown else parts.STATUS_PATH),
             status_page=link(parts.STATUS_PATH),
@@ -351,8 +340,31 @@ class SiteWriter:
 
     def _save(self, page: str, html: str) -> None:
         path = self.root / page
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(path.parent)
         path.write_text(html, encoding="utf-8")
+
+    def _make_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
+    def write_nav(self) -> None:
+        """site-nav.js: the months, each month's members pages and the refresh time, with the code
+        that draws every month's page's picker and footer time from them."""
+        members: dict[str, dict[str, list[str]]] = {}
+        for page in sorted(self.pages):
+            month, _, rest = page.partition("/")
+            town, _, kpi = rest.removeprefix("town/").partition("/")
+            if rest.startswith("town/") and kpi:
+                members.setdefault(month, {}).setdefault(town, []).append(kpi.removesuffix(".html"))
+        facts = {
+            "months": [[parts.month_dir(m), fmt_month(m)] for m in sorted(self.data.months, reverse=True)],
+            "members": {month: {town: " ".join(kpis) for town, kpis in towns.items()}
+                        for month, towns in members.items()},
+            "refreshedAt": _when(self.data.refreshed_at),
+        }
+        code = (TEMPLATES_DIR / "site-nav.js").read_text(encoding="utf-8")
+        self._save(parts.NAV_SCRIPT_PATH, f"var RURALCARE_SITE = {json.dumps(facts, ensure_ascii=False)};\n{code}")
 
     def _write_in_workers(self, tasks: list[tuple[str, str, dict, Path | None]], published_db: Path,
                           workers: int) -> int:
@@ -368,12 +380,6 @@ class SiteWriter:
                 done, kept = done + written, kept + kept_now
                 report_progress("pages", done, len(tasks))
         return kept
-
-    def _step(self, page: str, month: date | None, step: int) -> str | None:
-        """The link to the same page a month earlier (−1) or later (+1), if the site has it."""
-        other = parts.neighbour(self.data.months, month, step) if month else None
-        target = parts.same_page_in(page, other) if other else None
-        return parts.relative(page, target) if target in self.pages else None
 
 
 def site_workers(pages: int) -> int:

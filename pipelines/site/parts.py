@@ -41,6 +41,7 @@ def warnings_path(month: date) -> str:
 
 STATUS_PATH = "status.html"
 INDEX_PATH = "index.html"
+NAV_SCRIPT_PATH = "site-nav.js"  # reports/templates/site/site-nav.js with the site's months
 
 
 def relative(from_page: str, to_page: str) -> str:

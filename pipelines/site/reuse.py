@@ -1,9 +1,10 @@
-"""Which months of the last site build can be kept: a new month redraws its own pages only.
+"""Which months of the last site build can be kept: a new month draws its own pages only.
 
 A page of month M shows the figures of M and of the months before it (the change column, the
-sparklines); everything else on it — the month picker, the link to the next month and the
-footer's refresh time — stands between markers (reports/templates/site/chrome.html.j2) and is
-drawn again on every build. So a month's pages are kept when a fingerprint of what they show is
+sparklines); what changes with later months and refreshes — the month picker, the link to the
+next month and the footer's refresh time — is drawn in the browser by site-nav.js
+(reports/templates/site/chrome.html.j2), so the page's bytes depend on those figures alone. A
+month's pages are kept (linked from the earlier build) when a fingerprint of what they show is
 the one the last build recorded beside them: the site's code and templates, the KPI and town
 lists, and every figure of the months up to M. A late re-submission for an old month changes the
 fingerprints of that month and of every later one; a changed template or catalogue, all of them.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -28,8 +28,6 @@ from pipelines.tables import contents_by_part, has_table
 
 # Beside the pages, in the site's folder: {"months": {"2022-12": fingerprint, …}}.
 FINGERPRINTS_FILE = ".ruralcare-site-months.json"
-MARKED_PARTS = ("months", "footer")
-_MARKED = {name: re.compile(rf"<!--ruralcare:{name}-->.*?<!--/ruralcare:{name}-->", re.S) for name in MARKED_PARTS}
 # What draws a page besides its data: a change to any of these redraws every month.
 _DRAWING_SOURCES = (
     PROJECT_ROOT / "reports" / "templates" / "site",
@@ -112,14 +110,3 @@ def record_fingerprints(site: Path, fingerprints: Mapping[str, str]) -> None:
 def months_to_keep(previous: Mapping[str, str], now: Mapping[str, str]) -> set[date]:
     """The months whose pages the last build drew from the same figures with the same code."""
     return {date.fromisoformat(month) for month, fingerprint in now.items() if previous.get(month) == fingerprint}
-
-
-def redrawn_parts(page_html: str, parts: Mapping[str, str]) -> str | None:
-    """The page with each marked part replaced by its new drawing; None when a part's markers are
-    not found exactly once (then the page is drawn in full)."""
-    for name, drawing in parts.items():
-        marked = f"<!--ruralcare:{name}-->{drawing}<!--/ruralcare:{name}-->"
-        page_html, found = _MARKED[name].subn(lambda _: marked, page_html)
-        if found != 1:
-            return None
-    return page_html

@@ -178,6 +178,23 @@ def test_town_page_renders_the_towns_figures_and_rank(site: Site) -> None:
     assert re.match(rf"综合排名：{rank['overall_rank']} / 11", parser.texts["town-rank"]), parser.texts["town-rank"]
 
 
+def test_the_month_picker_and_refresh_time_are_drawn_in_the_browser(site: Site) -> None:
+    """site-nav.js draws a members page's picker: every month, newest first, linking the same
+    page where that month has it and the month's overview where not; and the footer's time."""
+    kpi_id = "K14_one_to_one_pairing"
+    dom = render(site.root / site.month / "town" / TOWN / f"{kpi_id}.html", site.shots / "members_picker.png")
+    options = re.findall(r'<option value="([^"]+)"( selected(?:="")?)?>([^<]+)</option>', dom)
+    months = sorted((p.name for p in site.root.iterdir() if re.fullmatch(r"\d{4}-\d{2}", p.name)), reverse=True)
+    assert [label for *_, label in options] == [f"{m[:4]}年{int(m[5:])}月" for m in months]
+    for (href, _, _), month in zip(options, months):
+        has_page = (site.root / month / "town" / TOWN / f"{kpi_id}.html").exists()
+        assert href == (f"../../../{month}/town/{TOWN}/{kpi_id}.html" if has_page else f"../../../{month}/index.html")
+    assert [month for (_, selected, _), month in zip(options, months) if selected] == [site.month]
+    assert "‹ 上月" in dom and "下月 ›" not in dom  # the latest month has no next month
+    footer = re.search(r"数据更新于 (.*?)。</footer>", dom).group(1)
+    assert re.fullmatch(r'<span class="refreshed-at">\d{4}-\d{2}-\d{2} \d{2}:\d{2}</span>', footer), footer
+
+
 @pytest.mark.parametrize("kpi_id", ["K09_village_points_built", "K14_one_to_one_pairing"])
 def test_a_kpis_members_add_up_to_its_figures(site: Site, kpi_id: str) -> None:
     """Villages one by one (K09), key persons counted by village (K14): the members page adds up

@@ -388,25 +388,13 @@ def _files(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
-def test_redrawn_parts_replace_the_marked_picker_and_footer_once_each() -> None:
-    from pipelines.site.reuse import redrawn_parts
-
-    html = ("<h>x</h><!--ruralcare:months--><nav>old</nav><!--/ruralcare:months--><main>keep</main>"
-            "<!--ruralcare:footer--><footer>old</footer><!--/ruralcare:footer-->")
-    assert redrawn_parts(html, {"months": "<nav>new</nav>", "footer": "<footer>new</footer>"}) == (
-        "<h>x</h><!--ruralcare:months--><nav>new</nav><!--/ruralcare:months--><main>keep</main>"
-        "<!--ruralcare:footer--><footer>new</footer><!--/ruralcare:footer-->")
-    assert redrawn_parts("<main>no markers</main>", {"months": "<nav/>"}) is None
-    assert redrawn_parts(html + html, {"footer": "<footer/>"}) is None  # twice: drawn in full instead
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_new_month_draws_its_own_pages_and_the_site_is_what_a_full_build_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    """November's pages are kept from the build before December arrived; their picker gains
-    December, their next-month link and footer change, and every byte equals a fresh build (pages
-    kept and drawn by worker processes too, as for a city)."""
+    """November's pages are kept from the build before December arrived (linked, not written
+    again); the picker's months and the refresh time, in site-nav.js, gain December, and every
+    byte equals a fresh build (pages kept and drawn by worker processes too, as for a city)."""
     from pipelines.site import build
 
     site = tmp_path / "site"
@@ -424,7 +412,9 @@ def test_a_new_month_draws_its_own_pages_and_the_site_is_what_a_full_build_write
     monkeypatch.setattr(build, "site_workers", lambda pages: 1)
     build_site(both, tmp_path / "fresh", today=date(2022, 12, 3))
     assert _files(site) == _files(tmp_path / "fresh")
-    assert "2022-12/index.html" in page(site, "2022-11/index.html")  # the kept page's picker and next link
+    nav = page(site, "site-nav.js")
+    assert '"months": [["2022-12", "2022年12月"], ["2022-11", "2022年11月"]]' in nav
+    assert "2022-12" not in page(site, "2022-11/index.html")  # a month's page knows nothing of later months
 
 
 def test_a_changed_old_month_is_drawn_again_with_every_later_month(tmp_path: Path,
@@ -482,3 +472,24 @@ def test_the_earlier_build_and_leftovers_of_cut_off_deletions_are_deleted_in_the
     assert old_builds(site) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["published.duckdb", "site"]
     assert delete_in_background([]) is None
+
+
+def test_site_nav_lists_the_months_newest_first_each_months_members_pages_and_the_refresh_time(tmp_path: Path) -> None:
+    """What site-nav.js draws every month's picker and footer time from: the same page in another
+    month is linked only where that month has it (members pages differ by month)."""
+    import json
+
+    site = tmp_path / "site"
+    build_site(tiny_published_db(tmp_path / "ruralcare.duckdb"), site, today=date(2022, 12, 3))
+    script = page(site, "site-nav.js")
+    facts = json.loads(script[len("var RURALCARE_SITE = "):script.index(";\n")])
+
+    assert facts["months"] == [["2022-12", "2022年12月"], ["2022-11", "2022年11月"]]
+    on_disk = sorted(p.relative_to(site).as_posix() for p in site.glob("*/town/*/*.html"))
+    assert on_disk and sorted(f"{month}/town/{town}/{kpi}.html" for month, towns in facts["members"].items()
+                              for town, kpis in towns.items() for kpi in kpis.split(" ")) == on_disk
+    refreshed = re.search(r"数据更新于 ([0-9-]+ [0-9:]+)。", page(site, "status.html")).group(1)
+    assert facts["refreshedAt"] == refreshed
+    town_page = page(site, "2022-11/town/500112001.html")
+    assert 'data-page="2022-11/town/500112001.html" data-root="../../"' in town_page
+    assert '<script src="../../site-nav.js"></script>' in town_page and 'class="refreshed-at"' in town_page

@@ -258,6 +258,7 @@ class SuiteRunner:
         # GX fingerprints every frame it validates (an md5 over a pandas hash of all its rows) as
         # a batch marker, which ruralcare never reads: 1.7 s of a city's registry exports.
         pandas_execution_engine.HASH_THRESHOLD = 0
+        _keep_row_condition_masks(pandas_execution_engine)
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -302,6 +303,7 @@ class SuiteRunner:
         # What exists now (GX's own few hundred thousand objects among them) is no garbage of
         # this validation: frozen, the collections during and after it walk only its objects.
         gc.freeze()
+        _masks.clear()
         try:
             batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
             try:
@@ -309,6 +311,7 @@ class SuiteRunner:
             finally:
                 _forget(batch)
         finally:
+            _masks.clear()
             gc.unfreeze()
         failures = []
         for item in result.results:
@@ -320,6 +323,40 @@ class SuiteRunner:
             rows = [int(i) for i in item.result.get("unexpected_index_list") or []]
             failures.append(Failure(meta=meta, rows=rows))
         return failures
+
+
+# (id of the validated frame, row condition) → (the frame, its rows meeting the condition), for
+# the validation running now: GX filters the frame by an expectation's row condition once for
+# every metric it computes (several per expectation), each time parsing and evaluating the
+# condition with DataFrame.query. A mask is a byte per row; the frame is held so that its id
+# stays its own while the validation runs.
+_masks: dict[tuple[int, str], tuple[pd.DataFrame, pd.Series]] = {}
+
+
+def _keep_row_condition_masks(engine_module) -> None:
+    """GX's pandas engine filtering a frame by a pandas row condition with the mask kept during
+    the validation; the rows are those DataFrame.query returns (pandas' query is eval, then loc)."""
+    engine_class = engine_module.PandasExecutionEngine
+    apply_filter = engine_class._apply_row_condition_filter
+    if getattr(apply_filter, "keeps_masks", False):
+        return
+
+    def filter_with_kept_mask(engine, data: pd.DataFrame, row_condition, domain_kwargs: dict) -> pd.DataFrame:
+        if isinstance(row_condition, dict):  # how GX hands a suite's condition to the engine
+            row_condition = engine_module.deserialize_row_condition(row_condition)
+        if isinstance(row_condition, engine_module.PassThroughCondition):
+            condition = row_condition.pass_through_filter  # a suite's string condition, as GX keeps it
+        elif isinstance(row_condition, str) and domain_kwargs.get("condition_parser") == "pandas":
+            condition = row_condition
+        else:
+            return apply_filter(engine, data, row_condition, domain_kwargs)
+        key = (id(data), condition)
+        if key not in _masks:
+            _masks[key] = (data, data.eval(condition, parser="pandas"))
+        return data.loc[_masks[key][1]]
+
+    filter_with_kept_mask.keeps_masks = True
+    engine_class._apply_row_condition_filter = filter_with_kept_mask
 
 
 def _forget(batch) -> None:

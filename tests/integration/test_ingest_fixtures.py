@@ -556,3 +556,33 @@ def test_great_expectations_validates_without_fingerprinting_the_rows(inbox, mon
     summary, _, findings, _ = refresh(inbox)
     assert status_of(summary, "特困人员名册_20220630.csv") == ("loaded", None)
     assert [rule for rule, *_ in findings] == ["DQ11_bad_value"]
+
+
+def test_each_row_condition_is_evaluated_once_per_validation(inbox, monkeypatch):
+    """GX filters a frame by an expectation's row condition for every metric it computes; the
+    mask of each condition is kept while a validation runs (pipelines/ingest/suites.py), and the
+    suites still find what they find."""
+    import pandas as pd
+
+    from pipelines.ingest.suites import SuiteRunner
+
+    validations, evaluated = [], []
+    evaluate, validate = pd.DataFrame.eval, SuiteRunner.validate
+
+    def recording_eval(frame, expr, *args, **kwargs):
+        evaluated.append((len(validations), expr))
+        return evaluate(frame, expr, *args, **kwargs)
+
+    def counting_validate(runner, table, frame):
+        validations.append(table)
+        return validate(runner, table, frame)
+
+    monkeypatch.setattr(pd.DataFrame, "eval", recording_eval)
+    monkeypatch.setattr(SuiteRunner, "validate", counting_validate)
+    (inbox / "registries" / "特困人员名册_20220630.csv").write_text(
+        f"{TEKUN_HEADER}\n{TEKUN_ROW}\n{TEKUN_ROW.replace('集中供养', '不知道')}\n", encoding="utf-8")
+    summary, _, findings, _ = refresh(inbox)
+    assert status_of(summary, "特困人员名册_20220630.csv") == ("loaded", None)
+    assert [rule for rule, *_ in findings] == ["DQ11_bad_value"]
+    assert any(expr == "_given_support_mode == True" for _, expr in evaluated)
+    assert len(evaluated) == len(set(evaluated))

@@ -351,15 +351,18 @@ class SiteWriter:
     def write_nav(self) -> None:
         """site-nav.js: the months, each month's members pages and the refresh time, with the code
         that draws every month's page's picker and footer time from them."""
-        members: dict[str, dict[str, list[str]]] = {}
+        kpis = [kpi.kpi_id for kpi in self.data.kpis]
+        members: dict[str, dict[str, list[str]]] = {}  # month → town → positions in kpis
         for page in sorted(self.pages):
             month, _, rest = page.partition("/")
             town, _, kpi = rest.removeprefix("town/").partition("/")
             if rest.startswith("town/") and kpi:
-                members.setdefault(month, {}).setdefault(town, []).append(kpi.removesuffix(".html"))
+                members.setdefault(month, {}).setdefault(town, []).append(str(kpis.index(kpi.removesuffix(".html"))))
         facts = {
             "months": [[parts.month_dir(m), fmt_month(m)] for m in sorted(self.data.months, reverse=True)],
-            "members": {month: {town: " ".join(kpis) for town, kpis in towns.items()}
+            "kpis": kpis,
+            # By position in kpis: a city's year of members pages would be MBs of KPI ids.
+            "members": {month: {town: " ".join(found) for town, found in towns.items()}
                         for month, towns in members.items()},
             "refreshedAt": _when(self.data.refreshed_at),
         }

@@ -486,7 +486,8 @@ def test_site_nav_lists_the_months_newest_first_each_months_members_pages_and_th
 
     assert facts["months"] == [["2022-12", "2022年12月"], ["2022-11", "2022年11月"]]
     on_disk = sorted(p.relative_to(site).as_posix() for p in site.glob("*/town/*/*.html"))
-    assert on_disk and sorted(f"{month}/town/{town}/{kpi}.html" for month, towns in facts["members"].items()
+    assert on_disk and sorted(f"{month}/town/{town}/{facts['kpis'][int(kpi)]}.html"
+                              for month, towns in facts["members"].items()
                               for town, kpis in towns.items() for kpi in kpis.split(" ")) == on_disk
     refreshed = re.search(r"数据更新于 ([0-9-]+ [0-9:]+)。", page(site, "status.html")).group(1)
     assert facts["refreshedAt"] == refreshed

@@ -1,7 +1,7 @@
 // The month picker, the links to the month before and after, and the refresh time of every
 // month's page (reports/templates/site/chrome.html.j2). RURALCARE_SITE, written above this code
-// by each build, lists the months (newest first), each month's members pages per town and the
-// latest refresh's time.
+// by each build, lists the months (newest first), the KPIs, each month's members pages per town
+// (positions in the KPI list) and the latest refresh's time.
 (function () {
   var site = RURALCARE_SITE;
   var months = site.months.map(function (m) { return m[0]; });
@@ -12,7 +12,7 @@
     var members = /^town\/([^\/]+)\/([^\/]+)\.html$/.exec(rest);
     if (members) {
       var kpis = ((site.members[month] || {})[members[1]] || "").split(" ");
-      if (kpis.indexOf(members[2]) < 0) return month + "/index.html";
+      if (kpis.indexOf(String(site.kpis.indexOf(members[2]))) < 0) return month + "/index.html";
     }
     return month + "/" + rest;
   }

@@ -303,7 +303,6 @@ class SuiteRunner:
         # What exists now (GX's own few hundred thousand objects among them) is no garbage of
         # this validation: frozen, the collections during and after it walk only its objects.
         gc.freeze()
-        _masks.clear()
         try:
             batch = self._batches[table].get_batch(batch_parameters={"dataframe": frame})
             try:

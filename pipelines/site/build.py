@@ -294,7 +294,7 @@ class SiteWriter:
                 kept += self.write_or_keep(*task)
                 if done % 50 == 0 or done == len(tasks):
                     report_progress("pages", done, len(tasks))
-        self.write_nav()
+        self.write_nav(planned)
         # Before any town has reported (an empty inbox) the site is its status page.
         latest = self.data.months[-1] if self.data.months else None
         self.write(parts.INDEX_PATH, "index.html.j2", month=latest,
@@ -348,16 +348,16 @@ class SiteWriter:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
 
-    def write_nav(self) -> None:
-        """site-nav.js: the months, each month's members pages and the refresh time, with the code
-        that draws every month's page's picker and footer time from them."""
+    def write_nav(self, planned: list[tuple[str, str, dict]]) -> None:
+        """site-nav.js: the months, each month's members pages (of `planned`, the plan's pages) and
+        the refresh time, with the code that draws every month's page's picker and footer time."""
         kpis = [kpi.kpi_id for kpi in self.data.kpis]
+        position = {kpi_id: str(at) for at, kpi_id in enumerate(kpis)}
         members: dict[str, dict[str, list[str]]] = {}  # month → town → positions in kpis
-        for page in sorted(self.pages):
-            month, _, rest = page.partition("/")
-            town, _, kpi = rest.removeprefix("town/").partition("/")
-            if rest.startswith("town/") and kpi:
-                members.setdefault(month, {}).setdefault(town, []).append(str(kpis.index(kpi.removesuffix(".html"))))
+        for _, template, context in planned:
+            if template == "members.html.j2":
+                towns = members.setdefault(parts.month_dir(context["month"]), {})
+                towns.setdefault(context["town"].code, []).append(position[context["kpi"].kpi_id])
         facts = {
             "months": [[parts.month_dir(m), fmt_month(m)] for m in sorted(self.data.months, reverse=True)],
             "kpis": kpis,

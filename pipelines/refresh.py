@@ -74,6 +74,7 @@ def run_refresh(
 ) -> RefreshResult:
     """Materialise every stage that has assets, in order; on_stage(stage, 'start'|'done'|'failed'|
     'skipped'). rebuild: build every month again and publish, even when nothing is new."""
+    from pipelines.transform.dbt_run import parse_ahead
     from pipelines.transform.project import ensure_manifest_current
 
     ensure_manifest_current()
@@ -90,8 +91,8 @@ def run_refresh(
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),
             **process_tags(str(settings.work_db))}
     after_ingest = False
-    # dbt imported while the files are read (pipelines/transform/dbt_cli.py)
-    with warm_dbt() if settings.engine == "duckdb" else nullcontext():
+    # dbt imported and the project parsed while the files are read (pipelines/transform/dbt_cli.py)
+    with warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():
         for stages in REFRESH_RUNS:
             selection = dg.AssetSelection.groups(*stages)
             if not selection.resolve(graph):

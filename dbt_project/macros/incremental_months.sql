@@ -4,7 +4,9 @@
     rewrites only the months whose inputs differ (a new month, a late re-submission, a late
     registry export) and drops months that no longer exist. Anything else — a model, macro,
     seed, division list or plan — makes the refresh pass --full-refresh
-    (pipelines/transform/months.py). Spark builds these models in full, as tables. -#}
+    (pipelines/transform/months.py). Spark builds these models in full, as tables.
+    A model whose month reads earlier months too (`from_first_changed=true`: kpi_members, whose
+    KPI rows are cumulative) rebuilds every month from the first changed one on. -#}
 
 {#- The materialization of a month-by-month model. -#}
 {% macro incremental_by_month() -%}
@@ -24,18 +26,32 @@
     select month from {{ ref('int_month_inputs') }} where month not in ({{ months_built_and_unchanged() }})
 {%- endmacro %}
 
+{#- The first month whose rows change: the first month to build, or the first built month that
+    no longer exists; null when none does. -#}
+{% macro first_changed_month() -%}
+    (select min(month) from (
+        {{ months_to_build() }}
+        union all
+        select month from {{ ref('stg_state__built_month_inputs') }}
+        where month not in (select month from {{ ref('int_month_inputs') }})
+    ))
+{%- endmacro %}
+
 {#- A filter for the rows to build: every month in a full build, the changed ones otherwise. An
     `in` list rather than `not in` the unchanged ones, so that DuckDB can skip the other months'
     rows while scanning (a join filter from the few months to build). -#}
-{% macro in_months_to_build(month_expr) -%}
-    {%- if is_incremental() %}{{ month_expr }} in ({{ months_to_build() }}){% else %}true{% endif -%}
+{% macro in_months_to_build(month_expr, from_first_changed=false) -%}
+    {%- if not is_incremental() %}true
+    {%- elif from_first_changed %}{{ month_expr }} >= {{ first_changed_month() }}
+    {%- else %}{{ month_expr }} in ({{ months_to_build() }}){% endif -%}
 {%- endmacro %}
 
 {#- The pre-hook of a month-by-month model: before the changed months are appended, their old
     rows (and those of months that are gone) are deleted. -#}
-{% macro delete_months_to_build() -%}
+{% macro delete_months_to_build(from_first_changed=false) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where month not in ({{ months_built_and_unchanged() }})
+        {%- if from_first_changed %} or month >= {{ first_changed_month() }}{% endif %}
     {%- endif -%}
 {%- endmacro %}
 

@@ -12,11 +12,14 @@ Two costs of starting dbt that a refresh does not need to pay:
   formatted and thrown away (≈ 1 s of a district build, on the thread that runs the models).
   Here a logger that writes to a stream or file is offered only the events its level lets
   through; what it writes is unchanged.
-- Importing dbt takes ≈ 1.1 s. A refresh starts a *warm* dbt process while it ingests
-  (`warm_dbt()`), one that has imported dbt and waits on a Unix socket; `ruralcare-dbt`, when it
+- Importing dbt takes ≈ 1.1 s, loading the project's manifest ≈ 0.9 s more. A refresh starts a
+  *warm* dbt process while it ingests (`warm_dbt()`), one that imports dbt, parses the project
+  as the build will see it (`ParseAhead`) and waits on a Unix socket; `ruralcare-dbt`, when it
   finds that socket (RURALCARE_DBT_WARM_SOCKET), hands it its arguments, environment, working
-  folder and standard streams, and waits for its exit code. Without a warm process (a run from
-  the Dagster UI, a second dbt call) it runs dbt itself, as before.
+  folder and standard streams, and waits for its exit code. The command runs on the parsed
+  manifest when nothing it was parsed with differs (the vars, target and folders, the
+  environment variables the project reads, the project's files), else dbt parses again. Without
+  a warm process (a run from the Dagster UI, a second dbt call) it runs dbt itself, as before.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 WARM_SOCKET_ENV = "RURALCARE_DBT_WARM_SOCKET"
+# What a parse depends on besides the project's files and the environment variables it reads.
+_PARSE_OPTIONS = ("--vars", "--target", "--profile", "--project-dir", "--profiles-dir", "--target-path")
+_PARSE_ENV = ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "DBT_TARGET_PATH", "DBT_TARGET", "DBT_PROFILE")
 _STANDARD_STREAMS = [0, 1, 2]
 _LENGTH = struct.Struct("!I")
 
@@ -87,9 +93,25 @@ def _format_only_events_that_are_written() -> None:
     EventManager.add_logger = add_logger_filtered_by_level
 
 
-def _run_dbt() -> int:
-    _leave_path_out_of_profile_hash()
-    _format_only_events_that_are_written()
+_patched = False
+
+
+def _patch_dbt() -> None:
+    global _patched
+    if not _patched:
+        _leave_path_out_of_profile_hash()
+        _format_only_events_that_are_written()
+        _patched = True
+
+
+def _run_dbt(parsed: _Parsed | None = None) -> int:
+    _patch_dbt()
+    if parsed is not None and parsed.still_holds(sys.argv[1:], os.environ, os.getcwd()):
+        from dbt.cli.main import dbtRunner
+
+        done = dbtRunner(manifest=parsed.manifest).invoke(sys.argv[1:])
+        # dbt's own exit codes: 1 when a node failed, 2 when dbt itself did (it has logged why)
+        return 0 if done.success else (1 if done.exception is None else 2)
     from dbt.cli.main import cli
 
     try:
@@ -97,6 +119,66 @@ def _run_dbt() -> int:
     except SystemExit as done:  # click ends dbt's command line with the exit code
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseAhead:
+    """How the refresh will call dbt: the arguments after the command (its vars), the
+    environment and the dbt project's folder (the working folder dagster-dbt gives dbt)."""
+
+    args: list[str]
+    env: dict[str, str]
+    project_dir: str
+
+
+@dataclasses.dataclass
+class _Parsed:
+    manifest: object  # dbt's Manifest
+    options: dict[str, str | None]
+    env: dict[str, str | None]
+    cwd: str
+    project_files: list[tuple[str, int, int]]
+
+    def still_holds(self, args: list[str], env: os._Environ | dict, cwd: str) -> bool:
+        """Whether a command with these arguments, environment and working folder would parse
+        to this manifest."""
+        read_by_project = getattr(self.manifest, "env_vars", {})
+        return (cwd == self.cwd and _parse_options(args) == self.options
+                and {name: env.get(name) for name in self.env} == self.env
+                and all(env.get(name) == value for name, value in read_by_project.items())
+                and _project_files(cwd) == self.project_files)
+
+
+def _parse_options(args: list[str]) -> dict[str, str | None]:
+    found: dict[str, str | None] = dict.fromkeys(_PARSE_OPTIONS)
+    for index, arg in enumerate(args):
+        name, equals, value = arg.partition("=")
+        if name in found:
+            found[name] = value if equals else (args[index + 1] if index + 1 < len(args) else None)
+    return found
+
+
+def _project_files(project_dir: str) -> list[tuple[str, int, int]]:
+    from pipelines.transform.months import dbt_project_files
+
+    stats = [(str(path), path.stat()) for path in dbt_project_files(Path(project_dir))]
+    return [(path, stat.st_mtime_ns, stat.st_size) for path, stat in stats]
+
+
+def _parse(ahead: ParseAhead) -> _Parsed | None:
+    """The project parsed as the refresh's build will see it; None when dbt could not."""
+    os.chdir(ahead.project_dir)
+    os.environ.clear()
+    os.environ.update(ahead.env)
+    files = _project_files(ahead.project_dir)
+    from dbt.cli.main import dbtRunner
+
+    # No manifest.json (the build writes it) and no log: dbt's partial-parse file is still kept.
+    done = dbtRunner().invoke(["parse", "--no-write-json", "--log-level-file", "none", *ahead.args])
+    if not done.success:
+        return None
+    return _Parsed(done.result, _parse_options(ahead.args), {name: ahead.env.get(name) for name in _PARSE_ENV},
+                   os.getcwd(), files)
 
 
 # --- the caller's side -------------------------------------------------------------------------
@@ -154,12 +236,15 @@ def _receive(connection: socket.socket, size: int) -> bytes:
 
 # --- the warm process ---------------------------------------------------------------------------
 
-def serve_once(listener_fd: int) -> None:
-    """Import dbt, then run the one dbt command line that connects, as that caller. The socket
-    listens from before this process starts: a command that comes early waits for the import."""
+def serve_once(listener_fd: int, parse_file: str | None = None) -> None:
+    """Import dbt (and parse the project when asked: a JSON ParseAhead in parse_file), then run
+    the one dbt command line that connects, as that caller. The socket listens from before this
+    process starts: a command that comes early waits for the import and parse."""
     listener = socket.socket(fileno=listener_fd)
-    _leave_path_out_of_profile_hash()
+    _patch_dbt()
     import dbt.cli.main  # noqa: F401 - imported ahead of time is the point
+
+    parsed = _parse(ParseAhead(**json.loads(Path(parse_file).read_text(encoding="utf-8")))) if parse_file else None
 
     connection, _ = listener.accept()
     os.unlink(listener.getsockname())  # one command only: later ones start dbt themselves
@@ -182,7 +267,7 @@ def serve_once(listener_fd: int) -> None:
     connection.sendall(_LENGTH.pack(os.getpid()))
     threading.Thread(target=_exit_when_caller_gone, args=(connection,), daemon=True).start()
 
-    code = _run_dbt()
+    code = _run_dbt(parsed)
     sys.stdout.flush()
     sys.stderr.flush()
     connection.sendall(_LENGTH.pack(code))
@@ -196,16 +281,20 @@ def _exit_when_caller_gone(connection: socket.socket) -> None:
 
 
 @contextmanager
-def warm_dbt() -> Iterator[int]:
+def warm_dbt(parse: ParseAhead | None = None) -> Iterator[int]:
     """A warm dbt process (its pid) for the `ruralcare-dbt` commands started within the block:
     the first takes it. Stopped at the end of the block if no command took it."""
     folder = Path(tempfile.mkdtemp(prefix="ruralcare-dbt-"))
     socket_path = str(folder / "dbt.sock")
+    parse_file = folder / "parse.json"
+    if parse is not None:
+        parse_file.write_text(json.dumps(dataclasses.asdict(parse)), encoding="utf-8")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(socket_path)
         listener.listen(1)
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pipelines.transform.dbt_cli", str(listener.fileno())],
+            [sys.executable, "-u", "-m", "pipelines.transform.dbt_cli", str(listener.fileno()),
+             *([str(parse_file)] if parse is not None else [])],
             pass_fds=[listener.fileno()],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -222,8 +311,9 @@ def warm_dbt() -> Iterator[int]:
             process.kill()
         process.wait()
         Path(socket_path).unlink(missing_ok=True)
+        parse_file.unlink(missing_ok=True)
         folder.rmdir()
 
 
 if __name__ == "__main__":
-    serve_once(int(sys.argv[1]))
+    serve_once(int(sys.argv[1]), *sys.argv[2:3])

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, Settings
+from pipelines.transform.dbt_cli import ParseAhead
+from pipelines.transform.project import DBT_PROJECT
 
 
 # What a refresh's build leaves out: dbt's unit tests check the SQL of the models, not the data
@@ -43,3 +45,11 @@ def exported_env(env: Mapping[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def parse_ahead(settings: Settings) -> ParseAhead:
+    """The refresh's dbt build as the warm dbt process parses it ahead (pipelines/transform/dbt_cli.py):
+    the vars of dbt_args_for, the environment dagster-dbt gives dbt in pipelines/transform/assets.py."""
+    env = {**settings.dbt_env(), "DBT_PROJECT_DIR": str(DBT_PROJECT.project_dir),
+           "DBT_PROFILES_DIR": str(DBT_PROJECT.profiles_dir), "DBT_TARGET_PATH": str(settings.dbt_target_dir)}
+    return ParseAhead(args=dbt_args_for("parse", settings)[1:], env=env, project_dir=str(DBT_PROJECT.project_dir))

@@ -23,10 +23,10 @@ STATE_SCHEMA = "state"  # not a published schema
 BUILT_MONTHS_TABLE = "built_month_inputs"
 
 
-def dbt_project_files() -> list[Path]:
+def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
     files: list[Path] = []
     for name in _DBT_SOURCES:
-        path = DBT_PROJECT_DIR / name
+        path = project_dir / name
         files += [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
     return sorted(files)
 

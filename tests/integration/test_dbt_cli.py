@@ -112,3 +112,36 @@ def test_a_logger_formats_only_the_events_its_level_writes(monkeypatch):
     assert written(debug_stream) == ["select 1", "1 of 2 OK", "a listed model"]
     assert formatted == [("debug", "select 1"), ("info", "1 of 2 OK"), ("debug", "1 of 2 OK"),
                          ("info", "a listed model"), ("debug", "a listed model")]
+
+
+def _dbt_env(tmp_path: Path) -> dict[str, str]:
+    """The environment dagster-dbt gives dbt (pipelines/transform/dbt_run.py, parse_ahead)."""
+    return {**os.environ, "DO_NOT_TRACK": "1", "RURALCARE_WORK_DB": str(tmp_path / "work.duckdb"),
+            "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+            "DBT_TARGET_PATH": str(tmp_path / "target")}
+
+
+def _events(args: list[str], env: dict[str, str]) -> tuple[list[str], set[int]]:
+    """The names of dbt's events (debug ones included) and the pids they came from, for a command
+    started as dagster-dbt starts it: in the project's folder, with the warm socket in its environment."""
+    done = subprocess.run([str(dbt_cli.executable()), "--log-format", "json", "--debug", *args],
+                          env={**env, dbt_cli.WARM_SOCKET_ENV: os.environ[dbt_cli.WARM_SOCKET_ENV]},
+                          cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    events = [json.loads(line)["info"] for line in done.stdout.splitlines() if line.startswith("{")]
+    return [event["name"] for event in events], {event["pid"] for event in events}
+
+
+def test_the_warm_process_runs_the_command_on_the_project_it_parsed_ahead_unless_its_vars_differ(tmp_path: Path):
+    env = _dbt_env(tmp_path)
+    ahead = dbt_cli.ParseAhead(args=[], env=env, project_dir=str(DBT_PROJECT_DIR))
+    list_seeds = ["ls", "--resource-type", "seed"]
+    with dbt_cli.warm_dbt(ahead) as warm_pid:
+        parsed_ahead, parsed_ahead_pids = _events(list_seeds, env)
+    with dbt_cli.warm_dbt(ahead) as other_warm_pid:
+        other_vars, other_vars_pids = _events([*list_seeds, "--vars", '{"unused": 1}'], env)
+
+    assert parsed_ahead_pids == {warm_pid} and other_vars_pids == {other_warm_pid}
+    assert "StateCheckVarsHash" not in parsed_ahead  # no parse: the manifest made ahead
+    assert "StateCheckVarsHash" in other_vars  # parsed again, with the command's vars
+    assert parsed_ahead.count("PrintEvent") == other_vars.count("PrintEvent") == 6  # the six seeds

@@ -14,26 +14,27 @@
 {%- endmacro %}
 
 {#- The months whose rows stay as built: their inputs are unchanged since they were built. -#}
-{% macro months_built_and_unchanged() -%}
+{% macro months_built_and_unchanged(inputs=none, built=none) -%}
     select now_.month
-    from {{ ref('int_month_inputs') }} as now_
-    inner join {{ ref('stg_state__built_month_inputs') }} as built
+    from {{ inputs or ref('int_month_inputs') }} as now_
+    inner join {{ built or ref('stg_state__built_month_inputs') }} as built
         on built.month = now_.month and built.inputs = now_.inputs
 {%- endmacro %}
 
 {#- The months to build: those whose inputs are new or changed since they were built. -#}
-{% macro months_to_build() -%}
-    select month from {{ ref('int_month_inputs') }} where month not in ({{ months_built_and_unchanged() }})
+{% macro months_to_build(inputs=none, built=none) -%}
+    select month from {{ inputs or ref('int_month_inputs') }}
+    where month not in ({{ months_built_and_unchanged(inputs, built) }})
 {%- endmacro %}
 
 {#- The first month whose rows change: the first month to build, or the first built month that
     no longer exists; null when none does. -#}
-{% macro first_changed_month() -%}
+{% macro first_changed_month(inputs=none, built=none) -%}
     (select min(month) from (
-        {{ months_to_build() }}
+        {{ months_to_build(inputs, built) }}
         union all
-        select month from {{ ref('stg_state__built_month_inputs') }}
-        where month not in (select month from {{ ref('int_month_inputs') }})
+        select month from {{ built or ref('stg_state__built_month_inputs') }}
+        where month not in (select month from {{ inputs or ref('int_month_inputs') }})
     ))
 {%- endmacro %}
 
@@ -59,4 +60,34 @@
     is_incremental() blocks only when they are also made at parse time). -#}
 {% macro month_by_month_dependencies() -%}
     -- months to build: {{ ref('int_month_inputs') }} against {{ ref('stg_state__built_month_inputs') }}
+{%- endmacro %}
+
+{#- The data tests of a month-by-month model check the months the build wrote: a test's
+    `where: __months_built__` (`__months_built_from_first_changed__` for kpi_members) becomes a
+    filter on those months, unless the build is a full one. The months kept were checked when
+    they were built, and a city's person rows are millions a month. Read from the relations
+    themselves (the test runs after its model, which depends on them). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where in ('__months_built__', '__months_built_from_first_changed__') -%}
+        {%- set where = months_built_filter(from_first_changed=(where == '__months_built_from_first_changed__')) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
+{% macro months_built_filter(from_first_changed) -%}
+    {%- if not execute or flags.FULL_REFRESH or target.type != 'duckdb' -%}
+        true
+    {%- else -%}
+        {%- set inputs = graph.nodes['model.' ~ project_name ~ '.int_month_inputs'].relation_name -%}
+        {%- set built = graph.nodes['model.' ~ project_name ~ '.stg_state__built_month_inputs'].relation_name -%}
+        {%- if from_first_changed -%}
+            month >= {{ first_changed_month(inputs, built) }}
+        {%- else -%}
+            month in ({{ months_to_build(inputs, built) }})
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}

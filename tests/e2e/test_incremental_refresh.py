@@ -219,3 +219,24 @@ def test_late_corrections_rebuild_their_months_as_a_full_build_would(
     assert _dbt_build_was_full(warehouse)
     full = _published_tables(warehouse / "ruralcare.duckdb")
     assert [table for table in full if full[table] != incremental[table]] == []
+
+
+def _compiled_test(warehouse: Path, yml: str, name_start: str) -> str:
+    """The SQL the warehouse's last dbt build ran for a data test (dbt shortens long names)."""
+    folder = warehouse / "dbt_target" / "compiled" / "ruralcare" / "models"
+    (path,) = [p for p in folder.rglob(f"{yml}/{name_start}*.sql")]
+    return path.read_text(encoding="utf-8")
+
+
+def test_the_tests_of_month_by_month_models_check_the_months_built(
+    month_by_month: tuple[Path, Path], refreshed_small_warehouse: Settings
+) -> None:
+    """A build of the new month checks that month's person rows (macros/incremental_months.sql,
+    get_where_subquery); a full build checks every month."""
+    incremental, full = month_by_month[1], refreshed_small_warehouse.warehouse_dir
+    assert not _dbt_build_was_full(incremental)
+    for yml, test in (("_fact_marts.yml", "unique_combination_fct_person_monthly_"),
+                      ("_intermediate.yml", "unique_combination_int_registr"),
+                      ("_explain_marts.yml", "unique_combination_kpi_members_")):
+        assert "built_month_inputs" in _compiled_test(incremental, yml, test)
+        assert "built_month_inputs" not in _compiled_test(full, yml, test)

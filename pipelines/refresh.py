@@ -26,7 +26,7 @@ from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish
 from pipelines.resources import WarehouseResource, build_resources
 from pipelines.processes import child_processes, stop_children
 from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, STAGE_SECONDS_TAG, fail_dead_runs, process_tags
-from pipelines.settings import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT, Settings
 from pipelines.transform.dbt_cli import warm_dbt
 
 
@@ -75,13 +75,22 @@ def run_refresh(
     """Materialise every stage that has assets, in order; on_stage(stage, 'start'|'done'|'failed'|
     'skipped'). rebuild: build every month again and publish, even when nothing is new."""
     from pipelines.transform.dbt_run import parse_ahead
+
+    settings = warehouse.settings()
+    # dbt imported and the project parsed while the definitions are imported and the files read
+    # (pipelines/transform/dbt_cli.py)
+    with warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():
+        return _run_stages(warehouse, settings, instance, on_stage, rebuild)
+
+
+def _run_stages(warehouse: WarehouseResource, settings: Settings, instance: dg.DagsterInstance | None,
+                on_stage: Callable[[str, str], None] | None, rebuild: bool) -> RefreshResult:
     from pipelines.transform.project import ensure_manifest_current
 
     ensure_manifest_current()
     from pipelines.definitions import defs
 
     instance = instance or dagster_instance()
-    settings = warehouse.settings()
     fail_dead_runs(instance, default_work_db=str(settings.work_db))
     assets = list(defs.assets or [])
     checks = list(defs.asset_checks or [])
@@ -91,52 +100,50 @@ def run_refresh(
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),
             **process_tags(str(settings.work_db))}
     after_ingest = False
-    # dbt imported and the project parsed while the files are read (pipelines/transform/dbt_cli.py)
-    with warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():
-        for stages in REFRESH_RUNS:
-            selection = dg.AssetSelection.groups(*stages)
-            if not selection.resolve(graph):
-                continue
-            name = "+".join(stages)
-            if stages != ("ingest",) and not after_ingest:
-                # Decided once, on what ingest left: the later runs all go, or none does.
-                after_ingest = True
-                result.unchanged = not rebuild and _published_is_current(warehouse)
-                if rebuild:
-                    _forget_built_months(warehouse)
-            if result.unchanged:
-                if on_stage:
-                    on_stage(name, "skipped")
-                continue
+    for stages in REFRESH_RUNS:
+        selection = dg.AssetSelection.groups(*stages)
+        if not selection.resolve(graph):
+            continue
+        name = "+".join(stages)
+        if stages != ("ingest",) and not after_ingest:
+            # Decided once, on what ingest left: the later runs all go, or none does.
+            after_ingest = True
+            result.unchanged = not rebuild and _published_is_current(warehouse)
+            if rebuild:
+                _forget_built_months(warehouse)
+        if result.unchanged:
             if on_stage:
-                on_stage(name, "start")
-            stage_started = time.perf_counter()
-            children_before = set(child_processes(os.getpid()))
-            run = dg.materialize(
-                [*assets, *checks],
-                selection=selection,
-                resources=build_resources(warehouse),
-                instance=instance,
-                tags={**tags, "ruralcare/stage": name, STAGE_SECONDS_TAG: json.dumps(result.stage_seconds)},
-                raise_on_error=False,
-                # The CLI shows stages itself; Dagster's own console log only for errors.
-                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-            )
-            result.stage_seconds[name] = time.perf_counter() - stage_started
-            if not run.success:
-                result.success = False
-                result.failed_stage = _failed_stage(run, stages, selection, graph)
-                result.error = _first_failure(run)
-                # A step that failed while dbt ran may leave dbt behind, holding the database's lock.
-                stop_children(keep=children_before)
-                with warehouse.connect() as con:
-                    record_refresh(con, result.refresh_id, started=started, status="failed",
-                                   error=f"{result.failed_stage}: {result.error}", stage_seconds=result.stage_seconds)
-                if on_stage:
-                    on_stage(name, "failed")
-                return result
+                on_stage(name, "skipped")
+            continue
+        if on_stage:
+            on_stage(name, "start")
+        stage_started = time.perf_counter()
+        children_before = set(child_processes(os.getpid()))
+        run = dg.materialize(
+            [*assets, *checks],
+            selection=selection,
+            resources=build_resources(warehouse),
+            instance=instance,
+            tags={**tags, "ruralcare/stage": name, STAGE_SECONDS_TAG: json.dumps(result.stage_seconds)},
+            raise_on_error=False,
+            # The CLI shows stages itself; Dagster's own console log only for errors.
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+        result.stage_seconds[name] = time.perf_counter() - stage_started
+        if not run.success:
+            result.success = False
+            result.failed_stage = _failed_stage(run, stages, selection, graph)
+            result.error = _first_failure(run)
+            # A step that failed while dbt ran may leave dbt behind, holding the database's lock.
+            stop_children(keep=children_before)
+            with warehouse.connect() as con:
+                record_refresh(con, result.refresh_id, started=started, status="failed",
+                               error=f"{result.failed_stage}: {result.error}", stage_seconds=result.stage_seconds)
             if on_stage:
-                on_stage(name, "done")
+                on_stage(name, "failed")
+            return result
+        if on_stage:
+            on_stage(name, "done")
     if result.unchanged:
         with warehouse.connect() as con:
             record_refresh(con, result.refresh_id, started=started, status="unchanged",

@@ -259,6 +259,7 @@ class SuiteRunner:
         # a batch marker, which ruralcare never reads: 1.7 s of a city's registry exports.
         pandas_execution_engine.HASH_THRESHOLD = 0
         _keep_row_condition_masks(pandas_execution_engine)
+        _keep_expectation_configurations(gx.expectations.Expectation)
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -311,6 +312,7 @@ class SuiteRunner:
                 _forget(batch)
         finally:
             _masks.clear()
+            _configurations.clear()
             gc.unfreeze()
         failures = []
         for item in result.results:
@@ -356,6 +358,28 @@ def _keep_row_condition_masks(engine_module) -> None:
 
     filter_with_kept_mask.keeps_masks = True
     engine_class._apply_row_condition_filter = filter_with_kept_mask
+
+
+# id(expectation) → (the expectation, its configuration), for the validation running now.
+_configurations: dict[int, tuple[object, object]] = {}
+
+
+def _keep_expectation_configurations(expectation_class) -> None:
+    """An expectation's configuration made once per validation: GX makes it anew (a pydantic
+    `.dict()` of the expectation) every time it is asked for, several times per metric while it
+    builds the validation's metric graph, and nothing changes an expectation while it validates."""
+    make = expectation_class.configuration.fget
+    if getattr(make, "keeps_configurations", False):
+        return
+
+    def kept_configuration(expectation):
+        key = id(expectation)
+        if key not in _configurations:
+            _configurations[key] = (expectation, make(expectation))
+        return _configurations[key][1]
+
+    kept_configuration.keeps_configurations = True
+    expectation_class.configuration = property(kept_configuration)
 
 
 def _forget(batch) -> None:

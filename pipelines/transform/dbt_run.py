@@ -7,9 +7,8 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, Settings
+from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, DBT_PROJECT_DIR, Settings
 from pipelines.transform.dbt_cli import ParseAhead
-from pipelines.transform.project import DBT_PROJECT
 
 
 # What a refresh's build leaves out: dbt's unit tests check the SQL of the models, not the data
@@ -49,7 +48,9 @@ def exported_env(env: Mapping[str, str]) -> Iterator[None]:
 
 def parse_ahead(settings: Settings) -> ParseAhead:
     """The refresh's dbt build as the warm dbt process parses it ahead (pipelines/transform/dbt_cli.py):
-    the vars of dbt_args_for, the environment dagster-dbt gives dbt in pipelines/transform/assets.py."""
-    env = {**settings.dbt_env(), "DBT_PROJECT_DIR": str(DBT_PROJECT.project_dir),
-           "DBT_PROFILES_DIR": str(DBT_PROJECT.profiles_dir), "DBT_TARGET_PATH": str(settings.dbt_target_dir)}
-    return ParseAhead(args=dbt_args_for("parse", settings)[1:], env=env, project_dir=str(DBT_PROJECT.project_dir))
+    the vars of dbt_args_for, the environment dagster-dbt gives dbt in pipelines/transform/assets.py (the
+    project and profiles folders of pipelines/transform/project.py). Without dagster-dbt's import, so
+    that the warm process starts while the refresh imports its definitions."""
+    env = {**settings.dbt_env(), "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+           "DBT_TARGET_PATH": str(settings.dbt_target_dir)}
+    return ParseAhead(args=dbt_args_for("parse", settings)[1:], env=env, project_dir=str(DBT_PROJECT_DIR))

@@ -543,12 +543,14 @@ def test_town_sheet_rows_are_validated_in_bounded_batches_with_the_same_result(i
 
 
 def test_great_expectations_skips_the_work_ruralcare_does_not_need(inbox, monkeypatch):
-    """Two costs of GX switched off (pipelines/ingest/suites.py): its batch fingerprint (a hash
-    of every row, which ruralcare never reads), and filtering the frame by an expectation's row
+    """Three costs of GX switched off (pipelines/ingest/suites.py): its batch fingerprint (a hash
+    of every row, which ruralcare never reads), filtering the frame by an expectation's row
     condition again for every metric it computes (each condition's mask is kept while a
-    validation runs). The suites still find what they find."""
+    validation runs), and making an expectation's configuration again each time it is asked for
+    (made once per validation). The suites still find what they find."""
     import pandas as pd
     from great_expectations.execution_engine import pandas_execution_engine
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     from pipelines.ingest.suites import SuiteRunner
 
@@ -562,10 +564,17 @@ def test_great_expectations_skips_the_work_ruralcare_does_not_need(inbox, monkey
         evaluated.append((len(validations), expr))
         return evaluate(frame, expr, *args, **kwargs)
 
+    configured, configure = [], ExpectationConfiguration.__init__
+
+    def counting_configure(configuration, *args, **kwargs):
+        configured.append(len(validations))
+        configure(configuration, *args, **kwargs)
+
     def counting_validate(runner, table, frame):
         validations.append(table)
         return validate(runner, table, frame)
 
+    monkeypatch.setattr(ExpectationConfiguration, "__init__", counting_configure)
     monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", fingerprint)
     monkeypatch.setattr(pd.DataFrame, "eval", recording_eval)
     monkeypatch.setattr(SuiteRunner, "validate", counting_validate)
@@ -576,3 +585,9 @@ def test_great_expectations_skips_the_work_ruralcare_does_not_need(inbox, monkey
     assert [rule for rule, *_ in findings] == ["DQ11_bad_value"]
     assert any(expr == "_given_support_mode == True" for _, expr in evaluated)
     assert len(evaluated) == len(set(evaluated))  # no condition evaluated twice in a validation
+    from pipelines.ingest.suites import load_suite
+
+    expectations = len(load_suite("registry_tekun")["expectations"])
+    # GX makes an expectation from its configuration again per metric (each then made once):
+    # ≈ 17 per expectation here, against ≈ 127 made anew each time one is asked for.
+    assert validations == ["registry_tekun"] and len(configured) <= 25 * expectations

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -139,7 +139,7 @@ class _Parsed:
     cwd: str
     project_files: list[tuple[str, int, int]]
 
-    def still_holds(self, args: list[str], env: os._Environ | dict, cwd: str) -> bool:
+    def still_holds(self, args: list[str], env: Mapping[str, str], cwd: str) -> bool:
         """Whether a command with these arguments, environment and working folder would parse
         to this manifest."""
         read_by_project = getattr(self.manifest, "env_vars", {})
@@ -236,15 +236,15 @@ def _receive(connection: socket.socket, size: int) -> bytes:
 
 # --- the warm process ---------------------------------------------------------------------------
 
-def serve_once(listener_fd: int, parse_file: str | None = None) -> None:
-    """Import dbt (and parse the project when asked: a JSON ParseAhead in parse_file), then run
+def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
+    """Import dbt (and parse the project when asked: a JSON ParseAhead on standard input), then run
     the one dbt command line that connects, as that caller. The socket listens from before this
     process starts: a command that comes early waits for the import and parse."""
     listener = socket.socket(fileno=listener_fd)
     _patch_dbt()
     import dbt.cli.main  # noqa: F401 - imported ahead of time is the point
 
-    parsed = _parse(ParseAhead(**json.loads(Path(parse_file).read_text(encoding="utf-8")))) if parse_file else None
+    parsed = _parse(ParseAhead(**json.load(sys.stdin))) if parse_ahead else None
 
     connection, _ = listener.accept()
     os.unlink(listener.getsockname())  # one command only: later ones start dbt themselves
@@ -286,18 +286,20 @@ def warm_dbt(parse: ParseAhead | None = None) -> Iterator[int]:
     the first takes it. Stopped at the end of the block if no command took it."""
     folder = Path(tempfile.mkdtemp(prefix="ruralcare-dbt-"))
     socket_path = str(folder / "dbt.sock")
-    parse_file = folder / "parse.json"
-    if parse is not None:
-        parse_file.write_text(json.dumps(dataclasses.asdict(parse)), encoding="utf-8")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(socket_path)
         listener.listen(1)
         process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pipelines.transform.dbt_cli", str(listener.fileno()),
-             *([str(parse_file)] if parse is not None else [])],
+             *(["--parse-ahead"] if parse is not None else [])],
             pass_fds=[listener.fileno()],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if parse is None else subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
+    if parse is not None:
+        # Through a pipe, not a file: the environment may hold the person-key secret.
+        with contextlib.suppress(BrokenPipeError), process.stdin:
+            process.stdin.write(json.dumps(dataclasses.asdict(parse)).encode("utf-8"))
     before = os.environ.get(WARM_SOCKET_ENV)
     os.environ[WARM_SOCKET_ENV] = socket_path
     try:
@@ -311,9 +313,8 @@ def warm_dbt(parse: ParseAhead | None = None) -> Iterator[int]:
             process.kill()
         process.wait()
         Path(socket_path).unlink(missing_ok=True)
-        parse_file.unlink(missing_ok=True)
         folder.rmdir()
 
 
 if __name__ == "__main__":
-    serve_once(int(sys.argv[1]), *sys.argv[2:3])
+    serve_once(int(sys.argv[1]), parse_ahead=sys.argv[2:3] == ["--parse-ahead"])

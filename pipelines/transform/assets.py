@@ -1,5 +1,7 @@
 """dbt models, seeds and tests as Dagster assets and asset checks (group `transform`)."""
 
+import json
+
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
@@ -7,7 +9,7 @@ from pipelines import progress
 from pipelines.contract import create_raw_tables
 from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
-from pipelines.transform.dbt_run import dbt_args_for, exported_env
+from pipelines.transform.dbt_run import dbt_args_for, exported_env, node_names, reference_only_nodes
 from pipelines.transform.months import needs_full_build, project_signature, remember_built_months
 from pipelines.transform.project import DBT_PROJECT
 from pipelines.transform.spark import copy_back, raw_locations, spark_env, spark_target_dir
@@ -30,10 +32,17 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         signature = project_signature(settings)
         full_build = not on_spark and needs_full_build(con, signature)
     context.log.info("dbt builds every month" if full_build or on_spark else "dbt rebuilds the months whose inputs changed")
-    selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys)
+    # Unless the build is a full one, the models of reference data alone are as the last build left
+    # them; a run of chosen assets (from the UI) builds what was chosen.
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    whole = _built_every_model(context)
+    left_out = reference_only_nodes(manifest) if whole and not (full_build or on_spark) else []
+    selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys) - len(left_out)
     with exported_env(spark_env(settings) if on_spark else settings.dbt_env()):
         # One target folder per warehouse (and engine), so dbt's partial parse is found again next time.
-        invocation = dbt.cli(dbt_args_for("build", settings, dbt_vars, full_refresh=full_build), context=context,
+        invocation = dbt.cli(dbt_args_for("build", settings, dbt_vars, full_refresh=full_build,
+                                          leave_out=node_names(manifest, left_out)),
+                             context=context,
                              target_path=spark_target_dir(settings) if on_spark else settings.dbt_target_dir)
         try:
             for done, event in enumerate(invocation.stream(), 1):
@@ -47,12 +56,12 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     if on_spark:
         with warehouse.connect() as con:
             copy_back(settings, con)
-    elif invocation.is_successful() and _built_every_model(context):
+    elif invocation.is_successful() and whole:
         with warehouse.connect() as con:
             remember_built_months(con, signature)
 
 
 def _built_every_model(context: dg.AssetExecutionContext) -> bool:
-    """A run of part of the dbt assets (from the UI) leaves the months' record alone: the models it
-    did not build may still lack the changed months."""
+    """Whether the run builds every dbt asset. A run of part of them (from the UI) leaves the
+    months' record alone: the models it did not build may still lack the changed months."""
     return set(context.selected_asset_keys) == set(context.assets_def.keys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, DBT_PROJECT_DIR, Settings
@@ -18,10 +18,15 @@ REFRESH_BUILD_FLAGS = ["--exclude-resource-type", "unit_test", "--log-level-file
 
 
 def dbt_args_for(command: str, settings: Settings, extra_vars: Mapping[str, object] | None = None,
-                 full_refresh: bool = False) -> list[str]:
+                 full_refresh: bool = False, leave_out: Sequence[str] = ()) -> list[str]:
+    """dbt's arguments; leave_out: models and seeds not to build (with the tests on them alone)."""
     args = [command, *(REFRESH_BUILD_FLAGS if command == "build" else [])]
     if full_refresh:
         args.append("--full-refresh")  # the month-by-month models too (pipelines/transform/months.py)
+    if leave_out:
+        # cautious: a test is left out only when every node it reads is (a relationship from a
+        # fact to a left-out dimension still runs).
+        args += ["--exclude", " ".join(leave_out), "--indirect-selection", "cautious"]
     dbt_vars = dict(extra_vars or {})
     if settings.divisions_file.resolve() != BUILTIN_DIVISIONS.resolve():
         dbt_vars["divisions_file"] = str(settings.divisions_file.resolve())
@@ -54,3 +59,30 @@ def parse_ahead(settings: Settings) -> ParseAhead:
     env = {**settings.dbt_env(), "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
            "DBT_TARGET_PATH": str(settings.dbt_target_dir)}
     return ParseAhead(args=dbt_args_for("parse", settings)[1:], env=env, project_dir=str(DBT_PROJECT_DIR))
+
+
+def reference_only_nodes(manifest: Mapping) -> list[str]:
+    """The unique ids of the models and seeds with no dbt source upstream, and of the tests that
+    read those alone: built from the project's files, the division list and the plan only (seeds,
+    `var('divisions_file')`, `var('plan_dir')`), which the project signature covers
+    (pipelines/transform/months.py). While the signature holds, building them again writes what
+    they already hold."""
+    parents = manifest["parent_map"]
+    from_sources: dict[str, bool] = {}
+
+    def reads_a_source(unique_id: str) -> bool:
+        if unique_id not in from_sources:
+            from_sources[unique_id] = unique_id.startswith("source.") or any(
+                reads_a_source(parent) for parent in parents.get(unique_id, ()))
+        return from_sources[unique_id]
+
+    built = {unique_id for unique_id, node in manifest["nodes"].items()
+             if node["resource_type"] in ("model", "seed") and not reads_a_source(unique_id)}
+    tests = {unique_id for unique_id, node in manifest["nodes"].items()
+             if node["resource_type"] == "test" and parents.get(unique_id) and set(parents[unique_id]) <= built}
+    return sorted(built | tests)
+
+
+def node_names(manifest: Mapping, unique_ids: Sequence[str]) -> list[str]:
+    """The names that select these models and seeds (the tests on them alone follow, cautiously)."""
+    return [manifest["nodes"][u]["name"] for u in unique_ids if manifest["nodes"][u]["resource_type"] != "test"]

@@ -240,3 +240,24 @@ def test_the_tests_of_month_by_month_models_check_the_months_built(
                       ("_explain_marts.yml", "unique_combination_kpi_members_")):
         assert "built_month_inputs" in _compiled_test(incremental, yml, test)
         assert "built_month_inputs" not in _compiled_test(full, yml, test)
+
+
+def _built_in_last_build(warehouse: Path) -> dict[str, str]:
+    """unique id → status of every node the warehouse's last dbt build ran."""
+    results = json.loads((warehouse / "dbt_target" / "run_results.json").read_text(encoding="utf-8"))
+    return {r["unique_id"]: r["status"] for r in results["results"]}
+
+
+def test_a_new_month_leaves_the_reference_models_as_they_are_and_still_tests_the_facts_against_them(
+    month_by_month: tuple[Path, Path], refreshed_small_warehouse: Settings
+) -> None:
+    """The division list, plan and catalogues did not change with December: their models and seeds
+    are not built again, while every test reading a fact (relationships to dim_town) still runs."""
+    incremental = _built_in_last_build(month_by_month[1])
+    full = _built_in_last_build(refreshed_small_warehouse.warehouse_dir)
+    reference = {"model.ruralcare.dim_town", "model.ruralcare.dim_kpi", "seed.ruralcare.divisions",
+                 "test.ruralcare.unique_dim_town_town_code.460e4c941e"}
+    assert reference <= set(full) and reference.isdisjoint(incremental)
+    to_dim_town = [u for u in incremental if u.startswith("test.ruralcare.relationships_kpi_members_town_code")]
+    assert len(to_dim_town) == 1 and incremental[to_dim_town[0]] == "pass"
+    assert incremental["model.ruralcare.fct_person_monthly"] == "success"

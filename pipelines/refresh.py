@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from pipelines.ingest.suite_process import suites_ahead
 from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
@@ -77,9 +78,9 @@ def run_refresh(
     from pipelines.transform.dbt_run import parse_ahead
 
     settings = warehouse.settings()
-    # dbt imported and the project parsed while the definitions are imported and the files read
-    # (pipelines/transform/dbt_cli.py)
-    with warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():
+    # Great Expectations (pipelines/ingest/suite_process.py) and dbt (pipelines/transform/dbt_cli.py)
+    # imported, and the dbt project parsed, while the definitions are imported and the files read.
+    with suites_ahead(), warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():
         return _run_stages(warehouse, settings, instance, on_stage, rebuild)
 
 

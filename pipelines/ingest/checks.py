@@ -11,6 +11,7 @@ from pipelines.contract import SourceSpec
 from pipelines.ingest.findings import Finding, describe, mask
 from pipelines.ingest.parse import HELPER_PREFIX
 from pipelines.ingest.suites import BIRTH_FLOOR_DATE, DUPLICATE_KEYS, WORKBOOK_FLOOR_DATE, SuiteRunner
+from pipelines.ingest.suite_process import SuiteProcess
 from pipelines.ingest.values import squeezed
 
 
@@ -49,7 +50,7 @@ def _with_check_helpers(frame: pl.DataFrame, source: SourceSpec, town_names: dic
 def check_rows(
     frame: pl.DataFrame,
     source: SourceSpec,
-    runner: SuiteRunner,
+    runner: SuiteRunner | SuiteProcess,
     file_names: dict[str, str],
     town_names: dict[str, str],
 ) -> Checked:
@@ -69,7 +70,7 @@ def check_rows(
         else pl.col(c).list.join("、") if isinstance(frame.schema[c], pl.List) else pl.col(c)
         for c in frame.columns if c in wanted
     )
-    failures = runner.validate(source.table, validation.to_pandas())
+    failures = runner.validate(source.table, validation)
     findings: list[Finding] = []
     nulls: dict[str, list[int]] = {}
     personal = {c.field: c.personal for c in source.columns}

@@ -32,6 +32,7 @@ from pipelines.ingest.person_key import release_hashing_database
 from pipelines.ingest.prefetch import WorkbookReader, read_workers
 from pipelines.ingest.read import open_registry, registry_rows
 from pipelines.ingest.results import FileResult, Original, Rejection
+from pipelines.ingest.suite_process import release_ahead
 from pipelines.ingest.store import ParquetStore, read_rows_in_place, remove_unrecorded, set_aside_rejected, store
 from pipelines.ingest.supersede import Submission, superseded
 from pipelines.ingest.validate import Validation
@@ -57,6 +58,7 @@ def run_ingest(
 ) -> IngestSummary:
     """Load every new inbox file into the raw layer; returns what happened."""
     summary = _load_new_files(settings, con, refresh_id, progress)
+    release_ahead()
     # What the loading left (the hashing database's buffers, cycles of validated frames that no
     # automatic collection reaches while the refresh waits on dbt) is ≈ 1.2 GB after a city's
     # month: freed here, not carried through the dbt build beside dbt's own memory.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 
 from pipelines.catalogue import rule_severity
 from pipelines.contract import Column, Contract, SourceSpec, load_contract
@@ -246,10 +247,31 @@ class Failure:
     rows: list[int]
 
 
-class SuiteRunner:
+class SuiteColumns:
+    """Which columns each table's suite reads (from the suite files; no GX needed)."""
+
+    def __init__(self) -> None:
+        self._columns: dict[str, set[str]] = {}
+        self._presence_only: dict[str, set[str]] = {}
+
+    def columns(self, table: str) -> set[str]:
+        """The columns the table's suite reads: only these need to reach GX."""
+        if table not in self._columns:
+            self._columns[table] = suite_columns(load_suite(table))
+        return self._columns[table]
+
+    def presence_only_columns(self, table: str) -> set[str]:
+        """The columns the table's suite tests for being filled only (`presence_only_columns`)."""
+        if table not in self._presence_only:
+            self._presence_only[table] = presence_only_columns(load_suite(table))
+        return self._presence_only[table]
+
+
+class SuiteRunner(SuiteColumns):
     """Runs the repository's suites on pandas frames in one ephemeral GX context."""
 
     def __init__(self) -> None:
+        super().__init__()
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
@@ -266,20 +288,6 @@ class SuiteRunner:
         self._datasource = self._context.data_sources.add_pandas("ingest")
         self._batches: dict[str, object] = {}
         self._suites: dict[str, object] = {}
-        self._columns: dict[str, set[str]] = {}
-        self._presence_only: dict[str, set[str]] = {}
-
-    def columns(self, table: str) -> set[str]:
-        """The columns the table's suite reads: only these need to reach GX."""
-        if table not in self._columns:
-            self._columns[table] = suite_columns(load_suite(table))
-        return self._columns[table]
-
-    def presence_only_columns(self, table: str) -> set[str]:
-        """The columns the table's suite tests for being filled only (`presence_only_columns`)."""
-        if table not in self._presence_only:
-            self._presence_only[table] = presence_only_columns(load_suite(table))
-        return self._presence_only[table]
 
     def _suite(self, table: str):
         if table not in self._suites:
@@ -295,12 +303,12 @@ class SuiteRunner:
             self._batches[table] = asset.add_batch_definition_whole_dataframe(table)
         return self._suites[table]
 
-    def validate(self, table: str, frame: pd.DataFrame) -> list[Failure]:
-        """Failures of the table's suite on `frame` (positions are frame row positions)."""
-        if frame.empty:
+    def validate(self, table: str, rows: pl.DataFrame) -> list[Failure]:
+        """Failures of the table's suite on `rows` (positions are row positions)."""
+        if rows.is_empty():
             return []
         suite = self._suite(table)
-        frame = frame.reset_index(drop=True)
+        frame = rows.to_pandas()
         # What exists now (GX's own few hundred thousand objects among them) is no garbage of
         # this validation: frozen, the collections during and after it walk only its objects.
         gc.freeze()

@@ -16,6 +16,7 @@ from pipelines.ingest.divisions import Divisions
 from pipelines.ingest.findings import Finding
 from pipelines.ingest.parse import parse_rows
 from pipelines.ingest.store import ParquetStore
+from pipelines.ingest.suite_process import SuiteProcess, taken_ahead
 from pipelines.ingest.suites import SuiteRunner
 
 # Rows not yet validated are held up to about this many per sheet kind or registry (bounded
@@ -59,7 +60,7 @@ class Validation:
 
     def __init__(self, contract: Contract, divisions: Divisions, pii_key: bytes, file_names: dict[str, str],
                  parquet: ParquetStore) -> None:
-        self._suites: Future[SuiteRunner] | None = None  # loading starts with the first rows
+        self._suites: Future[SuiteRunner | SuiteProcess] | None = None  # loading starts with the first rows
         self._contract = contract
         self._divisions = divisions
         self._pii_key = pii_key
@@ -90,9 +91,15 @@ class Validation:
             self._check_registry(source)
 
     def _rows_coming(self) -> None:
-        """Great Expectations is imported only when there are rows to validate."""
+        """Great Expectations is imported only when there are rows to validate: in the process a
+        refresh started ahead (pipelines/ingest/suite_process.py), else in this one."""
         if self._suites is None:
-            self._suites = start_loading_suites()
+            ahead = taken_ahead()
+            if ahead is None:
+                self._suites = start_loading_suites()
+            else:
+                self._suites = Future()
+                self._suites.set_result(ahead)
 
     def finish(self) -> list[Finding]:
         """Validate everything still held; every finding of the rows."""

@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 WARM_SOCKET_ENV = "RURALCARE_DBT_WARM_SOCKET"
+WARM_NICENESS = 10  # while it waits for its command (`warm_dbt`)
 # What a parse depends on besides the project's files and the environment variables it reads.
 _PARSE_OPTIONS = ("--vars", "--target", "--profile", "--project-dir", "--profiles-dir", "--target-path")
 _PARSE_ENV = ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "DBT_TARGET_PATH", "DBT_TARGET", "DBT_PROFILE")
@@ -197,7 +198,8 @@ def _connect(socket_path: str) -> socket.socket | None:
 def _run_in_warm_process(connection: socket.socket) -> int | None:
     """dbt's exit code; None when the warm process ended before taking the command (dbt did not
     start there)."""
-    request = json.dumps({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode("utf-8")
+    request = json.dumps({"argv": sys.argv, "env": dict(os.environ), "cwd": os.getcwd(),
+                          "niceness": os.getpriority(os.PRIO_PROCESS, 0)}).encode("utf-8")
     try:
         socket.send_fds(connection, [_LENGTH.pack(len(request)) + request], _STANDARD_STREAMS)
         taken = _receive(connection, _LENGTH.size)
@@ -264,6 +266,8 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = request["argv"]
+    with contextlib.suppress(OSError):  # back to the caller's priority, where allowed
+        os.setpriority(os.PRIO_PROCESS, 0, request["niceness"])
     connection.sendall(_LENGTH.pack(os.getpid()))
     threading.Thread(target=_exit_when_caller_gone, args=(connection,), daemon=True).start()
 
@@ -296,6 +300,10 @@ def warm_dbt(parse: ParseAhead | None = None) -> Iterator[int]:
             stdin=subprocess.DEVNULL if parse is None else subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
+    # Until the build it takes, the warm process only gets ready: the files being read and
+    # validated come first on a machine's cores (in the build it runs alone).
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, process.pid, WARM_NICENESS)
     if parse is not None:
         # Through a pipe, not a file: the environment may hold the person-key secret.
         with contextlib.suppress(BrokenPipeError), process.stdin:

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.ingest.suite_process import SuiteProcess
 from pipelines.processes import child_processes
 from pipelines.refresh import ensure_dagster_home, run_refresh
 from pipelines.resources import WarehouseResource
@@ -83,6 +84,10 @@ def test_a_failing_dbt_step_stops_dbt_and_records_the_failure(
             raise RuntimeError("forced failure while dbt runs")
 
     monkeypatch.setattr(DbtCliInvocation, "stream", stream_then_fail)
+    # The rows were validated in the process the refresh started ahead (pipelines/ingest/suite_process.py).
+    validated_ahead, validate = [], SuiteProcess.validate
+    monkeypatch.setattr(SuiteProcess, "validate",
+                        lambda process, table, rows: validated_ahead.append(table) or validate(process, table, rows))
     inbox = copy_inbox(small_clean_sources, tmp_path / "inbox")
     warehouse = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(tmp_path / "wh"))
     children_before = set(child_processes(os.getpid()))
@@ -92,6 +97,7 @@ def test_a_failing_dbt_step_stops_dbt_and_records_the_failure(
     assert not result.success and result.failed_stage == "transform"
     assert "forced failure while dbt runs" in result.error
     assert set(child_processes(os.getpid())) <= children_before, "a dbt process outlived its step"
+    assert {"town_facilities", "registry_elderly"} <= set(validated_ahead)
     work_db = warehouse.settings().work_db
     assert _holders_of(work_db) == []
     rows = _refresh_rows(work_db)

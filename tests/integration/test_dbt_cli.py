@@ -145,3 +145,21 @@ def test_the_warm_process_runs_the_command_on_the_project_it_parsed_ahead_unless
     assert "StateCheckVarsHash" not in parsed_ahead  # no parse: the manifest made ahead
     assert "StateCheckVarsHash" in other_vars  # parsed again, with the command's vars
     assert parsed_ahead.count("PrintEvent") == other_vars.count("PrintEvent") == 6  # the six seeds
+
+
+def test_the_warm_process_waits_at_a_lower_priority_and_runs_the_command_at_the_callers(tmp_path: Path):
+    """Getting ready must not slow the files being read; the build itself is not held back
+    (lowering a niceness again takes root, as CI and the refresh's service have)."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    with dbt_cli.warm_dbt() as warm_pid:
+        assert os.getpriority(os.PRIO_PROCESS, warm_pid) == min(own + dbt_cli.WARM_NICENESS, 19)
+        command = subprocess.Popen(
+            [str(dbt_cli.executable()), "--log-format", "json", "parse", "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "DO_NOT_TRACK": "1", "RURALCARE_WORK_DB": str(tmp_path / "work.duckdb")})
+        assert json.loads(command.stdout.readline())["info"]["pid"] == warm_pid
+        running_at = os.getpriority(os.PRIO_PROCESS, warm_pid)
+        command.communicate(timeout=120)
+    assert command.returncode == 0
+    assert running_at == (own if os.geteuid() == 0 else min(own + dbt_cli.WARM_NICENESS, 19))

@@ -1,0 +1,52 @@
+"""The suites in a process of their own (pipelines/ingest/suite_process.py): the same failures as
+in the loader's process, an error there reported here, and nothing left running."""
+
+from __future__ import annotations
+
+import signal
+
+import polars as pl
+import pytest
+
+from pipelines.ingest import suite_process
+from pipelines.ingest.suite_process import SuiteProcess, suites_ahead, taken_ahead
+from pipelines.ingest.suites import SuiteColumns, SuiteRunner
+
+
+def _tekun_frame(support_modes: list[str | None]) -> pl.DataFrame:
+    """Rows of every column the 特困 suite reads: 供养方式 given as listed, the rest empty and not given."""
+    frame = pl.DataFrame({"support_mode": support_modes, "_given_support_mode": [m is not None for m in support_modes]})
+    missing = [c for c in sorted(SuiteColumns().columns("registry_tekun")) if c not in frame.columns]
+    return frame.with_columns(
+        [pl.lit(False).alias(c) if c.startswith("_given_") else pl.lit(None, pl.String).alias(c) for c in missing])
+
+
+def test_the_process_finds_what_the_runner_here_finds():
+    frame = _tekun_frame(["集中供养", "不知道", None])
+    here = SuiteRunner().validate("registry_tekun", frame)
+    process = SuiteProcess()
+    try:
+        there = process.validate("registry_tekun", frame)
+    finally:
+        process.close()
+    assert [(f.meta, f.rows) for f in there] == [(f.meta, f.rows) for f in here]
+    assert [f.meta["rule_id"] for f in there if f.rows == [1]] == ["DQ11_bad_value"]
+    assert process._process.exitcode == 0  # asked to stop, it stopped
+
+
+def test_an_error_in_the_process_is_raised_here_with_where_it_came_from():
+    process = SuiteProcess()
+    try:
+        with pytest.raises(RuntimeError, match="(?s)validating no_such_table failed in the validation process.*Trace"):
+            process.validate("no_such_table", pl.DataFrame({"a": [1]}))
+        assert process.validate("registry_tekun", _tekun_frame(["集中供养"])) == []  # and it goes on
+    finally:
+        process.close()
+
+
+def test_a_process_the_refresh_did_not_use_is_stopped_at_once_and_none_is_left():
+    with suites_ahead():
+        ahead = taken_ahead()
+        assert ahead is not None and ahead._process.is_alive()
+    assert ahead._process.exitcode == -signal.SIGKILL  # not waited for while Great Expectations imports
+    assert taken_ahead() is None and suite_process._ahead is None

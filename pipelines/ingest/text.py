@@ -84,6 +84,7 @@ _TOWN_GOVERNMENT = re.compile(r"(人民政府|政府|办事处)$")
 _TOWN_LEVEL = re.compile(r"(街道|镇|乡)$")
 
 
+@lru_cache(maxsize=65_536)  # every workbook is matched against every town's name (800 in a city)
 def town_base(name: str) -> str:
     """统景镇人民政府 / 统景镇 / 统景 -> 统景; 王家街道办事处 -> 王家."""
     text = _TOWN_GOVERNMENT.sub("", squeeze(name))

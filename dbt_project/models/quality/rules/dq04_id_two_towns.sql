@@ -2,11 +2,16 @@
 -- the person's town is that of the elderly database first, then 特困, then 低保 (docs/kpis.md);
 -- an active row placing them in another town is the finding (once per row, in its export's
 -- month). In the pairing sheets, the same person listed by two towns in the same month: the
--- row of the town that is not the person's (registry town, else the lower town code).
-with active_rows as (
-    select *
-    from {{ ref('int_quality__registry_rows') }}
-    where person_status = '正常' and town_code is not null
+-- row of the town that is not the person's (registry town, else the lower town code). The people
+-- concerned and their home towns come month by month from int_quality__two_town_rows.
+with candidate_rows as (
+    -- the people active in two towns or listed by two, each month, with their home town
+    select * from {{ ref('int_quality__two_town_rows') }}
+),
+
+home as (
+    select distinct month, person_key, home_town_code
+    from candidate_rows
 ),
 
 listed as (
@@ -16,37 +21,11 @@ listed as (
     where es.sheet_kind = 'pairings' and p.person_key is not null
 ),
 
--- Only a person with active rows in two towns, or listed by two towns, can be a finding: the
--- home town is worked out for those alone (a window over every registry row is the cost).
 listed_by_two as (
     select month, person_key
     from listed
     group by month, person_key
     having count(distinct town_code) > 1
-),
-
-candidates as (
-    select month, person_key
-    from active_rows
-    group by month, person_key
-    having min(town_code) <> max(town_code)
-    union
-    select month, person_key from listed_by_two
-),
-
-home as (
-    select month, person_key, town_code as home_town_code
-    from (
-        select
-            r.*,
-            row_number() over (
-                partition by r.month, r.person_key
-                order by case r.registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, r.row_number
-            ) as priority
-        from active_rows as r
-        inner join candidates as c on c.month = r.month and c.person_key = r.person_key
-    ) as ranked
-    where priority = 1
 ),
 
 registry_found as (
@@ -58,10 +37,9 @@ registry_found as (
         r.row_number,
         '公民身份号码' as column_name,
         r.id_number,
-        min(h.home_town_code) as other_town_code
-    from active_rows as r
-    inner join home as h on h.month = r.month and h.person_key = r.person_key
-    where r.town_code <> h.home_town_code
+        min(r.home_town_code) as other_town_code
+    from candidate_rows as r
+    where r.town_code <> r.home_town_code
     group by r.town_code, r.export_month, r.file_id, r.row_number, r.id_number
 ),
 

@@ -1,0 +1,62 @@
+-- The people DQ04_id_two_towns looks at, per month: those with active registry rows in two
+-- towns, or listed by two towns' pairing sheets, with each of their active rows and their home
+-- town (that of the elderly database's row first, then 特困, then 低保; docs/kpis.md). A few
+-- rows a month: DQ04 reads these, not every registry row of every month.
+-- Built month by month (macros/incremental_months.sql).
+{{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
+{{ month_by_month_dependencies() }}
+with active_rows as (
+    select *
+    from {{ ref('int_quality__registry_rows') }}
+    where person_status = '正常' and town_code is not null and {{ in_months_to_build('month') }}
+),
+
+listed_by_two as (
+    select es.month, p.person_key
+    from {{ ref('int_effective_sheets') }} as es
+    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
+    where es.sheet_kind = 'pairings' and p.person_key is not null and {{ in_months_to_build('es.month') }}
+    group by es.month, p.person_key
+    having count(distinct es.town_code) > 1
+),
+
+-- Only these can be a finding: the home town is worked out for them alone (a window over every
+-- registry row is the cost).
+candidates as (
+    select month, person_key
+    from active_rows
+    group by month, person_key
+    having min(town_code) <> max(town_code)
+    union
+    select month, person_key from listed_by_two
+),
+
+candidate_rows as (
+    select
+        r.month,
+        r.person_key,
+        r.registry,
+        r.town_code,
+        r.export_month,
+        r.file_id,
+        r.row_number,
+        r.id_number,
+        row_number() over (
+            partition by r.month, r.person_key
+            order by case r.registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, r.row_number
+        ) as priority
+    from active_rows as r
+    inner join candidates as c on c.month = r.month and c.person_key = r.person_key
+)
+
+select
+    r.month,
+    r.person_key,
+    r.town_code,
+    r.export_month,
+    r.file_id,
+    r.row_number,
+    r.id_number,
+    h.town_code as home_town_code
+from candidate_rows as r
+inner join candidate_rows as h on h.month = r.month and h.person_key = r.person_key and h.priority = 1

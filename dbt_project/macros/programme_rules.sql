@@ -12,3 +12,7 @@
 {% macro socialised_modes() %}('公建民营', '委托运营'){% endmacro %}
 {% macro own_point_modes() %}('单独设立', '依托公共资源'){% endmacro %}
 {% macro no_point_needed_modes() %}('不设立（拟撤并）', '不设立（镇中心所在村）'){% endmacro %}
+
+{#- Which registry row is a person's own (their town and village): the elderly database's first,
+    then 特困, then 低保 (docs/kpis.md). An order-by key, lowest first. -#}
+{% macro home_registry_order(registry) %}case {{ registry }} when 'elderly' then 1 when 'tekun' then 2 else 3 end{% endmacro %}

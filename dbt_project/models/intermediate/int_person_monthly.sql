@@ -19,7 +19,7 @@ home_row as (
             *,
             row_number() over (
                 partition by month, person_key
-                order by case registry when 'elderly' then 1 when 'tekun' then 2 else 3 end
+                order by {{ home_registry_order('registry') }}
             ) as priority
         from scoped_rows
     ) as ranked

@@ -22,7 +22,7 @@ home_row as (
             e.file_id,
             row_number() over (
                 partition by u.month, u.person_key
-                order by case r.registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, r.row_number
+                order by {{ home_registry_order('r.registry') }}, r.row_number
             ) as priority
         from unpaired as u
         inner join {{ ref('int_registry_rows_monthly') }} as r

@@ -32,31 +32,21 @@ candidates as (
 ),
 
 candidate_rows as (
-    select
-        r.month,
-        r.person_key,
-        r.registry,
-        r.town_code,
-        r.export_month,
-        r.file_id,
-        r.row_number,
-        r.id_number,
-        row_number() over (
-            partition by r.month, r.person_key
-            order by case r.registry when 'elderly' then 1 when 'tekun' then 2 else 3 end, r.row_number
-        ) as priority
+    select r.*
     from active_rows as r
     inner join candidates as c on c.month = r.month and c.person_key = r.person_key
 )
 
 select
-    r.month,
-    r.person_key,
-    r.town_code,
-    r.export_month,
-    r.file_id,
-    r.row_number,
-    r.id_number,
-    h.town_code as home_town_code
-from candidate_rows as r
-inner join candidate_rows as h on h.month = r.month and h.person_key = r.person_key and h.priority = 1
+    month,
+    person_key,
+    town_code,
+    export_month,
+    file_id,
+    row_number,
+    id_number,
+    first_value(town_code) over (
+        partition by month, person_key
+        order by {{ home_registry_order('registry') }}, row_number
+    ) as home_town_code
+from candidate_rows

@@ -75,9 +75,11 @@ def run_refresh(
 ) -> RefreshResult:
     """Materialise every stage that has assets, in order; on_stage(stage, 'start'|'done'|'failed'|
     'skipped'). rebuild: build every month again and publish, even when nothing is new."""
-    from pipelines.transform.dbt_run import parse_ahead
+    from pipelines.transform.dbt_run import parse_ahead, start_from_project_parse
 
     settings = warehouse.settings()
+    if settings.engine == "duckdb":
+        start_from_project_parse(settings.dbt_target_dir)
     # Great Expectations (pipelines/ingest/suite_process.py) and dbt (pipelines/transform/dbt_cli.py)
     # imported, and the dbt project parsed, while the definitions are imported and the files read.
     with suites_ahead(), warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():

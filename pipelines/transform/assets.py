@@ -9,7 +9,13 @@ from pipelines import progress
 from pipelines.contract import create_raw_tables
 from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
-from pipelines.transform.dbt_run import dbt_args_for, exported_env, node_names, reference_only_nodes
+from pipelines.transform.dbt_run import (
+    dbt_args_for,
+    exported_env,
+    node_names,
+    reference_only_nodes,
+    start_from_project_parse,
+)
 from pipelines.transform.months import needs_full_build, project_signature, remember_built_months
 from pipelines.transform.project import DBT_PROJECT
 from pipelines.transform.spark import copy_back, raw_locations, spark_env, spark_target_dir
@@ -38,6 +44,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     whole = _built_every_model(context)
     left_out = reference_only_nodes(manifest) if whole and not (full_build or on_spark) else []
     selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys) - len(left_out)
+    if not on_spark:
+        start_from_project_parse(settings.dbt_target_dir)
     with exported_env(spark_env(settings) if on_spark else settings.dbt_env()):
         # One target folder per warehouse (and engine), so dbt's partial parse is found again next time.
         invocation = dbt.cli(dbt_args_for("build", settings, dbt_vars, full_refresh=full_build,

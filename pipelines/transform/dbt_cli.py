@@ -160,7 +160,7 @@ def _parse_options(args: list[str]) -> dict[str, str | None]:
 
 
 def _project_files(project_dir: str) -> list[tuple[str, int, int]]:
-    from pipelines.transform.months import dbt_project_files
+    from pipelines.transform.project_files import dbt_project_files
 
     stats = [(str(path), path.stat()) for path in dbt_project_files(Path(project_dir))]
     return [(path, stat.st_mtime_ns, stat.st_size) for path, stat in stats]

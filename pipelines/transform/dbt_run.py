@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from pipelines.settings import BUILTIN_DIVISIONS, BUILTIN_PLAN_DIR, DBT_PROJECT_DIR, Settings
 from pipelines.transform.dbt_cli import ParseAhead
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse, in its target folder
 
 # What a refresh's build leaves out: dbt's unit tests check the SQL of the models, not the data
 # (`make test` runs them: tests/integration/test_kpi_models_scenario.py); dbt's debug log file
@@ -59,6 +63,22 @@ def parse_ahead(settings: Settings) -> ParseAhead:
     env = {**settings.dbt_env(), "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
            "DBT_TARGET_PATH": str(settings.dbt_target_dir)}
     return ParseAhead(args=dbt_args_for("parse", settings)[1:], env=env, project_dir=str(DBT_PROJECT_DIR))
+
+
+def start_from_project_parse(target_dir: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """A warehouse's first dbt call starts from the project's own saved parse (setup's `dbt parse`,
+    pipelines/transform/project.py) instead of parsing every file again (≈ 3.5 s of CPU while the
+    loader reads). dbt still checks it against the project's files, vars and profile: what
+    differs is parsed again, and a saved parse made with other vars or another profile (another
+    division list, a test's memory limit) is parsed anew, as without it."""
+    saved, wanted = project_dir / "target" / PARTIAL_PARSE_FILE, target_dir / PARTIAL_PARSE_FILE
+    if wanted.exists() or not saved.is_file():
+        return
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with saved.open("rb") as source, tempfile.NamedTemporaryFile(
+            dir=target_dir, prefix=f".{PARTIAL_PARSE_FILE}.", delete=False) as copy:
+        shutil.copyfileobj(source, copy)
+    os.replace(copy.name, wanted)  # a dbt reading the folder meanwhile sees no file or the whole one
 
 
 def reference_only_nodes(manifest: Mapping) -> list[str]:

@@ -17,23 +17,15 @@ import duckdb
 from pipelines.plan_files import PLAN_COLUMNS
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from pipelines.tables import has_table
+from pipelines.transform.project_files import dbt_project_files
 
-_DBT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml")
 STATE_SCHEMA = "state"  # not a published schema
 BUILT_MONTHS_TABLE = "built_month_inputs"
 
 
-def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
-    files: list[Path] = []
-    for name in _DBT_SOURCES:
-        path = project_dir / name
-        files += [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
-    return sorted(files)
-
-
 def update_with_project(digest: "hashlib._Hash", settings: Settings) -> None:
     """Feed the dbt project's files and the division list and plan in use into a digest."""
-    for path in dbt_project_files():
+    for path in dbt_project_files(DBT_PROJECT_DIR):
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
         digest.update(path.read_bytes())
     digest.update(settings.divisions_file.read_bytes())

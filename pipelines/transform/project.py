@@ -12,9 +12,9 @@ from dagster_dbt import DbtProject
 
 from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.transform import dbt_cli
+from pipelines.transform.project_files import dbt_project_files
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-_SOURCES_OF_MANIFEST = ("models", "macros", "seeds", "tests", "dbt_project.yml")
 
 
 def manifest_is_current(project_dir: Path = DBT_PROJECT_DIR) -> bool:
@@ -22,12 +22,7 @@ def manifest_is_current(project_dir: Path = DBT_PROJECT_DIR) -> bool:
     if not manifest.exists():
         return False
     built = manifest.stat().st_mtime
-    for name in _SOURCES_OF_MANIFEST:
-        path = project_dir / name
-        files = [path] if path.is_file() else path.rglob("*")
-        if any(f.stat().st_mtime > built for f in files if f.is_file()):
-            return False
-    return True
+    return all(path.stat().st_mtime <= built for path in dbt_project_files(project_dir))
 
 
 def ensure_manifest_current(project_dir: Path = DBT_PROJECT_DIR) -> None:

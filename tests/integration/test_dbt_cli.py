@@ -12,6 +12,7 @@ from pathlib import Path
 from pipelines.processes import process_alive
 from pipelines.settings import DBT_PROJECT_DIR
 from pipelines.transform import dbt_cli
+from pipelines.transform.dbt_run import start_from_project_parse
 
 DEBUG = ["--log-format", "json", "debug", "--config-dir", "--profiles-dir", str(DBT_PROJECT_DIR),
          "--project-dir", str(DBT_PROJECT_DIR)]
@@ -163,3 +164,34 @@ def test_the_warm_process_waits_at_a_lower_priority_and_runs_the_command_at_the_
         command.communicate(timeout=120)
     assert command.returncode == 0
     assert running_at == (own if os.geteuid() == 0 else min(own + dbt_cli.WARM_NICENESS, 19))
+
+
+def test_a_new_warehouse_starts_from_the_parse_setup_saved(tmp_path: Path):
+    """Its first dbt call, with the environment a refresh gives dbt, parses nothing again: setup's
+    `dbt parse` (dbt_project/target/) is copied to its target folder (pipelines/transform/dbt_run.py,
+    start_from_project_parse). A target folder without it parses every file
+    (tests/integration/test_dbt_foundation.py)."""
+    env = {name: value for name, value in _dbt_env(tmp_path).items() if name != dbt_cli.WARM_SOCKET_ENV}
+    start_from_project_parse(Path(env["DBT_TARGET_PATH"]))
+    done = subprocess.run([str(dbt_cli.executable()), "--log-format", "json", "--debug", "parse", "--no-write-json"],
+                          env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    events = [json.loads(line)["info"]["name"] for line in done.stdout.splitlines() if line.startswith("{")]
+    assert "PartialParsingSkipParsing" in events and "UnableToPartialParse" not in events
+
+
+def test_a_warehouses_own_saved_parse_is_kept(tmp_path: Path):
+    project, target = tmp_path / "project", tmp_path / "target"
+    (project / "target").mkdir(parents=True)
+    (project / "target" / "partial_parse.msgpack").write_bytes(b"setup's")
+    start_from_project_parse(tmp_path / "no project", project_dir=tmp_path / "nowhere")
+    target.mkdir()
+    (target / "partial_parse.msgpack").write_bytes(b"the warehouse's")
+    start_from_project_parse(target, project_dir=project)
+    start_from_project_parse(tmp_path / "new", project_dir=project)
+
+    assert not (tmp_path / "no project").exists()  # setup has not parsed: nothing to start from
+    assert (target / "partial_parse.msgpack").read_bytes() == b"the warehouse's"
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["partial_parse.msgpack"]
+    assert (tmp_path / "new" / "partial_parse.msgpack").read_bytes() == b"setup's"

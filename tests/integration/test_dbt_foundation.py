@@ -15,7 +15,9 @@ from pipelines.transform import dbt_cli
 
 
 def dbt(args: list[str], settings: Settings) -> subprocess.CompletedProcess:
-    with exported_env(settings.dbt_env()):
+    # The warehouse's own target folder, as in a refresh: dbt_project/target/ is setup's parse, which
+    # a new warehouse starts from (a parse with this test's memory limit or vars would spoil it).
+    with exported_env({**settings.dbt_env(), "DBT_TARGET_PATH": str(settings.dbt_target_dir)}):
         return subprocess.run(
             [str(dbt_cli.executable()), *args, "--profiles-dir", str(DBT_PROJECT_DIR)],
             cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False,

@@ -14,7 +14,6 @@ import polars as pl
 
 from .contract import SheetContract
 from .model import Person, Programme, am_of
-from .render import DataRow
 from .xlsx import Sheet, xls_bytes, xlsx_bytes
 
 ABILITY_LABELS = {0: "能力完好", 1: "轻度失能", 2: "中度失能", 3: "重度失能", 4: "完全失能"}

@@ -42,10 +42,8 @@ class SuiteProcess(SuiteColumns):
         self._process = context.Process(target=_serve, args=(child,), daemon=True, name="ruralcare-suites")
         self._process.start()
         child.close()
-        self._used = False
 
     def validate(self, table: str, frame: pl.DataFrame) -> list[Failure]:
-        self._used = True
         try:
             self._connection.send((table, frame))
             kind, result = self._connection.recv()

@@ -10,7 +10,6 @@ build has been recorded, the build is a full one (`dbt build --full-refresh`).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import duckdb
 

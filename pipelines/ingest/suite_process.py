@@ -9,6 +9,7 @@ The results are the same SuiteRunner's (pipelines/ingest/suites.py); the rows go
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import traceback
 from collections.abc import Iterator
@@ -19,13 +20,20 @@ import polars as pl
 
 from pipelines.ingest.suites import Failure, SuiteColumns
 
+# How long a process asked to stop may take to end before it is killed.
+_STOP_SECONDS = 10
+
+
 def _serve(connection: Connection) -> None:
-    """The process: one SuiteRunner, a validation per request, until it is killed."""
+    """The process: one SuiteRunner, a validation per request, until told to stop."""
     from pipelines.ingest.suites import SuiteRunner
 
     runner = SuiteRunner()
     while True:
-        table, frame = connection.recv()
+        request = connection.recv()
+        if request is None:
+            return
+        table, frame = request
         try:
             connection.send(("failures", runner.validate(table, frame)))
         except Exception:  # the loader reports it, with where it came from
@@ -42,8 +50,10 @@ class SuiteProcess(SuiteColumns):
         self._process = context.Process(target=_serve, args=(child,), daemon=True, name="ruralcare-suites")
         self._process.start()
         child.close()
+        self._used = self._stopped = False
 
     def validate(self, table: str, frame: pl.DataFrame) -> list[Failure]:
+        self._used = True
         try:
             self._connection.send((table, frame))
             kind, result = self._connection.recv()
@@ -54,28 +64,45 @@ class SuiteProcess(SuiteColumns):
             raise RuntimeError(f"validating {table} failed in the validation process:\n{result}")
         return result
 
-    def close(self) -> None:
-        """Stop the process at once. It has nothing to finish (each validation's answer is back before
-        the next is asked), and an interpreter with GX and pandas loaded takes ≈ 0.7 s to tear
-        itself down, which the loading would wait for."""
+    def stop(self) -> None:
+        """Ask the process to end, without waiting: it tears its interpreter down (≈ 0.7 s with GX
+        and pandas loaded, its libraries' semaphores released on the way) while the caller goes
+        on. One never used is killed at once (it may still be importing)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._used:
+            with contextlib.suppress(OSError):  # it ended already
+                self._connection.send(None)
+                return
         self._process.kill()
-        self._process.join()
+
+    def close(self) -> None:
+        """Stop the process and wait until it has ended (killed if it takes over _STOP_SECONDS)."""
+        self.stop()
+        self._process.join(_STOP_SECONDS)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
         self._connection.close()
 
 
 _ahead: SuiteProcess | None = None
+_released: list[SuiteProcess] = []  # asked to stop by release_ahead; waited for at the block's end
 
 
 @contextmanager
 def suites_ahead() -> Iterator[None]:
     """Within the block, loading validates in a SuiteProcess started on entry (`taken_ahead`);
-    stopped at the end of the block, or earlier when the loading is done (`release_ahead`)."""
+    stopped when the loading is done (`release_ahead`), and waited for at the end of the block."""
     global _ahead
     _ahead = SuiteProcess()
     try:
         yield
     finally:
         release_ahead()
+        while _released:
+            _released.pop().close()
 
 
 def taken_ahead() -> SuiteProcess | None:
@@ -84,8 +111,10 @@ def taken_ahead() -> SuiteProcess | None:
 
 
 def release_ahead() -> None:
-    """Stop the process started ahead (its memory is not needed after the loading)."""
+    """Ask the process started ahead to stop (its memory is not needed after the loading), without
+    waiting for it to end."""
     global _ahead
     if _ahead is not None:
         process, _ahead = _ahead, None
-        process.close()
+        process.stop()
+        _released.append(process)

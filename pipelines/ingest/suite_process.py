@@ -88,7 +88,6 @@ class SuiteProcess(SuiteColumns):
 
 
 _ahead: SuiteProcess | None = None
-_released: list[SuiteProcess] = []  # asked to stop by release_ahead; waited for at the block's end
 
 
 @contextmanager
@@ -96,13 +95,12 @@ def suites_ahead() -> Iterator[None]:
     """Within the block, loading validates in a SuiteProcess started on entry (`taken_ahead`);
     stopped when the loading is done (`release_ahead`), and waited for at the end of the block."""
     global _ahead
-    _ahead = SuiteProcess()
+    process = _ahead = SuiteProcess()
     try:
         yield
     finally:
         release_ahead()
-        while _released:
-            _released.pop().close()
+        process.close()
 
 
 def taken_ahead() -> SuiteProcess | None:
@@ -112,9 +110,8 @@ def taken_ahead() -> SuiteProcess | None:
 
 def release_ahead() -> None:
     """Ask the process started ahead to stop (its memory is not needed after the loading), without
-    waiting for it to end."""
+    waiting for it to end (`suites_ahead` does, at the end of its block)."""
     global _ahead
     if _ahead is not None:
         process, _ahead = _ahead, None
         process.stop()
-        _released.append(process)

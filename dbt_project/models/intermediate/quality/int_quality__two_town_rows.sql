@@ -11,13 +11,12 @@ with active_rows as (
     where person_status = '正常' and town_code is not null and {{ in_months_to_build('month') }}
 ),
 
+listed as (
+    {{ pairing_rows_in_force(in_months_to_build('es.month')) }}
+),
+
 listed_by_two as (
-    select es.month, p.person_key
-    from {{ ref('int_effective_sheets') }} as es
-    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
-    where es.sheet_kind = 'pairings' and p.person_key is not null and {{ in_months_to_build('es.month') }}
-    group by es.month, p.person_key
-    having count(distinct es.town_code) > 1
+    {{ listed_by_two_towns('listed') }}
 ),
 
 -- Only these can be a finding: the home town is worked out for them alone (a window over every

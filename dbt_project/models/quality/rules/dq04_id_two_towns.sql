@@ -15,17 +15,11 @@ home as (
 ),
 
 listed as (
-    select es.town_code, es.month, es.file_id, es.source_month, p.row_number, p.person_key, p.id_number
-    from {{ ref('int_effective_sheets') }} as es
-    inner join {{ ref('stg_towns__pairings') }} as p on p.file_id = es.file_id
-    where es.sheet_kind = 'pairings' and p.person_key is not null
+    {{ pairing_rows_in_force() }}
 ),
 
 listed_by_two as (
-    select month, person_key
-    from listed
-    group by month, person_key
-    having count(distinct town_code) > 1
+    {{ listed_by_two_towns('listed') }}
 ),
 
 registry_found as (

@@ -10,6 +10,7 @@ from pipelines.contract import create_raw_tables
 from pipelines.processes import stop_processes
 from pipelines.resources import WarehouseResource
 from pipelines.transform.dbt_run import (
+    contract_checked_tests,
     dbt_args_for,
     exported_env,
     node_names,
@@ -43,6 +44,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     whole = _built_every_model(context)
     left_out = reference_only_nodes(manifest) if whole and not (full_build or on_spark) else []
+    # DuckDB checks these as it builds; a run of chosen checks (from the UI) runs what was chosen.
+    left_out += [t for t in contract_checked_tests(manifest) if t not in left_out] if whole and not on_spark else []
     selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys) - len(left_out)
     if not on_spark:
         start_from_project_parse(settings.dbt_target_dir)

@@ -103,6 +103,29 @@ def reference_only_nodes(manifest: Mapping) -> list[str]:
     return sorted(built | tests)
 
 
+def contract_checked_tests(manifest: Mapping) -> list[str]:
+    """The unique ids of the not_null tests on columns whose model's enforced contract declares
+    them not null. DuckDB creates such a column NOT NULL and refuses a null when the model is
+    built, so after a successful build the test cannot fail; a Spark table is not checked so,
+    and runs them (pipelines/transform/assets.py)."""
+    nodes = manifest["nodes"]
+    checked = []
+    for unique_id, node in nodes.items():
+        if node["resource_type"] != "test" or (node.get("test_metadata") or {}).get("name") != "not_null":
+            continue
+        model = nodes.get(node.get("attached_node") or "")
+        if not model or not model["config"].get("contract", {}).get("enforced") or node["config"].get("where"):
+            continue
+        constraints = model["columns"].get(node.get("column_name") or "", {}).get("constraints", [])
+        if any(constraint["type"] == "not_null" for constraint in constraints):
+            checked.append(unique_id)
+    return sorted(checked)
+
+
 def node_names(manifest: Mapping, unique_ids: Sequence[str]) -> list[str]:
-    """The names that select these models and seeds (the tests on them alone follow, cautiously)."""
-    return [manifest["nodes"][u]["name"] for u in unique_ids if manifest["nodes"][u]["resource_type"] != "test"]
+    """The names that select these models and seeds (the tests on them alone follow, cautiously)
+    and these tests that read a built model too (the contract-checked ones)."""
+    chosen = set(unique_ids)
+    parents = manifest.get("parent_map", {})
+    return [manifest["nodes"][u]["name"] for u in unique_ids
+            if manifest["nodes"][u]["resource_type"] != "test" or not set(parents.get(u, ())) <= chosen]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -165,3 +166,24 @@ def test_the_district_ranks_first_of_its_city_as_the_answer_key_says(built):
     assert set(key) == {(DISTRICT_CODE, month) for month in generated_months()}
     assert {rank for _, rank in key.values()} == {1}
     assert not rank_mismatches(con, key, "district")
+
+
+def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_columns_not_null(refreshed_warehouse):
+    """pipelines/transform/dbt_run.py contract_checked_tests: the build does not run them, and the
+    working database refuses a null there (its columns are NOT NULL), so nothing goes unchecked."""
+    from pipelines.transform.dbt_run import contract_checked_tests
+    from pipelines.transform.project import DBT_PROJECT
+
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    checked = contract_checked_tests(manifest)
+    run = json.loads((refreshed_warehouse.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))
+    ran = {result["unique_id"] for result in run["results"]}
+    assert ran.isdisjoint(checked)
+    assert any(unique_id.startswith("test.ruralcare.unique_dim_town_town_code.") for unique_id in ran)  # others run
+    nodes = manifest["nodes"]
+    columns = {(nodes[nodes[t]["attached_node"]]["schema"], nodes[nodes[t]["attached_node"]]["alias"],
+                nodes[t]["column_name"]) for t in checked}
+    with duckdb.connect(str(refreshed_warehouse.work_db), read_only=True) as con:
+        nullable = {(schema, table, column): is_nullable for schema, table, column, is_nullable in con.execute(
+            "select table_schema, table_name, column_name, is_nullable from information_schema.columns").fetchall()}
+    assert {column: nullable.get(column) for column in columns} == dict.fromkeys(columns, "NO")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from pipelines.settings import Settings
-from pipelines.transform.dbt_run import dbt_args_for, node_names, reference_only_nodes
+from pipelines.transform.dbt_run import contract_checked_tests, dbt_args_for, node_names, reference_only_nodes
 from pipelines.transform.project import DBT_PROJECT
 
 
@@ -71,3 +71,41 @@ def test_in_the_project_the_dimensions_and_seeds_are_left_out_and_the_people_fac
     from_facts_to_dim_town = [u for u, parents in manifest["parent_map"].items() if u.startswith("test.")
                               and "model.ruralcare.dim_town" in parents and not set(parents) <= left_out]
     assert len(from_facts_to_dim_town) > 3 and left_out.isdisjoint(from_facts_to_dim_town)
+
+
+def _model(columns: dict[str, list[str]], enforced: bool = True) -> dict:
+    return {"resource_type": "model", "name": "m", "config": {"contract": {"enforced": enforced}},
+            "columns": {name: {"constraints": [{"type": c} for c in kinds]} for name, kinds in columns.items()}}
+
+
+def _test(kind: str, model: str, column: str, where: str | None = None) -> dict:
+    return {"resource_type": "test", "name": f"{kind}_{model}_{column}", "test_metadata": {"name": kind},
+            "attached_node": f"model.p.{model}", "column_name": column, "config": {"where": where}}
+
+
+def test_contract_checked_tests_are_not_null_tests_of_columns_an_enforced_contract_declares_not_null():
+    manifest = {"nodes": {
+        "model.p.fct": _model({"a": ["not_null"], "b": [], "c": ["not_null"]}),
+        "model.p.loose": _model({"a": ["not_null"]}, enforced=False),
+        "test.p.not_null_fct_a": _test("not_null", "fct", "a"),
+        "test.p.not_null_fct_b": _test("not_null", "fct", "b"),          # no constraint
+        "test.p.not_null_fct_c": _test("not_null", "fct", "c", "month = '2022-12-01'"),  # a test of part only
+        "test.p.unique_fct_a": _test("unique", "fct", "a"),              # DuckDB is not asked for this
+        "test.p.not_null_loose_a": _test("not_null", "loose", "a"),      # contract not enforced
+    }}
+    assert contract_checked_tests(manifest) == ["test.p.not_null_fct_a"]
+
+
+def test_every_not_null_test_of_a_contracted_column_is_checked_by_the_contract_and_named_when_left_out():
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+    on_contracted = [u for u, n in nodes.items() if n["resource_type"] == "test"
+                     and (n.get("test_metadata") or {}).get("name") == "not_null"
+                     and nodes.get(n.get("attached_node") or "", {}).get("config", {}).get("contract", {}).get("enforced")]
+    checked = contract_checked_tests(manifest)
+    # the project declares the constraint wherever it tests not_null on a contracted column
+    assert sorted(on_contracted) == checked and len(checked) > 40
+    # kpi_town_monthly's are named (their model is built); dim_town's go with the reference models
+    names = node_names(manifest, sorted(set(reference_only_nodes(manifest)) | set(checked)))
+    assert "not_null_kpi_town_monthly_town_code" in names and "not_null_dim_town_town_code" not in names
+    assert "not_null_dim_town_town_code" in node_names(manifest, checked)

@@ -35,6 +35,18 @@
     explode(sequence(cast({{ start_expr }} as date), cast({{ end_expr }} as date), interval 1 month))
 {%- endmacro %}
 
+{#- The value on the row where the order is least, null values included (an aggregate; the
+    order must not tie within a group). DuckDB's arg_min skips rows whose value is null. -#}
+{% macro value_at_min(value_expr, order_expr) -%}
+    {{ return(adapter.dispatch('value_at_min')(value_expr, order_expr)) }}
+{%- endmacro %}
+{% macro default__value_at_min(value_expr, order_expr) -%}
+    arg_min_null({{ value_expr }}, {{ order_expr }})
+{%- endmacro %}
+{% macro spark__value_at_min(value_expr, order_expr) -%}
+    min_by({{ value_expr }}, {{ order_expr }})
+{%- endmacro %}
+
 {#- Birth date encoded in a normalised 18-character resident ID (characters 7-14). -#}
 {% macro birth_date_from_id(id_expr) -%}
     make_date(cast(substr({{ id_expr }}, 7, 4) as integer), cast(substr({{ id_expr }}, 11, 2) as integer), cast(substr({{ id_expr }}, 13, 2) as integer))

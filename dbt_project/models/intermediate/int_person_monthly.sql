@@ -5,31 +5,26 @@
 -- Built month by month (macros/incremental_months.sql).
 {{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
 {{ month_by_month_dependencies() }}
-with scoped_rows as (
-    select r.*
+with registry_rows as (
+    select r.*, t.town_code is not null as in_programme_town
     from {{ ref('int_registry_rows_monthly') }} as r
-    inner join {{ ref('int_scope_towns') }} as t on t.town_code = r.town_code
+    left join {{ ref('int_scope_towns') }} as t on t.town_code = r.town_code
     where {{ in_months_to_build('r.month') }}
 ),
 
-home_row as (
-    select *
-    from (
-        select
-            *,
-            row_number() over (
-                partition by month, person_key
-                order by {{ home_registry_order('registry') }}
-            ) as priority
-        from scoped_rows
-    ) as ranked
-    where priority = 1
-),
-
-registry_flags as (
+persons as (
+    -- One group per person and month: the home row (the first registry by home_registry_order
+    -- among the rows of a programme town; one row per registry) and the flags from all rows.
+    -- One aggregate rather than a window for the home row joined to the flags: a city's month
+    -- 5.1 s against 3.8 s.
+    {% set home = "case when in_programme_town then " ~ home_registry_order('registry') ~ " end" %}
     select
         month,
         person_key,
+        min({{ home }}) as home_order,
+        {% for column in ['town_code', 'village_code', 'registry', 'row_number', 'id_number'] -%}
+        {{ value_at_min(column, home) }} as home_{{ column }},
+        {% endfor -%}
         max(case when registry = 'elderly' then 1 else 0 end) = 1 as in_elderly_database,
         max(case when registry = 'tekun' and support_mode = '分散供养' then 1 else 0 end) = 1 as is_dispersed_tekun,
         max(case when registry = 'tekun' and support_mode = '集中供养' then 1 else 0 end) = 1 as is_centralised_tekun,
@@ -40,40 +35,38 @@ registry_flags as (
         max(case when registry = 'elderly' and living_situation = '独居' then 1 else 0 end) = 1 as lives_alone,
         max(case when registry = 'elderly' and is_left_behind then 1 else 0 end) = 1 as is_left_behind,
         max(case when registry = 'elderly' and has_smart_device then 1 else 0 end) = 1 as has_smart_device
-    from {{ ref('int_registry_rows_monthly') }}
-    where {{ in_months_to_build('month') }}
+    from registry_rows
     group by month, person_key
 ),
 
 aged as (
     select
-        h.month,
-        m.month_end,
-        h.person_key,
-        h.town_code,
-        h.village_code,
-        h.registry as home_registry,
-        h.row_number as home_row_number,
-        {{ age_at(birth_date_from_id('h.id_number'), 'm.month_end') }} as age
-    from home_row as h
-    inner join {{ ref('int_months') }} as m on m.month = h.month
+        p.month,
+        p.person_key,
+        p.home_town_code as town_code,
+        p.home_village_code as village_code,
+        p.home_registry,
+        p.home_row_number,
+        {{ age_at(birth_date_from_id('p.home_id_number'), 'm.month_end') }} as age,
+        p.in_elderly_database,
+        p.is_dispersed_tekun,
+        p.is_centralised_tekun,
+        p.is_low_income,
+        p.is_disabled_family_planning_special,
+        p.lives_alone,
+        p.is_left_behind,
+        p.has_smart_device
+    from persons as p
+    inner join {{ ref('int_months') }} as m on m.month = p.month
+    where p.home_order is not null
 ),
 
 grouped as (
     select
         a.*,
-        f.in_elderly_database,
-        f.is_dispersed_tekun,
-        f.is_centralised_tekun,
-        f.is_low_income,
-        f.is_disabled_family_planning_special,
-        f.lives_alone,
-        f.is_left_behind,
-        f.has_smart_device,
         a.age >= {{ high_age() }} as is_high_age,
-        f.is_dispersed_tekun or f.is_low_income or f.is_disabled_family_planning_special as is_key_group
+        a.is_dispersed_tekun or a.is_low_income or a.is_disabled_family_planning_special as is_key_group
     from aged as a
-    inner join registry_flags as f on f.month = a.month and f.person_key = a.person_key
     where a.age >= {{ older_person_age() }}
 ),
 

@@ -10,8 +10,11 @@ import json
 import math
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+
+from pipelines.runs import REFRESH_ID_TAG
 
 pytestmark = pytest.mark.slow
 
@@ -187,3 +190,17 @@ def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_colum
         nullable = {(schema, table, column): is_nullable for schema, table, column, is_nullable in con.execute(
             "select table_schema, table_name, column_name, is_nullable from information_schema.columns").fetchall()}
     assert {column: nullable.get(column) for column in columns} == dict.fromkeys(columns, "NO")
+    # Dagster records them as passed (the steps they gate wait on them), with no warning of a
+    # blocking check left without a result.
+    with duckdb.connect(str(refreshed_warehouse.published_db), read_only=True) as con:
+        ((refresh_id,),) = con.execute("select refresh_id from meta.refresh order by started desc limit 1").fetchall()
+    instance = dg.DagsterInstance.get()
+    events = [event for run in instance.get_runs(filters=dg.RunsFilter(tags={REFRESH_ID_TAG: refresh_id}))
+              for event in instance.all_logs(run.run_id)]
+    evaluations = {event.dagster_event.asset_check_evaluation_data.check_name:
+                   event.dagster_event.asset_check_evaluation_data.passed
+                   for event in events if event.dagster_event
+                   and event.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    assert {nodes[t]["name"]: evaluations.get(nodes[t]["name"]) for t in checked} == {
+        nodes[t]["name"]: True for t in checked}
+    assert not [event.user_message for event in events if "emitted no result" in (event.user_message or "")]

@@ -3,6 +3,7 @@ themselves, and a refresh killed hard that does not block the nightly queue."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,11 +75,15 @@ def test_a_failing_dbt_step_stops_dbt_and_records_the_failure(
 ) -> None:
     """A step that fails while dbt still runs: dbt is stopped, the failure recorded, nothing left."""
     from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
     real_stream = DbtCliInvocation.stream
+    abandoned = []  # dagster-dbt's reader, left mid-stream by the failure
 
     def stream_then_fail(self, *args, **kwargs):
-        for event in real_stream(self, *args, **kwargs):
+        events = real_stream(self, *args, **kwargs)
+        abandoned.append(events)
+        for event in events:
             yield event
             assert self.process.poll() is None, "dbt finished too early for this test"
             raise RuntimeError("forced failure while dbt runs")
@@ -97,6 +102,11 @@ def test_a_failing_dbt_step_stops_dbt_and_records_the_failure(
     assert not result.success and result.failed_stage == "transform"
     assert "forced failure while dbt runs" in result.error
     assert set(child_processes(os.getpid())) <= children_before, "a dbt process outlived its step"
+    # Read to its end (dbt is gone): closed mid-line by the garbage collector, dagster-dbt's
+    # reader would yield again and Python would report "generator ignored GeneratorExit".
+    with contextlib.suppress(DagsterDbtCliRuntimeError):
+        for _ in abandoned[0]:
+            pass
     assert {"town_facilities", "registry_elderly"} <= set(validated_ahead)
     work_db = warehouse.settings().work_db
     assert _holders_of(work_db) == []

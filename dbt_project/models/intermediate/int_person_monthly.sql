@@ -21,7 +21,6 @@ persons as (
     select
         month,
         person_key,
-        min({{ home }}) as home_order,
         {% for column in ['town_code', 'village_code', 'registry', 'row_number', 'id_number'] -%}
         {{ value_at_min(column, home) }} as home_{{ column }},
         {% endfor -%}
@@ -58,7 +57,7 @@ aged as (
         p.has_smart_device
     from persons as p
     inner join {{ ref('int_months') }} as m on m.month = p.month
-    where p.home_order is not null
+    where p.home_registry is not null  -- null only when no row is of a programme town
 ),
 
 grouped as (

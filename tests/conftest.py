@@ -123,6 +123,25 @@ def refresh_copy():
     return _refresh_copy
 
 
+def _runs_of_last_refresh(published_db: Path) -> list:
+    import dagster as dg
+    import duckdb
+
+    from pipelines.runs import REFRESH_ID_TAG
+
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        ((refresh_id,),) = con.execute("select refresh_id from meta.refresh order by started desc limit 1").fetchall()
+    instance = dg.DagsterInstance.get()
+    return list(instance.get_runs(filters=dg.RunsFilter(tags={REFRESH_ID_TAG: refresh_id})))
+
+
+@pytest.fixture(scope="session")
+def runs_of_last_refresh():
+    """runs_of_last_refresh(published_db): the Dagster runs (in this session's Dagster home) of the
+    last refresh that published that file."""
+    return _runs_of_last_refresh
+
+
 @pytest.fixture(scope="session")
 def refreshed_warehouse(generated_sources: Path, tmp_path_factory: pytest.TempPathFactory):
     """One full refresh of a copy of the generated inbox, run as a user runs it (`ruralcare refresh`).

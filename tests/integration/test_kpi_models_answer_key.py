@@ -14,8 +14,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.runs import REFRESH_ID_TAG
-
 pytestmark = pytest.mark.slow
 
 NUMERIC = ("numerator", "denominator", "value", "target", "expected")
@@ -171,7 +169,8 @@ def test_the_district_ranks_first_of_its_city_as_the_answer_key_says(built):
     assert not rank_mismatches(con, key, "district")
 
 
-def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_columns_not_null(refreshed_warehouse):
+def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_columns_not_null(refreshed_warehouse,
+                                                                                           runs_of_last_refresh):
     """pipelines/transform/dbt_run.py contract_checked_tests: the build does not run them, and the
     working database refuses a null there (its columns are NOT NULL), so nothing goes unchecked."""
     from pipelines.transform.dbt_run import contract_checked_tests
@@ -192,10 +191,8 @@ def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_colum
     assert {column: nullable.get(column) for column in columns} == dict.fromkeys(columns, "NO")
     # Dagster records them as passed (the steps they gate wait on them), with no warning of a
     # blocking check left without a result.
-    with duckdb.connect(str(refreshed_warehouse.published_db), read_only=True) as con:
-        ((refresh_id,),) = con.execute("select refresh_id from meta.refresh order by started desc limit 1").fetchall()
     instance = dg.DagsterInstance.get()
-    events = [event for run in instance.get_runs(filters=dg.RunsFilter(tags={REFRESH_ID_TAG: refresh_id}))
+    events = [event for run in runs_of_last_refresh(refreshed_warehouse.published_db)
               for event in instance.all_logs(run.run_id)]
     evaluations = {event.dagster_event.asset_check_evaluation_data.check_name:
                    event.dagster_event.asset_check_evaluation_data.passed

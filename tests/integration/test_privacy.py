@@ -16,14 +16,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import openpyxl
 import polars as pl
 import pypdf
 import pytest
 
-from pipelines.runs import REFRESH_ID_TAG
 
 REPORT_TITLE = "渝北区农村养老服务全覆盖工作进展情况通报"
 
@@ -170,24 +168,14 @@ def ruralcare(*args: str) -> None:
     assert done.returncode == 0, f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
-def runs_of_refresh(published_db: Path) -> list[dg.DagsterRun]:
-    con = duckdb.connect(str(published_db), read_only=True)
-    try:
-        ((refresh_id,),) = con.execute("select refresh_id from meta.refresh order by started desc limit 1").fetchall()
-    finally:
-        con.close()
-    instance = dg.DagsterInstance.get()
-    return list(instance.get_runs(filters=dg.RunsFilter(tags={REFRESH_ID_TAG: refresh_id})))
-
-
 @pytest.fixture(scope="module")
-def command_run(refreshed_warehouse) -> CommandRun:
+def command_run(refreshed_warehouse, runs_of_last_refresh) -> CommandRun:
     """The session's `ruralcare refresh` (tests/conftest.py), then `report` and `feedback` for the last month."""
     warehouse = refreshed_warehouse.warehouse_dir
     root = warehouse.parent
     ruralcare("report", "--month", "2022-12", "--warehouse", str(warehouse))
     ruralcare("feedback", "--month", "2022-12", "--warehouse", str(warehouse))
-    runs = runs_of_refresh(warehouse / "ruralcare.duckdb")
+    runs = runs_of_last_refresh(warehouse / "ruralcare.duckdb")
     assert len(runs) == 3, f"a refresh runs ingest, transform+quality and publish; found {len(runs)} runs"
     # dbt's log file and its run results (messages of failed tests) live in the warehouse's dbt
     # target folder; its compiled SQL holds no data, and the manifest the unit tests' made-up rows.

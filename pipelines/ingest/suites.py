@@ -15,6 +15,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -272,9 +275,10 @@ class SuiteRunner(SuiteColumns):
 
     def __init__(self) -> None:
         super().__init__()
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-        from great_expectations.execution_engine import pandas_execution_engine
+        with _pyspark_hidden():
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+            from great_expectations.execution_engine import pandas_execution_engine
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         # GX fingerprints every frame it validates (an md5 over a pandas hash of all its rows) as
@@ -340,6 +344,25 @@ class SuiteRunner(SuiteColumns):
 # condition with DataFrame.query. A mask is a byte per row; the frame is held so that its id
 # stays its own while the validation runs.
 _masks: dict[tuple[int, str], tuple[pd.DataFrame, pd.Series]] = {}
+
+
+@contextmanager
+def _pyspark_hidden() -> Iterator[None]:
+    """Great Expectations, while it imports, as if pyspark were not installed.
+
+    It imports pyspark when it finds it (the Spark extras, docs/engines.md), and pyspark's connect
+    module ends a process whose `__main__` has no file (a child spawned by `python -c`, a
+    pytest-xdist worker), taking it for a doctest run. The suites validate pandas frames; once
+    imported, GX does not look for pyspark again, and the process can still import it later.
+    """
+    if "pyspark" in sys.modules:  # imported already: GX finds it either way
+        yield
+        return
+    sys.modules["pyspark"] = None  # `import pyspark` raises ImportError, which GX expects
+    try:
+        yield
+    finally:
+        del sys.modules["pyspark"]
 
 
 def _keep_row_condition_masks(engine_module) -> None:

@@ -74,3 +74,29 @@ def test_the_loading_does_not_wait_for_the_used_process_to_end_and_nothing_leaks
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "exit code 0"  # ended on its own, and waited for
     assert "leaked" not in done.stderr, done.stderr[-3000:]
+
+
+def test_a_library_great_expectations_would_import_cannot_end_the_process(tmp_path):
+    """pyspark (installed with the Spark extras) exits a process whose `__main__` has no file, as
+    this test's `python -c` parent and its spawned child have; here a pyspark that exits on import
+    stands in for it, first on the path. The runner in this process and the one in the suites
+    process both validate, and pyspark can still be imported after."""
+    (tmp_path / "pyspark").mkdir()
+    (tmp_path / "pyspark" / "__init__.py").write_text("import sys\nsys.exit(0)\n")
+    code = (
+        "from tests.integration.test_suite_process import _tekun_frame\n"
+        "from pipelines.ingest.suite_process import SuiteProcess\n"
+        "from pipelines.ingest.suites import SuiteRunner\n"
+        "here = SuiteRunner().validate('registry_tekun', _tekun_frame(['不知道']))\n"
+        "process = SuiteProcess()\n"
+        "there = process.validate('registry_tekun', _tekun_frame(['不知道']))\n"
+        "process.close()\n"
+        "print([f.meta['rule_id'] for f in here + there])\n"
+        "import pyspark\n"
+        "print('not reached: the stand-in exits')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n{code}"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "['DQ11_bad_value', 'DQ11_bad_value']"

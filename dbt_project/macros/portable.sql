@@ -47,9 +47,14 @@
     min_by({{ value_expr }}, {{ order_expr }})
 {%- endmacro %}
 
+{#- Birth year encoded in a normalised 18-character resident ID (characters 7-10). -#}
+{% macro birth_year_from_id(id_expr) -%}
+    cast(substr({{ id_expr }}, 7, 4) as integer)
+{%- endmacro %}
+
 {#- Birth date encoded in a normalised 18-character resident ID (characters 7-14). -#}
 {% macro birth_date_from_id(id_expr) -%}
-    make_date(cast(substr({{ id_expr }}, 7, 4) as integer), cast(substr({{ id_expr }}, 11, 2) as integer), cast(substr({{ id_expr }}, 13, 2) as integer))
+    make_date({{ birth_year_from_id(id_expr) }}, cast(substr({{ id_expr }}, 11, 2) as integer), cast(substr({{ id_expr }}, 13, 2) as integer))
 {%- endmacro %}
 
 {#- Age in whole years at a date (the birthday itself counts), a bigint on both engines. -#}

@@ -25,7 +25,7 @@ elderly_rows as (
     where r.id_number is not null
         -- under 60 at the month's end means born in its year - 60 or later: the birth year is
         -- compared first, the age worked out for those rows only (a city's 6 M rows 1.8 → 0.7 s)
-        and cast(substr(r.id_number, 7, 4) as integer) >= year(r.export_date) - {{ older_person_age() }}
+        and {{ birth_year_from_id('r.id_number') }} >= year(r.export_date) - {{ older_person_age() }}
 ),
 
 found as (

@@ -89,6 +89,7 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
     if not reuse:
         _attach(work, temp)
     rows = 0
+    written: dict[tuple[str, str], WrittenRows] = {}
     # One transaction: a statement per table and per column comment, committed once.
     work.execute("BEGIN TRANSACTION")
     try:
@@ -98,12 +99,13 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
         for schema, table in tables:
             target, columns = f'analyst_copy.{schema}."{table}"', _published_columns(schema, table)
             if reuse:
-                _write_changed_rows(work, schema, table, columns)
+                written[schema, table] = _write_changed_rows(work, schema, table, columns)
             else:
                 work.execute(f'CREATE TABLE {target} AS SELECT {columns} FROM {schema}."{table}"')
+                written[schema, table] = ALL_ROWS
             rows += work.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             _copy_comments(work, schema, table)
-        _check_values(work, tables)
+        _check_values(work, written)
         work.execute("COMMIT")
         work.execute("CHECKPOINT analyst_copy")
     except BaseException:
@@ -168,7 +170,18 @@ def _shape_to_publish(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, s
     ]
 
 
-def _write_changed_rows(work: duckdb.DuckDBPyConnection, schema: str, table: str, columns: str) -> None:
+@dataclass(frozen=True)
+class WrittenRows:
+    """The rows of a copied table written by this publish: a condition on its rows (alias `t`)."""
+
+    where: str
+    parameters: tuple = ()
+
+
+ALL_ROWS, NO_ROWS = WrittenRows("true"), WrittenRows("false")
+
+
+def _write_changed_rows(work: duckdb.DuckDBPyConnection, schema: str, table: str, columns: str) -> WrittenRows:
     """Write again, in the copied file, the months of a table whose rows differ from the working
     database's (their count and the sum of their hashes); a table without months in whole."""
     source, target = f'(select {columns} from {schema}."{table}")', f'analyst_copy.{schema}."{table}"'
@@ -179,15 +192,16 @@ def _write_changed_rows(work: duckdb.DuckDBPyConnection, schema: str, table: str
     now, before = contents_by_part(work, source, part), contents_by_part(work, target, part)
     changed = sorted((found for found in now.keys() | before.keys() if now.get(found) != before.get(found)), key=str)
     if not changed:
-        return
+        return NO_ROWS
     if not month_type:
         work.execute(f"delete from {target}")
         work.execute(f"insert into {target} select * from {source}")
-        return
+        return ALL_ROWS
     in_changed = f"(list_contains(?::{month_type[0]}[], t.month) or (t.month is null and ?))"
     months = ([found for found in changed if found is not None], None in changed)
     work.execute(f"delete from {target} as t where {in_changed}", months)
     work.execute(f"insert into {target} select * from {source} as t where {in_changed}", months)
+    return WrittenRows(in_changed, months)
 
 
 def _remove(temp: Path) -> None:
@@ -236,8 +250,12 @@ def _copy_comments(work: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
         work.execute(f'COMMENT ON COLUMN analyst_copy.{schema}."{table}"."{column}" IS {sql_literal(text)}')
 
 
-def _check_values(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) -> None:
-    for schema, table in tables:
+def _check_values(work: duckdb.DuckDBPyConnection, written: dict[tuple[str, str], WrittenRows]) -> None:
+    """Refuse a column named for personal data in any table, and a full or masked ID, name or phone
+    among the values written now. The rows a copied file keeps were checked when first written, and
+    equal the working database's (same count and hash sum, `_write_changed_rows`): a city's new
+    month scans its own 3 M persons' rows, not every month's."""
+    for (schema, table), rows in written.items():
         columns = work.execute(
             "select column_name, data_type from duckdb_columns() where database_name = 'analyst_copy' "
             "and schema_name = ? and table_name = ?",
@@ -246,14 +264,15 @@ def _check_values(work: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]
         for column, data_type in columns:
             if FORBIDDEN_COLUMN.search(column):
                 raise PrivacyViolation(f"{schema}.{table}.{column} would publish personal data")
-            if data_type != "VARCHAR":
+            if data_type != "VARCHAR" or rows == NO_ROWS:
                 continue
             # Each distinct value is matched once: values repeat (a person_key in every month it counts).
             full, masked = work.execute(
                 f'select count(*) filter (where regexp_matches(value, ?)), '
                 f'count(*) filter (where regexp_matches(value, ?)) '
-                f'from (select distinct "{column}" as value from analyst_copy.{schema}."{table}")',
-                [FULL_ID_OR_PHONE, MASKED_VALUE],
+                f'from (select distinct "{column}" as value from analyst_copy.{schema}."{table}" as t '
+                f'where {rows.where})',
+                [FULL_ID_OR_PHONE, MASKED_VALUE, *rows.parameters],
             ).fetchone()
             if full:
                 raise PrivacyViolation(

@@ -209,3 +209,27 @@ def test_a_published_file_of_another_shape_or_unreadable_is_replaced_by_a_copy_f
         work.close()
     assert published_tables(published) == published_tables(tmp_path / "fresh.duckdb")
     assert published_tables(published)["marts.facts"][0][-1] == "新"
+
+
+def test_the_next_publish_checks_the_values_of_the_rows_it_writes_and_refuses_a_leak_among_them(
+        tmp_path: Path) -> None:
+    published = tmp_path / "ruralcare.duckdb"
+    work = facts_db(tmp_path / "work.duckdb", {"2022-10-01": 1, "2022-11-01": 2})
+    try:
+        publish_analyst_copy(work, published, "r1")
+        before = published_tables(published)
+        work.execute("insert into marts.facts values ('2022-12-01', 'T1', 3), ('2022-12-01', '13812345678', 3)")
+        with pytest.raises(PrivacyViolation, match=r"marts\.facts\.town_code holds 1 distinct value"):
+            publish_analyst_copy(work, published, "r2")
+        assert published_tables(published) == before
+
+        work.execute("update marts.facts set town_code = 'T2' where town_code = '13812345678'")
+        recording = Recording(work)
+        publish_analyst_copy(recording, published, "r3")
+    finally:
+        work.close()
+    checks = [(sql.split(" from ")[-1], parameters[2:]) for sql, parameters in
+              (statement for statement in recording.statements if "regexp_matches" in statement[0])]
+    # The new month's text column only: the earlier months and the unchanged table were checked before.
+    assert checks == [('analyst_copy.marts."facts" as t where (list_contains(?::DATE[], t.month) or '
+                       '(t.month is null and ?)))', [[date(2022, 12, 1)], False])]

@@ -179,8 +179,8 @@ def forecast_lines(data: SiteData, month: date, page: str, town_code: str | None
     """The month's forecasts (one town's, or the late ones), values in the KPI's unit."""
     units = {k.kpi_id: k.unit for k in data.kpis}
     lines = []
-    for f in (data.forecasts or {}).get(month, []):
-        if (town_code and f["town_code"] != town_code) or (late_only and not f["is_forecast_late"]):
+    for f in data.town_forecasts(month, town_code) if town_code else (data.forecasts or {}).get(month, []):
+        if late_only and not f["is_forecast_late"]:
             continue
         unit = units.get(f["kpi_id"])
         pace = f["pace_per_month"]
@@ -419,7 +419,7 @@ def _views(data: SiteData, page: str, template: str, month: date | None, context
         rank = data.ranks.get((month, town.code)) or {}
         return {"kpis": town_rows(data, month, town.code, page), "rank": rank,
                 "forecasts": forecast_lines(data, month, page, town_code=town.code),
-                "towns_ranked": sum(1 for t in data.towns if (data.ranks.get((month, t.code)) or {}).get("overall_rank")),
+                "towns_ranked": data.towns_ranked(month),
                 "members_published": data.members is not None}
     if template == "members.html.j2":
         town, kpi = context["town"], context["kpi"]

@@ -7,7 +7,7 @@ counts per village and group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -48,6 +48,30 @@ class SiteData:
 
     def town_members(self, month: date, town_code: str, kpi_id: str) -> list[dict]:
         return (self.members or {}).get((month, town_code, kpi_id), [])
+
+    # Indexes made on first use: every town page asks for its own forecasts and for the month's
+    # number of ranked towns, which read through every town's rows (a city's 800 town pages a month).
+    _town_forecasts: dict[tuple[date, str], list[dict]] | None = field(default=None, init=False, repr=False)
+    _towns_ranked: dict[date, int] | None = field(default=None, init=False, repr=False)
+
+    def town_forecasts(self, month: date, town_code: str) -> list[dict]:
+        """One town's rows of marts.kpi_forecast_monthly for the month, in the month's order."""
+        if self._town_forecasts is None:
+            self._town_forecasts = {}
+            for forecast_month, rows in (self.forecasts or {}).items():
+                for row in rows:
+                    self._town_forecasts.setdefault((forecast_month, row["town_code"]), []).append(row)
+        return self._town_forecasts.get((month, town_code), [])
+
+    def towns_ranked(self, month: date) -> int:
+        """How many of the site's towns have an overall rank in the month."""
+        if self._towns_ranked is None:
+            self._towns_ranked = {}
+            codes = {town.code for town in self.towns}
+            for (ranked_month, town_code), rank in self.ranks.items():
+                if town_code in codes and (rank or {}).get("overall_rank"):
+                    self._towns_ranked[ranked_month] = self._towns_ranked.get(ranked_month, 0) + 1
+        return self._towns_ranked.get(month, 0)
 
 
 MEMBERS_SQL = """

@@ -273,6 +273,10 @@ def test_a_town_page_links_each_kpi_to_its_members_with_the_number_not_counted(t
     assert 'href="../../2022-12/town/500112001/K10_village_coverage.html">查看（未计入 1）' in html
     assert 'href="../../2022-12/town/500112001/K14_one_to_one_pairing.html">查看（未计入 2）' in html
     assert "75.0%" in html and "预计逾期" in html
+    assert re.search(r'id="town-rank">综合排名：<strong>2</strong> / 2\n', html)
+    other = page(tiny_site[0], "2022-12/town/500112002.html")  # its own forecast only
+    assert "预计按期" in other and "预计逾期" not in other
+    assert re.search(r'id="town-rank">综合排名：<strong>1</strong> / 2\n', other)
 
 
 def test_members_page_names_villages_with_their_row_and_counts_persons_by_village(tiny_site) -> None:

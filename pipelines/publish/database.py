@@ -9,6 +9,7 @@ keeps the old file and a crash before the rename leaves it untouched.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.refresh_log import sql_literal
-from pipelines.tables import contents_by_part
+from pipelines.tables import contents_by_part, has_table
 
 PUBLISHED_SCHEMAS = ("marts", "quality", "meta")
 ANALYST_STORAGE_VERSION = "v1.0.0"
@@ -88,6 +89,7 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
     reuse = published.is_file() and _attach_copy_of(work, published, temp, tables)
     if not reuse:
         _attach(work, temp)
+    kept_rows_checked = reuse and _checked_by_these_rules(work)
     rows = 0
     written: dict[tuple[str, str], WrittenRows] = {}
     # One transaction: a statement per table and per column comment, committed once.
@@ -105,7 +107,7 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
                 written[schema, table] = ALL_ROWS
             rows += work.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             _copy_comments(work, schema, table)
-        _check_values(work, written)
+        _check_values(work, written if kept_rows_checked else dict.fromkeys(written, ALL_ROWS))
         work.execute("COMMIT")
         work.execute("CHECKPOINT analyst_copy")
     except BaseException:
@@ -123,7 +125,33 @@ def publish_analyst_copy(work: duckdb.DuckDBPyConnection, published: Path, refre
         _remove(temp)
         raise
     _fsync(published.parent)
+    _remember_rules_checked(work)
     return PublishSummary(path=published, tables=len(tables), rows=rows)
+
+
+def _privacy_rules() -> str:
+    """A hash of what the privacy check refuses and allows."""
+    rules = (FORBIDDEN_COLUMN.pattern, FULL_ID_OR_PHONE, MASKED_VALUE, sorted(MASKED_VALUE_ALLOWED),
+             sorted(DEIDENTIFIED_COLUMNS.items()))
+    return hashlib.sha256(repr(rules).encode()).hexdigest()
+
+
+def _checked_by_these_rules(work: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the published file's rows were checked by the rules in force (recorded in the
+    working database by the publish that wrote it): if not, every row is checked again."""
+    if not has_table(work, "state", "published_privacy_rules"):
+        return False
+    recorded = work.execute("select rules from state.published_privacy_rules").fetchone()
+    return recorded is not None and recorded[0] == _privacy_rules()
+
+
+def _remember_rules_checked(work: duckdb.DuckDBPyConnection) -> None:
+    """After the swap: the published file's rows passed these rules. (A crash before this line
+    only means that the next publish checks every row.)"""
+    work.execute("CREATE SCHEMA IF NOT EXISTS state")  # not a published schema
+    work.execute("CREATE TABLE IF NOT EXISTS state.published_privacy_rules (rules VARCHAR)")
+    work.execute("DELETE FROM state.published_privacy_rules")
+    work.execute("INSERT INTO state.published_privacy_rules VALUES (?)", [_privacy_rules()])
 
 
 def _attach(work: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -252,9 +280,10 @@ def _copy_comments(work: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
 
 def _check_values(work: duckdb.DuckDBPyConnection, written: dict[tuple[str, str], WrittenRows]) -> None:
     """Refuse a column named for personal data in any table, and a full or masked ID, name or phone
-    among the values written now. The rows a copied file keeps were checked when first written, and
-    equal the working database's (same count and hash sum, `_write_changed_rows`): a city's new
-    month scans its own 3 M persons' rows, not every month's."""
+    among the values written now. The rows a copied file keeps were checked when first written, by
+    the same rules (`_checked_by_these_rules`), and equal the working database's (same count and
+    hash sum, `_write_changed_rows`): a city's new month scans its own 3 M persons' rows, not every
+    month's."""
     for (schema, table), rows in written.items():
         columns = work.execute(
             "select column_name, data_type from duckdb_columns() where database_name = 'analyst_copy' "

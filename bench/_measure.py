@@ -175,6 +175,16 @@ def machine() -> dict:
 def _timed_refresh(sources: str, warehouse: str, divisions: str | None, plan: str | None) -> dict:
     started = time.perf_counter()
     sampler = PeakSampler(os.getpid())
+    from pipelines.refresh_helpers import helpers_running
+    from pipelines.settings import Settings
+
+    # As `ruralcare refresh` does: the helpers start before Dagster is imported.
+    paths = {"sources_dir": sources, "warehouse_dir": warehouse, "divisions_file": divisions, "plan_dir": plan}
+    with helpers_running(Settings.from_env(**{k: Path(v) if v else None for k, v in paths.items()})):
+        return _timed_refresh_run(started, sampler, **paths)
+
+
+def _timed_refresh_run(started: float, sampler: PeakSampler, **paths: str | None) -> dict:
     from pipelines.refresh import run_refresh
     from pipelines.resources import WarehouseResource
 
@@ -192,7 +202,7 @@ def _timed_refresh(sources: str, warehouse: str, divisions: str | None, plan: st
             stages[stage] = {"wall": wall, "cpu": cpu, "peak_rss_mb": sampler.peak_kb / 1024}
 
     imported = time.perf_counter() - started
-    resource_ = WarehouseResource(sources_dir=sources, warehouse_dir=warehouse, divisions_file=divisions, plan_dir=plan)
+    resource_ = WarehouseResource(**paths)
     result = run_refresh(resource_, on_stage=on_stage)
     sampler.stop()
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -15,20 +15,18 @@ import json
 import os
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from pipelines.ingest.suite_process import suites_ahead
 from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
 from pipelines.processes import child_processes, stop_children
+from pipelines.refresh_helpers import helpers_running
 from pipelines.runs import REFRESH_ID_TAG, REFRESH_STARTED_TAG, STAGE_SECONDS_TAG, fail_dead_runs, process_tags
 from pipelines.settings import PROJECT_ROOT, Settings
-from pipelines.transform.dbt_cli import warm_dbt
 
 
 # The Dagster runs of a refresh, each a tuple of stages (asset groups).
@@ -75,14 +73,9 @@ def run_refresh(
 ) -> RefreshResult:
     """Materialise every stage that has assets, in order; on_stage(stage, 'start'|'done'|'failed'|
     'skipped'). rebuild: build every month again and publish, even when nothing is new."""
-    from pipelines.transform.dbt_run import parse_ahead, start_from_project_parse
-
     settings = warehouse.settings()
-    if settings.engine == "duckdb":
-        start_from_project_parse(settings.dbt_target_dir)
-    # Great Expectations (pipelines/ingest/suite_process.py) and dbt (pipelines/transform/dbt_cli.py)
-    # imported, and the dbt project parsed, while the definitions are imported and the files read.
-    with suites_ahead(), warm_dbt(parse_ahead(settings)) if settings.engine == "duckdb" else nullcontext():
+    # Started here unless the command line started them before importing this module.
+    with helpers_running(settings):
         return _run_stages(warehouse, settings, instance, on_stage, rebuild)
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
-from pipelines.ingest.checks import check_rows
+from pipelines.ingest.checks import Checked, check_rows
 from pipelines.ingest.divisions import Divisions
 from pipelines.ingest.findings import Finding
 from pipelines.ingest.parse import parse_rows
@@ -102,30 +102,50 @@ class Validation:
                 self._suites.set_result(ahead)
 
     def finish(self) -> list[Finding]:
-        """Validate everything still held; every finding of the rows."""
-        for kind in self._sheet_rows:
-            self._check_sheets(self._contract.sheets[kind])
-        for kind in self._registry_rows:
-            self._check_registry(self._contract.registries[kind])
+        """Validate everything still held; every finding of the rows, in the order of the kinds.
+
+        The held registry rows are parsed already: a thread hands them to the suites first and
+        waits on them while this one parses the held sheet rows, which that thread then checks
+        and stores too, one kind after another."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suites-wait") as checker:
+            registries = [checker.submit(self._store_registry, self._contract.registries[kind], parsed)
+                          for kind, parsed in _taken(self._registry_rows)]
+            sheets = [checker.submit(self._store_sheets, source, self._parse(held, source))
+                      for source, held in ((self._contract.sheets[kind], held)
+                                           for kind, held in _taken(self._sheet_rows))]
+            for checked in [*sheets, *registries]:
+                self._findings.extend(checked.result())
         return list(self._findings)
 
     def _check_sheets(self, source: SourceSpec) -> None:
         held = self._sheet_rows[source.kind].take()
-        if held is None:
-            return
-        parsed = parse_rows(held, source, self._contract, self._divisions, self._pii_key)
-        self._parquet.write_batch(source.table, self._check(parsed, source))
+        if held is not None:
+            self._findings.extend(self._store_sheets(source, self._parse(held, source)))
 
     def _check_registry(self, source: SourceSpec) -> None:
         parsed = self._registry_rows[source.kind].take()
-        if parsed is None:
-            return
-        checked = self._check(parsed, source)
-        for (file_id,), rows in checked.group_by(["file_id"], maintain_order=True):
-            self._parquet.append(source.table, file_id, rows)
+        if parsed is not None:
+            self._findings.extend(self._store_registry(source, parsed))
 
-    def _check(self, parsed: pl.DataFrame, source: SourceSpec) -> pl.DataFrame:
-        """The checked rows (in the order the files came)."""
-        checked = check_rows(parsed, source, self._suites.result(), self._file_names, self._divisions.towns)
-        self._findings.extend(checked.findings)
-        return checked.rows
+    def _parse(self, held: pl.DataFrame, source: SourceSpec) -> pl.DataFrame:
+        return parse_rows(held, source, self._contract, self._divisions, self._pii_key)
+
+    def _store_sheets(self, source: SourceSpec, parsed: pl.DataFrame) -> list[Finding]:
+        checked = self._checked(parsed, source)
+        self._parquet.write_batch(source.table, checked.rows)
+        return checked.findings
+
+    def _store_registry(self, source: SourceSpec, parsed: pl.DataFrame) -> list[Finding]:
+        checked = self._checked(parsed, source)
+        for (file_id,), rows in checked.rows.group_by(["file_id"], maintain_order=True):
+            self._parquet.append(source.table, file_id, rows)
+        return checked.findings
+
+    def _checked(self, parsed: pl.DataFrame, source: SourceSpec) -> Checked:
+        """The checked rows (in the order the files came) and their findings."""
+        return check_rows(parsed, source, self._suites.result(), self._file_names, self._divisions.towns)
+
+
+def _taken(held_by_kind: dict[str, _Held]) -> list[tuple[str, pl.DataFrame]]:
+    """Every kind's held rows, taken."""
+    return [(kind, rows) for kind, held in held_by_kind.items() if (rows := held.take()) is not None]

@@ -110,9 +110,10 @@ class Validation:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suites-wait") as checker:
             registries = [checker.submit(self._store_registry, self._contract.registries[kind], parsed)
                           for kind, parsed in _taken(self._registry_rows)]
-            sheets = [checker.submit(self._store_sheets, source, self._parse(held, source))
-                      for source, held in ((self._contract.sheets[kind], held)
-                                           for kind, held in _taken(self._sheet_rows))]
+            sheets = []
+            for kind, held in _taken(self._sheet_rows):
+                source = self._contract.sheets[kind]
+                sheets.append(checker.submit(self._store_sheets, source, self._parse(held, source)))
             for checked in [*sheets, *registries]:
                 self._findings.extend(checked.result())
         return list(self._findings)

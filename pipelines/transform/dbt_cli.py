@@ -272,10 +272,25 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
     threading.Thread(target=_exit_when_caller_gone, args=(connection,), daemon=True).start()
 
     code = _run_dbt(parsed)
+    _close_duckdb()
     sys.stdout.flush()
     sys.stderr.flush()
     connection.sendall(_LENGTH.pack(code))
     os._exit(0)
+
+
+def _close_duckdb() -> None:
+    """Close the database dbt-duckdb keeps open. It closes it at exit (atexit), which `os._exit`
+    skips: the process then ended with the database open, leaving its last writes in the
+    write-ahead log for the refresh's next connection to replay (85 MB after a district's full
+    build), and the lock held a moment longer than the command. One that cannot be closed here
+    is left to the process's end, as before."""
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    environment = connections and connections.DuckDBConnectionManager._ENV
+    if environment is not None:
+        with contextlib.suppress(Exception):
+            environment.close()
+        connections.DuckDBConnectionManager._ENV = None
 
 
 def _exit_when_caller_gone(connection: socket.socket) -> None:

@@ -30,12 +30,11 @@ def helpers_running(settings: Settings) -> Iterator[None]:
     from pipelines.transform.dbt_run import parse_ahead, start_from_project_parse
 
     with ExitStack() as helpers:
-        if settings.engine == "duckdb":
-            start_from_project_parse(settings.dbt_target_dir)
         # Great Expectations imported, and the dbt project parsed, while the definitions are
         # imported and the files read.
         helpers.enter_context(suites_ahead())
         if settings.engine == "duckdb":
+            start_from_project_parse(settings.dbt_target_dir)
             helpers.enter_context(warm_dbt(parse_ahead(settings)))
         _running = True
         try:

@@ -270,7 +270,7 @@ class SiteWriter:
             for town in data.towns:
                 pages.append((parts.town_path(month, town.code), "town.html.j2", {"month": month, "town": town}))
                 for kpi in data.kpis:
-                    if data.town_members(month, town.code, kpi.kpi_id):
+                    if data.has_members(month, town.code, kpi.kpi_id):
                         pages.append((parts.members_path(month, town.code, kpi.kpi_id), "members.html.j2",
                                       {"month": month, "town": town, "kpi": kpi}))
         return pages
@@ -284,7 +284,9 @@ class SiteWriter:
         self.pages = {page for page, _, _ in planned} | {parts.INDEX_PATH}
         tasks = [(page, template, context, kept_from if context["month"] in months_kept else None)
                  for page, template, context in planned]
-        to_draw = sum(1 for *_, earlier in tasks if earlier is None)
+        drawn = [context["month"] for _, _, context, earlier in tasks if earlier is None]
+        self.data.read_members(month for month in drawn if month)  # before workers fork: read once
+        to_draw = len(drawn)
         workers = site_workers(to_draw)
         if workers > 1:
             kept = self._write_in_workers(tasks, workers)
@@ -420,7 +422,7 @@ def _views(data: SiteData, page: str, template: str, month: date | None, context
         return {"kpis": town_rows(data, month, town.code, page), "rank": rank,
                 "forecasts": forecast_lines(data, month, page, town_code=town.code),
                 "towns_ranked": data.towns_ranked(month),
-                "members_published": data.members is not None}
+                "members_published": data.members_published}
     if template == "members.html.j2":
         town, kpi = context["town"], context["kpi"]
         rows = data.town_members(month, town.code, kpi.kpi_id)

@@ -7,6 +7,7 @@ counts per village and group.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -32,13 +33,22 @@ class SiteData:
     town: dict[tuple[date, str, str], dict]
     # (month, town_code) → row of marts.town_rank_monthly
     ranks: dict[tuple[date, str], dict]
-    # (month, town_code, kpi_id) → member rows, persons grouped by village; None: no members mart
-    members: dict[tuple[date, str, str], list[dict]] | None
+    # (month, town_code, kpi_id) of every KPI with members (a members page each); None: no members mart
+    member_keys: set[tuple[date, str, str]] | None
     # month → rows of marts.kpi_forecast_monthly; None: no forecast mart
     forecasts: dict[date, list[dict]] | None
     # (month, town_code or None) → open error findings
     errors: dict[tuple[date, str | None], int]
     refreshed_at: datetime | None
+    # Where the member rows are read from, a month at a time when its pages are drawn (`read_members`):
+    # a new month's build keeps the other months' pages and needs only its own month's rows.
+    published_db: Path | None = None
+    _members: dict[tuple[date, str, str], list[dict]] = field(default_factory=dict, init=False, repr=False)
+    _member_months: set[date] = field(default_factory=set, init=False, repr=False)
+
+    @property
+    def members_published(self) -> bool:
+        return self.member_keys is not None
 
     def district_row(self, month: date, kpi_id: str) -> dict | None:
         return self.district.get((month, kpi_id))
@@ -46,8 +56,25 @@ class SiteData:
     def town_row(self, month: date, town_code: str, kpi_id: str) -> dict | None:
         return self.town.get((month, town_code, kpi_id))
 
+    def has_members(self, month: date, town_code: str, kpi_id: str) -> bool:
+        return (month, town_code, kpi_id) in (self.member_keys or ())
+
     def town_members(self, month: date, town_code: str, kpi_id: str) -> list[dict]:
-        return (self.members or {}).get((month, town_code, kpi_id), [])
+        """A KPI's member rows in a town and month, persons grouped by village (MEMBERS_SQL)."""
+        if not self.has_members(month, town_code, kpi_id):
+            return []
+        self.read_members([month])
+        return self._members.get((month, town_code, kpi_id), [])
+
+    def read_members(self, months: Iterable[date]) -> None:
+        """Read the member rows of these months, unless read already (one query for all of them)."""
+        wanted = sorted({month for month in months if month not in self._member_months})
+        if not wanted or self.member_keys is None or self.published_db is None:
+            return
+        with duckdb.connect(str(self.published_db), read_only=True) as con:
+            for row in dict_rows(con, MEMBERS_SQL, {"months": wanted}):
+                self._members.setdefault((row["month"], row["town_code"], row["kpi_id"]), []).append(row)
+        self._member_months.update(wanted)
 
     # Indexes made on first use: every town page asks for its own forecasts and for the month's
     # number of ranked towns, which read through every town's rows (a city's 800 town pages a month).
@@ -79,13 +106,13 @@ MEMBERS_SQL = """
            person_group, in_numerator, in_denominator, numerator_value, denominator_value, reason_zh,
            source_file, source_sheet, source_row, 1 as members
     from marts.kpi_members
-    where member_kind <> 'person'
+    where member_kind <> 'person' and list_contains($months::date[], month)
     union all
     select month, town_code, kpi_id, 'person', null, null, village_code, village_name,
            person_group, in_numerator, in_denominator, sum(numerator_value), sum(denominator_value),
            reason_zh, source_file, null, null, count(*)
     from marts.kpi_members
-    where member_kind = 'person'
+    where member_kind = 'person' and list_contains($months::date[], month)
     group by all
     -- A total order: rows that tie on the first keys (a village's person groups) would otherwise
     -- come in any order, and two builds of one database would differ.
@@ -110,11 +137,9 @@ def load_site_data(published_db: Path) -> SiteData:
         town = {(r["month"], r["town_code"], r["kpi_id"]): r for r in dict_rows(con, "select * from marts.kpi_town_monthly")}
         ranks = {(r["month"], r["town_code"]): r for r in dict_rows(
             con, "select month, town_code, mean_rank, overall_rank from marts.town_rank_monthly")}
-        members = None
+        member_keys = None
         if has_table(con, "marts", "kpi_members"):
-            members = {}
-            for row in dict_rows(con, MEMBERS_SQL):
-                members.setdefault((row["month"], row["town_code"], row["kpi_id"]), []).append(row)
+            member_keys = set(con.execute("select distinct month, town_code, kpi_id from marts.kpi_members").fetchall())
         forecasts = None
         if has_table(con, "marts", "kpi_forecast_monthly"):
             forecasts = {}
@@ -129,4 +154,5 @@ def load_site_data(published_db: Path) -> SiteData:
         if has_table(con, "meta", "refresh"):
             refreshed_at = con.execute("select max(finished) from meta.refresh").fetchone()[0]
     return SiteData(months=months, kpis=kpis, towns=towns, district=district, town=town, ranks=ranks,
-                    members=members, forecasts=forecasts, errors=errors, refreshed_at=refreshed_at)
+                    member_keys=member_keys, forecasts=forecasts, errors=errors, refreshed_at=refreshed_at,
+                    published_db=Path(published_db))

@@ -78,7 +78,7 @@ def month_fingerprints(data: SiteData, contents: Mapping[date, tuple], drawing: 
     """Month (YYYY-MM-DD) → a hash of what its pages show: `drawing`, `extra` (what every page
     shows alike, such as the status legend), the KPI and town lists and the published rows
     (`published_month_contents`) of every month up to this one."""
-    running = _hash(repr((drawing, list(extra), data.kpis, data.towns, data.members is None,
+    running = _hash(repr((drawing, list(extra), data.kpis, data.towns, not data.members_published,
                           data.forecasts is None)))
     fingerprints = {}
     for month in data.months:

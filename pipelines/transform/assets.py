@@ -16,6 +16,7 @@ from pipelines.transform.dbt_run import (
     node_names,
     reference_only_nodes,
     start_from_project_parse,
+    unchanged_views,
 )
 from pipelines.transform.months import needs_full_build, project_signature, remember_built_months
 from pipelines.transform.project import DBT_PROJECT
@@ -39,15 +40,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         signature = project_signature(settings)
         full_build = not on_spark and needs_full_build(con, signature)
     context.log.info("dbt builds every month" if full_build or on_spark else "dbt rebuilds the months whose inputs changed")
-    # Unless the build is a full one, the models of reference data alone are as the last build left
-    # them; a run of chosen assets (from the UI) builds what was chosen.
+    # Unless the build is a full one, the models of reference data alone and the views are as the
+    # last build left them; a run of chosen assets (from the UI) builds what was chosen.
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     whole = _built_every_model(context)
-    reference_only = reference_only_nodes(manifest) if whole and not (full_build or on_spark) else []
+    as_built = []
+    if whole and not (full_build or on_spark):
+        reference_only = reference_only_nodes(manifest)
+        as_built = reference_only + unchanged_views(manifest, reference_only)
     # DuckDB checks these as it builds the models; a run of chosen checks (from the UI) runs them.
-    checked_by_duckdb = ([t for t in contract_checked_tests(manifest) if t not in reference_only]
+    checked_by_duckdb = ([t for t in contract_checked_tests(manifest) if t not in as_built]
                          if whole and not on_spark else [])
-    left_out = reference_only + checked_by_duckdb
+    left_out = as_built + checked_by_duckdb
     selected = len(context.selected_asset_keys) + len(context.selected_asset_check_keys) - len(left_out)
     if not on_spark:
         start_from_project_parse(settings.dbt_target_dir)

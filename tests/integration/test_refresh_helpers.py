@@ -22,6 +22,7 @@ seen = {}
 with helpers_running(Settings.from_env(warehouse_dir=Path(sys.argv[1]))):
     outer = (taken_ahead(), os.environ.get(WARM_SOCKET_ENV))
     seen["dagster_imported"] = "dagster" in sys.modules
+    seen["pandas_imported"] = "pandas" in sys.modules  # GX's, in the suites process only
     seen["suites_started"] = outer[0] is not None and outer[0]._process.is_alive()
     seen["warm_socket"] = outer[1] is not None and Path(outer[1]).exists()
     with helpers_running(Settings.from_env(warehouse_dir=Path(sys.argv[1]))):
@@ -39,6 +40,6 @@ def test_the_helpers_start_without_dagster_once_and_stop_with_their_block(tmp_pa
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
-        "dagster_imported": False, "suites_started": True, "warm_socket": True, "inner_starts_none": True,
+        "dagster_imported": False, "pandas_imported": False, "suites_started": True, "warm_socket": True, "inner_starts_none": True,
         "outer_still_running": True, "suites_stopped": True, "socket_gone": True,
     }

@@ -1,5 +1,6 @@
 """A build that is not a full one leaves out the models and seeds of reference data alone
-(pipelines/transform/dbt_run.py): nothing that reads an inbox table, and no test that also reads one."""
+(pipelines/transform/dbt_run.py): nothing that reads an inbox table, and no test that also reads one;
+and the views, but for those a test reads alone."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import json
 from pathlib import Path
 
 from pipelines.settings import Settings
-from pipelines.transform.dbt_run import contract_checked_tests, dbt_args_for, node_names, reference_only_nodes
+from pipelines.transform.dbt_run import (
+    contract_checked_tests,
+    dbt_args_for,
+    node_names,
+    reference_only_nodes,
+    unchanged_views,
+)
 from pipelines.transform.project import DBT_PROJECT
 
 
@@ -71,6 +78,48 @@ def test_in_the_project_the_dimensions_and_seeds_are_left_out_and_the_people_fac
     from_facts_to_dim_town = [u for u, parents in manifest["parent_map"].items() if u.startswith("test.")
                               and "model.ruralcare.dim_town" in parents and not set(parents) <= left_out]
     assert len(from_facts_to_dim_town) > 3 and left_out.isdisjoint(from_facts_to_dim_town)
+
+
+def _view(name: str) -> dict:
+    return {"resource_type": "model", "name": name, "config": {"materialized": "view"}}
+
+
+def test_views_are_left_out_but_those_a_test_reads_alone():
+    manifest = {
+        "nodes": {**MANIFEST["nodes"],
+                  "model.p.stg_registry": _view("stg_registry"),     # read by fct_people only
+                  "model.p.stg_sheets": _view("stg_sheets"),         # its own test
+                  "model.p.v_dim": _view("v_dim"),                   # a view of reference data, tested with dim
+                  "model.p.v_both": _view("v_both"),                 # tested with a built table
+                  "model.p.fct_people": _node("model", "fct_people"),
+                  "test.p.accepted_values_stg_sheets": _node("test", "accepted_values_stg_sheets"),
+                  "test.p.relationships_v_dim_dim": _node("test", "relationships_v_dim_dim"),
+                  "test.p.relationships_v_both_fct": _node("test", "relationships_v_both_fct")},
+        "parent_map": {**MANIFEST["parent_map"],
+                       "model.p.stg_registry": ["source.p.raw.registry"],
+                       "model.p.stg_sheets": ["source.p.raw.sheets"],
+                       "model.p.v_dim": ["model.p.dim"],
+                       "model.p.v_both": ["model.p.fct"],
+                       "model.p.fct_people": ["model.p.stg_registry"],
+                       "test.p.accepted_values_stg_sheets": ["model.p.stg_sheets"],
+                       "test.p.relationships_v_dim_dim": ["model.p.v_dim", "model.p.dim"],
+                       "test.p.relationships_v_both_fct": ["model.p.v_both", "model.p.fct"]},
+    }
+    reference_only = reference_only_nodes(manifest)
+    assert "model.p.v_dim" in reference_only  # left out already, with its test
+    assert unchanged_views(manifest, reference_only) == ["model.p.stg_registry", "model.p.v_both"]
+
+
+def test_in_the_project_the_staging_views_are_left_out_and_every_test_still_runs():
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    reference_only = reference_only_nodes(manifest)
+    views = unchanged_views(manifest, reference_only)
+    assert {"model.ruralcare.stg_registry__elderly", "model.ruralcare.stg_towns__pairings"} <= set(views)
+    assert "model.ruralcare.stg_ingest__files" not in views  # its unique and accepted_values tests read it alone
+    left_out = set(reference_only) | set(views)
+    tests_left_out = {u for u, parents in manifest["parent_map"].items()
+                      if u.startswith("test.") and parents and set(parents) <= left_out}
+    assert tests_left_out == {u for u in reference_only if u.startswith("test.")}
 
 
 def _model(columns: dict[str, list[str]], enforced: bool = True) -> dict:

@@ -421,6 +421,53 @@ def test_a_new_month_draws_its_own_pages_and_the_site_is_what_a_full_build_write
     assert "2022-12" not in page(site, "2022-11/index.html")  # a month's page knows nothing of later months
 
 
+def _member_reads(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The months of every read of member rows (MEMBERS_SQL) from now on."""
+    from pipelines.site import data as site_data
+
+    reads, real = [], site_data.dict_rows
+
+    def recording(con, sql: str, params=None) -> list[dict]:
+        if sql == site_data.MEMBERS_SQL:
+            reads.append(params["months"])
+        return real(con, sql, params)
+
+    monkeypatch.setattr(site_data, "dict_rows", recording)
+    return reads
+
+
+def test_a_new_month_reads_the_member_rows_of_its_own_month_only(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept months' pages need only which members pages exist, not the rows (a city's months
+    of members are millions of rows)."""
+    site = tmp_path / "site"
+    build_site(_without_month(tiny_published_db(tmp_path / "nov.duckdb"), DEC), site, today=date(2022, 12, 3))
+    reads = _member_reads(monkeypatch)
+    build_site(tiny_published_db(tmp_path / "both.duckdb"), site, today=date(2022, 12, 3))
+    assert reads == [[DEC]]
+    reads.clear()
+    build_site(tiny_published_db(tmp_path / "again.duckdb"), site, today=date(2022, 12, 3))
+    assert reads == []  # every month kept
+
+
+def test_a_kept_months_page_missing_from_the_last_build_is_drawn_with_its_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    database = tiny_published_db(tmp_path / "ruralcare.duckdb")
+    build_site(database, site, today=date(2022, 12, 3))
+    members_page = site / "2022-12" / "town" / "500112001" / "K10_village_coverage.html"
+    members_page.unlink()
+    reads = _member_reads(monkeypatch)
+
+    build_site(database, site, today=date(2022, 12, 3))
+
+    assert reads == [[DEC]]  # read when the page had to be drawn
+    assert "西村" in members_page.read_text(encoding="utf-8")
+    build_site(database, tmp_path / "fresh", today=date(2022, 12, 3))
+    assert _files(site) == _files(tmp_path / "fresh")
+
+
 def test_a_changed_old_month_is_drawn_again_with_every_later_month(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A late re-submission for November changes November's figures and December's change column."""

@@ -20,6 +20,9 @@ Two costs of starting dbt that a refresh does not need to pay:
   manifest when nothing it was parsed with differs (the vars, target and folders, the
   environment variables the project reads, the project's files), else dbt parses again. Without
   a warm process (a run from the Dagster UI, a second dbt call) it runs dbt itself, as before.
+  The warm process answers as soon as the build's results (run_results.json) are written and
+  the database closed, and writes dbt's manifest of the build after that (≈ 0.6 s), as the
+  refresh goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -269,14 +273,43 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
     with contextlib.suppress(OSError):  # back to the caller's priority, where allowed
         os.setpriority(os.PRIO_PROCESS, 0, request["niceness"])
     connection.sendall(_LENGTH.pack(os.getpid()))
-    threading.Thread(target=_exit_when_caller_gone, args=(connection,), daemon=True).start()
+    answered = threading.Event()
+    threading.Thread(target=_exit_when_caller_gone, args=(connection, answered), daemon=True).start()
 
+    manifests = _ManifestsWrittenLater()
     code = _run_dbt(parsed)
     _close_duckdb()
     sys.stdout.flush()
     sys.stderr.flush()
+    answered.set()
     connection.sendall(_LENGTH.pack(code))
+    manifests.write()
     os._exit(0)
+
+
+class _ManifestsWrittenLater:
+    """dbt writes the manifest of the build (manifest.json, semantic_manifest.json: ≈ 0.6 s on a
+    district's project) after its last node and before it returns; nothing in the refresh reads
+    it, so the warm process writes it after it has answered. Each file is written beside the
+    target folder's and renamed over it: a process stopped meanwhile leaves the earlier one."""
+
+    def __init__(self) -> None:
+        from dbt.task import runnable
+
+        self._pending: list[tuple[object, str]] = []
+        self._write_now = runnable.write_manifest
+        runnable.write_manifest = lambda manifest, target_path: self._pending.append((manifest, target_path))
+
+    def write(self) -> None:
+        for manifest, target_path in self._pending:
+            folder = Path(target_path)
+            for stale in folder.glob(".manifests-*"):  # of a process stopped while writing
+                shutil.rmtree(stale, ignore_errors=True)
+            staging = Path(tempfile.mkdtemp(prefix=".manifests-", dir=folder))
+            self._write_now(manifest, str(staging))
+            for written in staging.iterdir():
+                os.replace(written, folder / written.name)
+            staging.rmdir()
 
 
 def _close_duckdb() -> None:
@@ -293,9 +326,10 @@ def _close_duckdb() -> None:
         connections.DuckDBConnectionManager._ENV = None
 
 
-def _exit_when_caller_gone(connection: socket.socket) -> None:
-    """The caller sends nothing more: its end closing means it was stopped, and dbt stops too."""
-    if not connection.recv(1):
+def _exit_when_caller_gone(connection: socket.socket, answered: threading.Event) -> None:
+    """The caller sends nothing more: its end closing before the answer means it was stopped,
+    and dbt stops too."""
+    if not connection.recv(1) and not answered.is_set():
         os._exit(1)
 
 

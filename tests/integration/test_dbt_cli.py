@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import duckdb
@@ -215,3 +216,27 @@ def test_the_warm_process_closes_the_database_before_the_command_returns(tmp_pat
         assert con.execute(f"select count(*) from {schema}.divisions").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_the_warm_process_answers_before_it_writes_the_builds_manifest(tmp_path: Path):
+    """The build's results are there when the command returns; dbt's manifest of the build comes
+    after, written beside the target folder's and renamed into it (a stale half-written one of a
+    process stopped meanwhile is removed)."""
+    env = _dbt_env(tmp_path)
+    target = Path(env["DBT_TARGET_PATH"])
+    (target / ".manifests-stopped").mkdir(parents=True)
+    (target / ".manifests-stopped" / "manifest.json").write_text("{", encoding="utf-8")
+    with dbt_cli.warm_dbt() as warm_pid:
+        _, pids = _events(["seed", "--select", "divisions"], env)
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+        deadline = time.monotonic() + 60
+        while process_alive(warm_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not process_alive(warm_pid)  # it ended by itself, not stopped by the block's end
+
+    assert pids == {warm_pid}
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["metadata"]["invocation_id"] == results["metadata"]["invocation_id"]
+    assert "seed.ruralcare.divisions" in manifest["nodes"]
+    assert (target / "semantic_manifest.json").is_file()
+    assert not list(target.glob(".manifests-*"))

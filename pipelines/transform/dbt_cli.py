@@ -21,7 +21,7 @@ Two costs of starting dbt that a refresh does not need to pay:
   environment variables the project reads, the project's files), else dbt parses again. Without
   a warm process (a run from the Dagster UI, a second dbt call) it runs dbt itself, as before.
   The warm process answers as soon as the build's results (run_results.json) are written and
-  the database closed, and writes dbt's manifest of the build after that (≈ 0.6 s), as the
+  the database closed, and writes dbt's manifest of the build after that (≈ 0.3–0.6 s), as the
   refresh goes on.
 """
 
@@ -288,7 +288,7 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
 
 
 class _ManifestsWrittenLater:
-    """dbt writes the manifest of the build (manifest.json, semantic_manifest.json: ≈ 0.6 s on a
+    """dbt writes the manifest of the build (manifest.json, semantic_manifest.json: ≈ 0.3–0.6 s on a
     district's project) after its last node and before it returns; nothing in the refresh reads
     it, so the warm process writes it after it has answered. Each file is written beside the
     target folder's and renamed over it: a process stopped meanwhile leaves the earlier one."""

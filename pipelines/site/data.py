@@ -42,7 +42,7 @@ class SiteData:
     refreshed_at: datetime | None
     # Where the member rows are read from, a month at a time when its pages are drawn (`read_members`):
     # a new month's build keeps the other months' pages and needs only its own month's rows.
-    published_db: Path | None = None
+    published_db: Path
     _members: dict[tuple[date, str, str], list[dict]] = field(default_factory=dict, init=False, repr=False)
     _member_months: set[date] = field(default_factory=set, init=False, repr=False)
 
@@ -69,7 +69,7 @@ class SiteData:
     def read_members(self, months: Iterable[date]) -> None:
         """Read the member rows of these months, unless read already (one query for all of them)."""
         wanted = sorted({month for month in months if month not in self._member_months})
-        if not wanted or self.member_keys is None or self.published_db is None:
+        if not wanted or self.member_keys is None:
             return
         with duckdb.connect(str(self.published_db), read_only=True) as con:
             for row in dict_rows(con, MEMBERS_SQL, {"months": wanted}):

@@ -1,6 +1,6 @@
 """`ruralcare-dbt`: dbt's own command line, made to start faster in a refresh.
 
-Two costs of starting dbt that a refresh does not need to pay:
+What running dbt costs that a refresh does not need to pay:
 
 - dbt re-parses the whole project (≈ 2–3 s) when the profile's connection details differ from
   those of its saved parse, and the DuckDB file's path is one of them: every new warehouse (a

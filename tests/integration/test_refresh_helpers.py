@@ -40,6 +40,6 @@ def test_the_helpers_start_without_dagster_once_and_stop_with_their_block(tmp_pa
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
-        "dagster_imported": False, "pandas_imported": False, "suites_started": True, "warm_socket": True, "inner_starts_none": True,
-        "outer_still_running": True, "suites_stopped": True, "socket_gone": True,
+        "dagster_imported": False, "pandas_imported": False, "suites_started": True, "warm_socket": True,
+        "inner_starts_none": True, "outer_still_running": True, "suites_stopped": True, "socket_gone": True,
     }

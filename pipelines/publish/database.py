@@ -24,7 +24,7 @@ from pipelines.tables import contents_by_part, has_table
 PUBLISHED_SCHEMAS = ("marts", "quality", "meta")
 ANALYST_STORAGE_VERSION = "v1.0.0"
 
-# The per-rule tables (quality.dq03_not_older, …) only build quality.findings, which holds every
+# The per-rule models (quality.dq03_not_older, …) only build quality.findings, which holds every
 # one of their rows: analysts read that one table.
 PER_RULE_TABLE = re.compile(r"^dq\d+_")
 # Person lists the analyst copy gets only in part (minimum necessary): a person appears by

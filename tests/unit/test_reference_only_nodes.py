@@ -122,6 +122,24 @@ def test_in_the_project_the_staging_views_are_left_out_and_every_test_still_runs
     assert tests_left_out == {u for u in reference_only if u.startswith("test.")}
 
 
+def test_the_rule_and_kpi_family_models_are_views_read_by_one_model_and_left_out():
+    """The SQL rules and the KPI families are views (docs/decisions.md): each is computed once, by the
+    one table that reads it, and a build that is not a full one does not run them as nodes."""
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    nodes, children = manifest["nodes"], manifest["child_map"]
+    rules = {u for u, n in nodes.items() if "quality_rule" in n.get("tags", ())}
+    families = {f"model.ruralcare.int_kpi__{family}" for family in
+                ("facilities", "submission", "training", "village_points", "funds", "pairing", "registry")}
+    as_views = {u for u in rules | families if nodes[u]["config"]["materialized"] == "view"}
+    incremental = {u for u in rules if nodes[u]["config"]["materialized"] == "incremental"}
+    assert as_views == (rules - incremental) | families and len(as_views) == 20
+    readers = {u: [c for c in children[u] if c.startswith("model.")] for u in as_views}
+    assert {u: r for u, r in readers.items() if len(r) != 1} == {}
+    assert {r[0] for u, r in readers.items() if u in rules} == {"model.ruralcare.findings"}
+    assert {r[0] for u, r in readers.items() if u in families} == {"model.ruralcare.int_kpi__all_scopes"}
+    assert as_views <= set(unchanged_views(manifest, reference_only_nodes(manifest)))
+
+
 def _model(columns: dict[str, list[str]], enforced: bool = True) -> dict:
     return {"resource_type": "model", "name": "m", "config": {"contract": {"enforced": enforced}},
             "columns": {name: {"constraints": [{"type": c} for c in kinds]} for name, kinds in columns.items()}}

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K01-K08 and K27-K29, per town and month, from the 机构设施 sheet in force.
 -- numerator/denominator are null when the town has no version of the sheet yet.
 with sheet as (

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K23, K24 and K26, per town and month, from the 资金情况 sheet in force and the facilities
 -- in force (payments matched to facilities by name); K23 and K24 also match payments to the
 -- plan's centres by name, K26 also reads the 特困 register.

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K14-K16, per town and month: the town's key-group and grid-group people (registries at the
 -- month) against the 结对扶老 sheet in force for the town.
 with sheet as (

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K20-K22, per town and month, from the registries alone (null while the registry a KPI
 -- reads has no export yet). A town that sent no workbook for the month is still stale.
 with exports as (

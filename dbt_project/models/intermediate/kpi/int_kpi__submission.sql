@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K30, per town and month: 1 when the town's earliest accepted workbook for the month was
 -- submitted on or before the 5th of the next month, out of 1. Stale when nothing was sent.
 select

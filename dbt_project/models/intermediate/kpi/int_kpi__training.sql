@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K17-K19, per town and for each area above the towns (int_scope_areas: district, city), per
 -- month: distinct ID numbers over the 培训情况 rows in force with a valid 培训日期 on or before
 -- the month's last day (distinct across the area's towns). K19: trained caregivers with a

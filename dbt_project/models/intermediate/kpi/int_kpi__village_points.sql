@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  -- read once, by int_kpi__all_scopes (docs/decisions.md)
 -- K09-K13 and K25, per town and month, from the 互助养老点 sheet in force.
 -- K09, K11, K12 count villages' main rows; K13 takes assistants from any of the village's
 -- counted rows; K25 takes every point and sub-point row on its own. Only rows resolved to a

@@ -120,22 +120,42 @@ def unchanged_views(manifest: Mapping, left_out: Sequence[str]) -> list[str]:
 
 
 def contract_checked_tests(manifest: Mapping) -> list[str]:
-    """The unique ids of the not_null tests on columns whose model's enforced contract declares
-    them not null. DuckDB creates such a column NOT NULL and refuses a null when the model is
-    built, so after a successful build the test cannot fail; a Spark table is not checked so,
-    and runs them (pipelines/transform/assets.py)."""
+    """The unique ids of the tests whose rule the column's constraint in its model's enforced
+    contract states too: a not_null test where the column is declared not null, an accepted_values
+    test where it has the check `<column> in (<the values>)` (`accepted_values_check`). DuckDB
+    creates the column so and refuses a row that breaks it when the model is built, so after a
+    successful build the test cannot fail; a Spark table is not checked so, and runs them
+    (pipelines/transform/assets.py)."""
     nodes = manifest["nodes"]
     checked = []
     for unique_id, node in nodes.items():
-        if node["resource_type"] != "test" or (node.get("test_metadata") or {}).get("name") != "not_null":
-            continue
+        stated = _constraint_stating(node) if node["resource_type"] == "test" else None
         model = nodes.get(node.get("attached_node") or "")
-        if not model or not model["config"].get("contract", {}).get("enforced") or node["config"].get("where"):
+        if stated is None or not model or not model["config"].get("contract", {}).get("enforced"):
             continue
         constraints = model["columns"].get(node.get("column_name") or "", {}).get("constraints", [])
-        if any(constraint["type"] == "not_null" for constraint in constraints):
+        if any({key: constraint.get(key) for key in stated} == stated for constraint in constraints):
             checked.append(unique_id)
     return sorted(checked)
+
+
+def accepted_values_check(column: str, values: Sequence[str]) -> str:
+    """The check constraint that states an accepted_values test: `status in ('done', 'red')`."""
+    quoted = ", ".join("'" + str(value).replace("'", "''") + "'" for value in values)
+    return f"{column} in ({quoted})"
+
+
+def _constraint_stating(test: Mapping) -> dict | None:
+    """The column constraint that states what `test` checks, if it is one DuckDB can enforce."""
+    metadata, column = test.get("test_metadata") or {}, test.get("column_name")
+    if test["config"].get("where") or not column:
+        return None  # a test of some rows only
+    if metadata.get("name") == "not_null":
+        return {"type": "not_null"}
+    arguments = metadata.get("kwargs") or {}
+    if metadata.get("name") == "accepted_values" and arguments.get("quote", True) and arguments.get("values"):
+        return {"type": "check", "expression": accepted_values_check(column, arguments["values"])}
+    return None
 
 
 def node_names(manifest: Mapping, unique_ids: Sequence[str]) -> list[str]:

@@ -169,10 +169,11 @@ def test_the_district_ranks_first_of_its_city_as_the_answer_key_says(built):
     assert not rank_mismatches(con, key, "district")
 
 
-def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_columns_not_null(refreshed_warehouse,
-                                                                                           runs_of_last_refresh):
+def test_the_refresh_leaves_the_not_null_and_accepted_values_tests_to_duckdb_which_checks_those_columns(
+        refreshed_warehouse, runs_of_last_refresh):
     """pipelines/transform/dbt_run.py contract_checked_tests: the build does not run them, and the
-    working database refuses a null there (its columns are NOT NULL), so nothing goes unchecked."""
+    working database refuses a null or another value there (its columns are NOT NULL, or have the
+    CHECK of the accepted values), so nothing goes unchecked."""
     from pipelines.transform.dbt_run import contract_checked_tests
     from pipelines.transform.project import DBT_PROJECT
 
@@ -183,12 +184,23 @@ def test_the_refresh_leaves_the_not_null_tests_to_duckdb_which_holds_those_colum
     assert ran.isdisjoint(checked)
     assert any(unique_id.startswith("test.ruralcare.unique_dim_town_town_code.") for unique_id in ran)  # others run
     nodes = manifest["nodes"]
-    columns = {(nodes[nodes[t]["attached_node"]]["schema"], nodes[nodes[t]["attached_node"]]["alias"],
-                nodes[t]["column_name"]) for t in checked}
+    def column_of(test: str) -> tuple[str, str, str]:
+        model = nodes[nodes[test]["attached_node"]]
+        return model["schema"], model["alias"], nodes[test]["column_name"]
+
+    not_null = {column_of(t) for t in checked if nodes[t]["test_metadata"]["name"] == "not_null"}
+    in_values = {column_of(t): nodes[t]["test_metadata"]["kwargs"]["values"] for t in checked
+                 if nodes[t]["test_metadata"]["name"] == "accepted_values"}
     with duckdb.connect(str(refreshed_warehouse.work_db), read_only=True) as con:
         nullable = {(schema, table, column): is_nullable for schema, table, column, is_nullable in con.execute(
             "select table_schema, table_name, column_name, is_nullable from information_schema.columns").fetchall()}
-    assert {column: nullable.get(column) for column in columns} == dict.fromkeys(columns, "NO")
+        checks = {(schema, table, columns[0]): expression for schema, table, columns, expression in con.execute(
+            "select schema_name, table_name, constraint_column_names, expression from duckdb_constraints() "
+            "where constraint_type = 'CHECK'").fetchall()}
+    assert {column: nullable.get(column) for column in not_null} == dict.fromkeys(not_null, "NO")
+    assert len(in_values) == 16
+    for column, values in in_values.items():  # DuckDB's text of the check: (status IN ('done', ...)), "level" quoted
+        assert (checks.get(column) or "").replace('"', "") == f"({column[2]} IN ({', '.join(repr(v) for v in values)}))"
     # Dagster records them as passed (the steps they gate wait on them), with no warning of a
     # blocking check left without a result.
     instance = dg.DagsterInstance.get()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipelines.settings import Settings
 from pipelines.transform.dbt_run import (
+    accepted_values_check,
     contract_checked_tests,
     dbt_args_for,
     node_names,
@@ -145,8 +146,8 @@ def _model(columns: dict[str, list[str]], enforced: bool = True) -> dict:
             "columns": {name: {"constraints": [{"type": c} for c in kinds]} for name, kinds in columns.items()}}
 
 
-def _test(kind: str, model: str, column: str, where: str | None = None) -> dict:
-    return {"resource_type": "test", "name": f"{kind}_{model}_{column}", "test_metadata": {"name": kind},
+def _test(kind: str, model: str, column: str, where: str | None = None, **arguments) -> dict:
+    return {"resource_type": "test", "name": f"{kind}_{model}_{column}", "test_metadata": {"name": kind, "kwargs": arguments},
             "attached_node": f"model.p.{model}", "column_name": column, "config": {"where": where}}
 
 
@@ -163,15 +164,32 @@ def test_contract_checked_tests_are_not_null_tests_of_columns_an_enforced_contra
     assert contract_checked_tests(manifest) == ["test.p.not_null_fct_a"]
 
 
-def test_every_not_null_test_of_a_contracted_column_is_checked_by_the_contract_and_named_when_left_out():
+def test_contract_checked_tests_are_accepted_values_tests_whose_values_the_column_checks():
+    fct = _model({"status": [], "kind": [], "mode": [], "band": []})
+    fct["columns"]["status"]["constraints"] = [{"type": "not_null"},
+                                               {"type": "check", "expression": "status in ('done', 'red')"}]
+    fct["columns"]["kind"]["constraints"] = [{"type": "check", "expression": "kind in ('a')"}]
+    fct["columns"]["mode"]["constraints"] = [{"type": "check", "expression": "mode in ('x', 'y')"}]
+    manifest = {"nodes": {
+        "model.p.fct": fct,
+        "test.p.accepted_values_fct_status": _test("accepted_values", "fct", "status", values=["done", "red"]),
+        "test.p.accepted_values_fct_kind": _test("accepted_values", "fct", "kind", values=["a", "b"]),  # other values
+        "test.p.accepted_values_fct_mode": _test("accepted_values", "fct", "mode", values=["x", "y"], quote=False),
+        "test.p.accepted_values_fct_band": _test("accepted_values", "fct", "band", values=["60-69"]),  # no check
+    }}
+    assert contract_checked_tests(manifest) == ["test.p.accepted_values_fct_status"]
+    assert accepted_values_check("name", ["张三", "O'Brien"]) == "name in ('张三', 'O''Brien')"
+
+
+def test_every_not_null_and_accepted_values_test_of_a_contracted_column_is_checked_by_the_contract():
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     nodes = manifest["nodes"]
     on_contracted = [u for u, n in nodes.items() if n["resource_type"] == "test"
-                     and (n.get("test_metadata") or {}).get("name") == "not_null"
+                     and (n.get("test_metadata") or {}).get("name") in ("not_null", "accepted_values")
                      and nodes.get(n.get("attached_node") or "", {}).get("config", {}).get("contract", {}).get("enforced")]
     checked = contract_checked_tests(manifest)
-    # the project declares the constraint wherever it tests not_null on a contracted column
-    assert sorted(on_contracted) == checked and len(checked) > 40
+    # the project declares the constraint wherever it tests not_null or accepted values on a contracted column
+    assert sorted(on_contracted) == checked and len([u for u in checked if ".accepted_values_" in u]) == 16
     # kpi_town_monthly's are named (their model is built); dim_town's go with the reference models
     names = node_names(manifest, sorted(set(reference_only_nodes(manifest)) | set(checked)))
     assert "not_null_kpi_town_monthly_town_code" in names and "not_null_dim_town_town_code" not in names

@@ -149,7 +149,7 @@ def _constraint_stating(test: Mapping) -> dict | None:
     """The column constraint that states what `test` checks, if it is one DuckDB can enforce."""
     metadata, column = test.get("test_metadata") or {}, test.get("column_name")
     if test["config"].get("where") or not column:
-        return None  # a test of some rows only
+        return None  # a test of some rows only, or of no one column
     if metadata.get("name") == "not_null":
         return {"type": "not_null"}
     arguments = metadata.get("kwargs") or {}

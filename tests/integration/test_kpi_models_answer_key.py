@@ -184,6 +184,7 @@ def test_the_refresh_leaves_the_not_null_and_accepted_values_tests_to_duckdb_whi
     assert ran.isdisjoint(checked)
     assert any(unique_id.startswith("test.ruralcare.unique_dim_town_town_code.") for unique_id in ran)  # others run
     nodes = manifest["nodes"]
+
     def column_of(test: str) -> tuple[str, str, str]:
         model = nodes[nodes[test]["attached_node"]]
         return model["schema"], model["alias"], nodes[test]["column_name"]

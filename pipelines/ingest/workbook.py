@@ -6,7 +6,10 @@ searched in the first rows as lists of cell texts, the data rows are cut column-
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +61,13 @@ def read_workbook(path: Path) -> list[SheetCells]:
     """
     import fastexcel
 
+    content = path.read_bytes()
     try:
-        reader = fastexcel.read_excel(path.read_bytes())
+        reader = fastexcel.read_excel(content)
         names = reader.sheet_names
     except Exception as exc:  # calamine raises its own types for every kind of damage
         raise UnreadableWorkbook(str(exc)) from exc
+    long_numbers = may_hold_long_numbers(content)
     sheets = []
     for index, name in enumerate(names):
         try:
@@ -76,9 +81,37 @@ def read_workbook(path: Path) -> list[SheetCells]:
         if errors and errors.errors:
             cells = _with_error_texts(cells, errors.errors)
         absolute = [column.absolute_index for column in sheet.available_columns()]
-        number_cells = _number_cells(reader, index, cells.height, absolute)
+        number_cells = _number_cells(reader, index, cells.height, absolute) if long_numbers else None
         sheets.append(SheetCells(name, sheet.visible == "visible", cells, number_cells))
     return sheets
+
+
+# A cell value (`<v>`, `<x:v>`) with 16 digits in a row or an exponent (`5.00112E+17`); a
+# worksheet without one holds no number cell of 1e15 or more (a string cell's value is text or a
+# shared string's index). An element ending in v with attributes (`<v xml:space=…>`, which no
+# writer seems to make) counts as one. Two patterns led by rarer literals than `<`: 6× faster.
+_LONG_NUMBER_VALUE = re.compile(rb"v>[^<]*(?:\d{16}|[eE][-+]?\d)")
+_VALUE_WITH_ATTRIBUTES = re.compile(rb"v\s[^<>]*>")
+
+
+def may_hold_long_numbers(content: bytes) -> bool:
+    """Whether any sheet of an .xlsx may have a number cell of 1e15 or more, an ID that lost its
+    digits (`_number_as_typed`). Finding out which cells those are means loading a sheet again
+    (`_number_cells`, as costly as loading it at first: a fifth of reading a town's workbook),
+    so a workbook without such a value in its XML is not asked. True for anything else (.xls,
+    a file that is no zip of XML parts)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            # every XML part but the shared strings (text), wherever a writer put its worksheets
+            parts = [name for name in archive.namelist()
+                     if name.lower().endswith(".xml") and not name.lower().endswith("sharedstrings.xml")]
+            return not parts or any(_may_hold_long_number(archive.read(name)) for name in parts)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, zlib.error):
+        return True
+
+
+def _may_hold_long_number(worksheet_xml: bytes) -> bool:
+    return bool(_LONG_NUMBER_VALUE.search(worksheet_xml) or _VALUE_WITH_ATTRIBUTES.search(worksheet_xml))
 
 
 def _with_error_texts(cells: pl.DataFrame, errors) -> pl.DataFrame:

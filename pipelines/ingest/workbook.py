@@ -86,8 +86,8 @@ def read_workbook(path: Path) -> list[SheetCells]:
     return sheets
 
 
-# A cell value (`<v>`, `<x:v>`) with 16 digits in a row or an exponent (`5.00112E+17`); a
-# worksheet without one holds no number cell of 1e15 or more (a string cell's value is text or a
+# A cell value (`<v>`, `<x:v>`) with 16 digits in a row or an exponent (`5.00112E+17`); an XML
+# part without one holds no number cell of 1e15 or more (a string cell's value is text or a
 # shared string's index). An element ending in v with attributes (`<v xml:space=…>`, which no
 # writer seems to make) counts as one. Two patterns led by rarer literals than `<`: 6× faster.
 _LONG_NUMBER_VALUE = re.compile(rb"v>[^<]*(?:\d{16}|[eE][-+]?\d)")
@@ -110,8 +110,8 @@ def may_hold_long_numbers(content: bytes) -> bool:
         return True
 
 
-def _may_hold_long_number(worksheet_xml: bytes) -> bool:
-    return bool(_LONG_NUMBER_VALUE.search(worksheet_xml) or _VALUE_WITH_ATTRIBUTES.search(worksheet_xml))
+def _may_hold_long_number(xml_part: bytes) -> bool:
+    return bool(_LONG_NUMBER_VALUE.search(xml_part) or _VALUE_WITH_ATTRIBUTES.search(xml_part))
 
 
 def _with_error_texts(cells: pl.DataFrame, errors) -> pl.DataFrame:

@@ -185,8 +185,11 @@ def _timed_refresh(sources: str, warehouse: str, divisions: str | None, plan: st
 
 
 def _timed_refresh_run(started: float, sampler: PeakSampler, **paths: str | None) -> dict:
-    from pipelines.refresh import run_refresh
-    from pipelines.resources import WarehouseResource
+    from pipelines.long_lived import loading_long_lived_objects
+
+    with loading_long_lived_objects():  # as `ruralcare refresh` imports Dagster
+        from pipelines.refresh import run_refresh
+        from pipelines.resources import WarehouseResource
 
     stages, marks = {}, {}
 

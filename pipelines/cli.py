@@ -151,11 +151,14 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
         console.print(f"  [dim]–[/] nothing new in the inbox and nothing changed since the last publish: "
                       f"the published database was left as it was (refresh {unchanged}).")
         return
+    from pipelines.long_lived import loading_long_lived_objects
     from pipelines.refresh_helpers import helpers_running
 
     # Started before Dagster is imported, on the core the import leaves idle.
     with helpers_running(settings):
-        if not _refresh(_warehouse(sources, warehouse, divisions, engine, plan), strict=strict, rebuild=rebuild):
+        with loading_long_lived_objects():  # Dagster is imported here
+            resource = _warehouse(sources, warehouse, divisions, engine, plan)
+        if not _refresh(resource, strict=strict, rebuild=rebuild):
             sys.exit(1)
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from pipelines.long_lived import loading_long_lived_objects
 from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
@@ -83,14 +84,15 @@ def _run_stages(warehouse: WarehouseResource, settings: Settings, instance: dg.D
                 on_stage: Callable[[str, str], None] | None, rebuild: bool) -> RefreshResult:
     from pipelines.transform.project import ensure_manifest_current
 
-    ensure_manifest_current()
-    from pipelines.definitions import defs
+    with loading_long_lived_objects():
+        ensure_manifest_current()
+        from pipelines.definitions import defs
 
-    instance = instance or dagster_instance()
-    fail_dead_runs(instance, default_work_db=str(settings.work_db))
-    assets = list(defs.assets or [])
-    checks = list(defs.asset_checks or [])
-    graph = defs.resolve_asset_graph()
+        instance = instance or dagster_instance()
+        fail_dead_runs(instance, default_work_db=str(settings.work_db))
+        assets = list(defs.assets or [])
+        checks = list(defs.asset_checks or [])
+        graph = defs.resolve_asset_graph()
     started = datetime.now(timezone.utc)
     result = RefreshResult(success=True, refresh_id=new_refresh_id(started))
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),

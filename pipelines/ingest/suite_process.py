@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 import polars as pl
 
 from pipelines.ingest.suites import Failure, SuiteColumns
+from pipelines.long_lived import loading_long_lived_objects
 
 # How long a process asked to stop may take to end before it is killed.
 _STOP_SECONDS = 10
@@ -26,9 +27,10 @@ _STOP_SECONDS = 10
 
 def _serve(connection: Connection) -> None:
     """The process: one SuiteRunner, a validation per request, until told to stop."""
-    from pipelines.ingest.suites import SuiteRunner
+    with loading_long_lived_objects():
+        from pipelines.ingest.suites import SuiteRunner
 
-    runner = SuiteRunner()
+        runner = SuiteRunner()
     while True:
         request = connection.recv()
         if request is None:

@@ -247,10 +247,13 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
     the one dbt command line that connects, as that caller. The socket listens from before this
     process starts: a command that comes early waits for the import and parse."""
     listener = socket.socket(fileno=listener_fd)
-    _patch_dbt()
-    import dbt.cli.main  # noqa: F401 - imported ahead of time is the point
+    from pipelines.long_lived import loading_long_lived_objects
 
-    parsed = _parse(ParseAhead(**json.load(sys.stdin))) if parse_ahead else None
+    with loading_long_lived_objects():
+        _patch_dbt()
+        import dbt.cli.main  # noqa: F401 - imported ahead of time is the point
+
+        parsed = _parse(ParseAhead(**json.load(sys.stdin))) if parse_ahead else None
 
     connection, _ = listener.accept()
     os.unlink(listener.getsockname())  # one command only: later ones start dbt themselves

@@ -253,7 +253,7 @@ class SiteWriter:
         self.data = data
         self.status = status
         self.root = root
-        self.environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
+        self.environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined, auto_reload=False,
                                        autoescape=select_autoescape(["html", "j2"]))
         self.css = Markup(site_css())
         self.legend = status_legend(status_limits())

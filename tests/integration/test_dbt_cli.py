@@ -240,3 +240,38 @@ def test_the_warm_process_answers_before_it_writes_the_builds_manifest(tmp_path:
     assert "seed.ruralcare.divisions" in manifest["nodes"]
     assert (target / "semantic_manifest.json").is_file()
     assert not list(target.glob(".manifests-*"))
+
+
+def test_a_plain_name_selects_by_lookup_the_nodes_dbts_own_search_selects(tmp_path: Path, monkeypatch):
+    """Every selector a refresh's `--exclude` uses (a node's name) and the other plain names a
+    node matches by (package, folders) select the same nodes looked up as dbt's search over every
+    node selects; wildcards and dotted names are dbt's own."""
+    from dbt.cli.main import dbtRunner
+    from dbt.graph.selector_methods import QualifiedNameSelectorMethod
+
+    for name, value in _dbt_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(DBT_PROJECT_DIR)
+    start_from_project_parse(tmp_path / "target")
+    parsed = dbtRunner().invoke(["parse", "--no-write-json", "--log-level-file", "none", "--quiet"])
+    assert parsed.success, parsed.exception
+    manifest = parsed.result
+
+    dbts_search = QualifiedNameSelectorMethod.search
+    monkeypatch.setattr(QualifiedNameSelectorMethod, "search", dbts_search)  # restored after the test
+    monkeypatch.setattr(dbt_cli, "_names_of_manifest", None)
+    dbt_cli._look_plain_names_up()
+    assert QualifiedNameSelectorMethod.search is not dbts_search
+
+    every_node = set(manifest.nodes) | set(manifest.unit_tests)
+    some_nodes = {unique_id for index, unique_id in enumerate(sorted(every_node)) if index % 3}
+    fqn_parts = {part for node in manifest.nodes.values() for part in node.fqn}
+    selectors = sorted(fqn_parts | {"no_such_node", "kpi_*", "staging.*", "ruralcare.marts", "*members*", ""})
+    assert len(selectors) > 250
+    method = QualifiedNameSelectorMethod(manifest, None, [])
+    for included in (every_node, some_nodes):
+        for selector in selectors:
+            expected = set(dbts_search(method, included, selector))
+            assert set(method.search(included, selector)) == expected, selector
+    assert set(method.search(every_node, "stg_ingest__files")) == {"model.ruralcare.stg_ingest__files"}
+    assert len(set(method.search(every_node, "staging"))) > 10  # a folder name selects the folder's nodes

@@ -187,9 +187,12 @@ def _timed_refresh(sources: str, warehouse: str, divisions: str | None, plan: st
 def _timed_refresh_run(started: float, sampler: PeakSampler, **paths: str | None) -> dict:
     from pipelines.long_lived import loading_long_lived_objects
 
-    with loading_long_lived_objects():  # as `ruralcare refresh` imports Dagster
-        from pipelines.refresh import run_refresh
+    with loading_long_lived_objects():  # as `ruralcare refresh` loads Dagster
+        from pipelines.refresh import dagster_instance, load_definitions, run_refresh
         from pipelines.resources import WarehouseResource
+
+        load_definitions()
+        instance = dagster_instance()
 
     stages, marks = {}, {}
 
@@ -206,7 +209,7 @@ def _timed_refresh_run(started: float, sampler: PeakSampler, **paths: str | None
 
     imported = time.perf_counter() - started
     resource_ = WarehouseResource(**paths)
-    result = run_refresh(resource_, on_stage=on_stage)
+    result = run_refresh(resource_, instance=instance, on_stage=on_stage)
     sampler.stop()
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = {"wall": time.perf_counter() - started, "cpu": cpu_seconds(),

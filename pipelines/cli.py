@@ -54,7 +54,7 @@ def _rejected_in(settings: Settings, refresh_id: str) -> list[tuple[str, str]]:
         con.close()
 
 
-def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) -> bool:
+def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False, instance=None) -> bool:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from pipelines.progress import listening
@@ -89,7 +89,7 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
 
     with bar, listening(on_progress), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
         try:
-            result = run_refresh(warehouse_resource, on_stage=on_stage, rebuild=rebuild)
+            result = run_refresh(warehouse_resource, instance=instance, on_stage=on_stage, rebuild=rebuild)
         except Exception as error:  # noqa: BLE001 - the terminal gets one clear line, the log the traceback
             failure = f"{type(error).__name__}: {error}"
             traceback.print_exc(file=log)
@@ -156,9 +156,14 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
 
     # Started before Dagster is imported, on the core the import leaves idle.
     with helpers_running(settings):
-        with loading_long_lived_objects():  # Dagster is imported here
+        # Dagster, the definitions and the instance live as long as this process (docs/decisions.md).
+        with loading_long_lived_objects():
             resource = _warehouse(sources, warehouse, divisions, engine, plan)
-        if not _refresh(resource, strict=strict, rebuild=rebuild):
+            from pipelines.refresh import dagster_instance, load_definitions
+
+            load_definitions()
+            instance = dagster_instance()
+        if not _refresh(resource, strict=strict, rebuild=rebuild, instance=instance):
             sys.exit(1)
 
 

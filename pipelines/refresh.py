@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from pipelines.long_lived import loading_long_lived_objects
 from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
@@ -42,6 +41,16 @@ class RefreshResult:
     failed_stage: str | None = None
     error: str | None = None
     unchanged: bool = False  # nothing new: transform, quality and publish were skipped
+
+
+def load_definitions() -> dg.Definitions:
+    """The project's Dagster definitions, imported once the dbt manifest they read is current."""
+    from pipelines.transform.project import ensure_manifest_current
+
+    ensure_manifest_current()
+    from pipelines.definitions import defs
+
+    return defs
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -82,17 +91,12 @@ def run_refresh(
 
 def _run_stages(warehouse: WarehouseResource, settings: Settings, instance: dg.DagsterInstance | None,
                 on_stage: Callable[[str, str], None] | None, rebuild: bool) -> RefreshResult:
-    from pipelines.transform.project import ensure_manifest_current
-
-    with loading_long_lived_objects():
-        ensure_manifest_current()
-        from pipelines.definitions import defs
-
-        instance = instance or dagster_instance()
-        fail_dead_runs(instance, default_work_db=str(settings.work_db))
-        assets = list(defs.assets or [])
-        checks = list(defs.asset_checks or [])
-        graph = defs.resolve_asset_graph()
+    defs = load_definitions()
+    instance = instance or dagster_instance()
+    fail_dead_runs(instance, default_work_db=str(settings.work_db))
+    assets = list(defs.assets or [])
+    checks = list(defs.asset_checks or [])
+    graph = defs.resolve_asset_graph()
     started = datetime.now(timezone.utc)
     result = RefreshResult(success=True, refresh_id=new_refresh_id(started))
     tags = {REFRESH_ID_TAG: result.refresh_id, REFRESH_STARTED_TAG: started.isoformat(),

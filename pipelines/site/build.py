@@ -253,8 +253,9 @@ class SiteWriter:
         self.data = data
         self.status = status
         self.root = root
-        self.environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined, auto_reload=False,
-                                       autoescape=select_autoescape(["html", "j2"]))
+        # auto_reload off: the templates are read once per build, not checked for changes per page.
+        self.environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
+                                       autoescape=select_autoescape(["html", "j2"]), auto_reload=False)
         self.css = Markup(site_css())
         self.legend = status_legend(status_limits())
         self.pages: set[str] = set()

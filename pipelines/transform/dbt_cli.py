@@ -110,6 +110,10 @@ class _EveryNode:
         return True
 
 
+# The last manifest's plain names (`_plain_names`): a warm process builds with one manifest.
+_names_of_manifest: tuple[object, dict[str, set[str]] | None] | None = None
+
+
 def _plain_names(method) -> dict[str, set[str]] | None:
     """Each plain name → the nodes dbt's fqn method selects by it, for the method's manifest (kept
     for the last manifest asked about); None when a node is versioned (dbt's rules differ there).
@@ -131,9 +135,6 @@ def _plain_names(method) -> dict[str, set[str]] | None:
             names.setdefault(name, set()).add(unique_id)
     _names_of_manifest = (manifest, names)
     return names
-
-
-_names_of_manifest: tuple[object, dict[str, set[str]] | None] | None = None
 
 
 def _look_plain_names_up() -> None:

@@ -54,11 +54,12 @@ def _rejected_in(settings: Settings, refresh_id: str) -> list[tuple[str, str]]:
         con.close()
 
 
-def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False, instance=None) -> bool:
+def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) -> bool:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from pipelines.long_lived import loading_long_lived_objects
     from pipelines.progress import listening
-    from pipelines.refresh import run_refresh
+    from pipelines.refresh import dagster_instance, load_definitions, run_refresh
 
     settings = warehouse_resource.settings()
     console.print(f"[bold]Refreshing[/] inbox {settings.sources_dir} → {settings.work_db}")
@@ -89,6 +90,10 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False, in
 
     with bar, listening(on_progress), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
         try:
+            # The definitions and the instance live as long as this process (docs/decisions.md).
+            with loading_long_lived_objects():
+                load_definitions()
+                instance = dagster_instance()
             result = run_refresh(warehouse_resource, instance=instance, on_stage=on_stage, rebuild=rebuild)
         except Exception as error:  # noqa: BLE001 - the terminal gets one clear line, the log the traceback
             failure = f"{type(error).__name__}: {error}"
@@ -156,14 +161,9 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
 
     # Started before Dagster is imported, on the core the import leaves idle.
     with helpers_running(settings):
-        # Dagster, the definitions and the instance live as long as this process (docs/decisions.md).
-        with loading_long_lived_objects():
+        with loading_long_lived_objects():  # Dagster, imported here, lives as long as this process
             resource = _warehouse(sources, warehouse, divisions, engine, plan)
-            from pipelines.refresh import dagster_instance, load_definitions
-
-            load_definitions()
-            instance = dagster_instance()
-        if not _refresh(resource, strict=strict, rebuild=rebuild, instance=instance):
+        if not _refresh(resource, strict=strict, rebuild=rebuild):
             sys.exit(1)
 
 

@@ -187,12 +187,10 @@ def _timed_refresh(sources: str, warehouse: str, divisions: str | None, plan: st
 def _timed_refresh_run(started: float, sampler: PeakSampler, **paths: str | None) -> dict:
     from pipelines.long_lived import loading_long_lived_objects
 
-    with loading_long_lived_objects():  # as `ruralcare refresh` loads Dagster
-        from pipelines.refresh import dagster_instance, load_definitions, run_refresh
+    with loading_long_lived_objects():  # as `ruralcare refresh` imports Dagster
+        from pipelines.refresh import load_for_this_process, run_refresh
         from pipelines.resources import WarehouseResource
-
-        load_definitions()
-        instance = dagster_instance()
+    instance = load_for_this_process()
 
     stages, marks = {}, {}
 

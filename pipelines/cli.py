@@ -57,9 +57,8 @@ def _rejected_in(settings: Settings, refresh_id: str) -> list[tuple[str, str]]:
 def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) -> bool:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from pipelines.long_lived import loading_long_lived_objects
     from pipelines.progress import listening
-    from pipelines.refresh import dagster_instance, load_definitions, run_refresh
+    from pipelines.refresh import load_for_this_process, run_refresh
 
     settings = warehouse_resource.settings()
     console.print(f"[bold]Refreshing[/] inbox {settings.sources_dir} → {settings.work_db}")
@@ -90,11 +89,8 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
 
     with bar, listening(on_progress), log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
         try:
-            # The definitions and the instance live as long as this process (docs/decisions.md).
-            with loading_long_lived_objects():
-                load_definitions()
-                instance = dagster_instance()
-            result = run_refresh(warehouse_resource, instance=instance, on_stage=on_stage, rebuild=rebuild)
+            result = run_refresh(warehouse_resource, instance=load_for_this_process(), on_stage=on_stage,
+                                 rebuild=rebuild)
         except Exception as error:  # noqa: BLE001 - the terminal gets one clear line, the log the traceback
             failure = f"{type(error).__name__}: {error}"
             traceback.print_exc(file=log)

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from pipelines.long_lived import loading_long_lived_objects
 from pipelines.publish.inputs import published_is_current
 from pipelines.publish.refresh_log import new_refresh_id, record_refresh, finish_status_record
 from pipelines.resources import WarehouseResource, build_resources
@@ -51,6 +52,16 @@ def load_definitions() -> dg.Definitions:
     from pipelines.definitions import defs
 
     return defs
+
+
+def load_for_this_process() -> dg.DagsterInstance:
+    """For a process that runs a refresh and ends (the command line, the benchmark): the
+    definitions loaded and the instance made with the collector paused, then frozen
+    (pipelines/long_lived.py); pass the instance to `run_refresh`. Not done by `run_refresh`
+    itself: a process calling it many times (a test) would keep every earlier call's garbage."""
+    with loading_long_lived_objects():
+        load_definitions()
+        return dagster_instance()
 
 
 def dagster_instance() -> dg.DagsterInstance:

@@ -16,6 +16,15 @@ What running dbt costs that a refresh does not need to pay:
   leaves out ≈ 150 nodes by name (pipelines/transform/dbt_run.py), ≈ 0.3 s of testing before
   the first node runs. Here a plain name (no wildcard, no dot) is looked up among the names it
   can match instead; the nodes found are the same.
+- dbt hands its threads the nodes in the order they became ready: its main loop takes every
+  ready node off its priority queue (ordered by graph depth) at once and queues it behind the
+  others in its thread pool. A model's tests then wait behind dozens of small nodes that became
+  ready before them, and the chain of heavy models they hold back (registry rows → persons →
+  published persons → KPI members) starts late. Here a node is taken off the queue only when a
+  thread is free, and the queue puts first the node with the heaviest chain of nodes after it, a
+  model incremental by month weighing as twenty others. The transform and quality stage of a
+  district's full refresh 12.5 → 12.2 s, of its new month 6.2 → 5.8 s (medians of three
+  alternating runs).
 - Importing dbt takes ≈ 1.1 s, loading the project's manifest ≈ 0.9 s more. A refresh starts a
   *warm* dbt process while it ingests (`warm_dbt()`), one that imports dbt, parses the project
   as the build will see it (`ParseAhead`) and waits on a Unix socket; `ruralcare-dbt`, when it
@@ -152,6 +161,54 @@ def _look_plain_names_up() -> None:
     QualifiedNameSelectorMethod.search = search_plain_name_by_lookup
 
 
+# A model incremental by month reads and writes every person row of the months it builds (the
+# registry rows, the persons, the KPI members: dbt_project/models/intermediate/int_person_monthly.sql
+# and its like); any other node of the project is a small table, a view or a test.
+INCREMENTAL_WEIGHT, OTHER_WEIGHT = 1.0, 0.05
+
+
+def chain_scores(graph, weight) -> dict[str, float]:
+    """Each node's priority for dbt's queue (lower runs first): minus the weight of the heaviest
+    chain of nodes from it to the end of the build, itself included."""
+    import networkx as nx
+
+    chain: dict[str, float] = {}
+    for node in reversed(list(nx.topological_sort(graph))):
+        chain[node] = weight(node) + max((chain[child] for child in graph.successors(node)), default=0.0)
+    return {node: -heaviest for node, heaviest in chain.items()}
+
+
+def _run_longest_chains_first() -> None:
+    from dbt.graph.queue import GraphQueue
+    from dbt.task.runnable import GraphRunnableTask
+
+    get = GraphQueue.get
+    run_queue = GraphRunnableTask.run_queue
+
+    def scores_by_chain(queue, graph) -> dict[str, float]:
+        def weight(unique_id: str) -> float:
+            node = queue.manifest.nodes.get(unique_id)
+            return INCREMENTAL_WEIGHT if node is not None and node.config.materialized == "incremental" else OTHER_WEIGHT
+
+        return chain_scores(graph, weight)
+
+    def get_when_a_thread_is_free(queue, block: bool = True, timeout: float | None = None):
+        threads = getattr(queue, "ruralcare_threads", None)
+        if threads:
+            with queue.lock:  # nodes leave in_progress in mark_done, which notifies some_task_done
+                while len(queue.in_progress) >= threads:
+                    queue.some_task_done.wait()
+        return get(queue, block, timeout)
+
+    def run_queue_knowing_its_threads(task, pool) -> None:
+        task.job_queue.ruralcare_threads = pool.max_threads
+        return run_queue(task, pool)
+
+    GraphQueue._get_scores = scores_by_chain
+    GraphQueue.get = get_when_a_thread_is_free
+    GraphRunnableTask.run_queue = run_queue_knowing_its_threads
+
+
 _patched = False
 
 
@@ -161,6 +218,7 @@ def _patch_dbt() -> None:
         _leave_path_out_of_profile_hash()
         _format_only_events_that_are_written()
         _look_plain_names_up()
+        _run_longest_chains_first()
         _patched = True
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.processes import process_alive
 from pipelines.settings import DBT_PROJECT_DIR
@@ -242,12 +244,9 @@ def test_the_warm_process_answers_before_it_writes_the_builds_manifest(tmp_path:
     assert not list(target.glob(".manifests-*"))
 
 
-def test_a_plain_name_selects_by_lookup_the_nodes_dbts_own_search_selects(tmp_path: Path, monkeypatch):
-    """Every selector a refresh's `--exclude` uses (a node's name) and the other plain names a
-    node matches by (package, folders) select the same nodes looked up as dbt's search over every
-    node selects; wildcards and dotted names are dbt's own."""
+def _projects_manifest(tmp_path: Path, monkeypatch):
+    """The project's manifest, parsed in this process as the warm process parses it."""
     from dbt.cli.main import dbtRunner
-    from dbt.graph.selector_methods import QualifiedNameSelectorMethod
 
     for name, value in _dbt_env(tmp_path).items():
         monkeypatch.setenv(name, value)
@@ -255,7 +254,16 @@ def test_a_plain_name_selects_by_lookup_the_nodes_dbts_own_search_selects(tmp_pa
     start_from_project_parse(tmp_path / "target")
     parsed = dbtRunner().invoke(["parse", "--no-write-json", "--log-level-file", "none", "--quiet"])
     assert parsed.success, parsed.exception
-    manifest = parsed.result
+    return parsed.result
+
+
+def test_a_plain_name_selects_by_lookup_the_nodes_dbts_own_search_selects(tmp_path: Path, monkeypatch):
+    """Every selector a refresh's `--exclude` uses (a node's name) and the other plain names a
+    node matches by (package, folders) select the same nodes looked up as dbt's search over every
+    node selects; wildcards and dotted names are dbt's own."""
+    from dbt.graph.selector_methods import QualifiedNameSelectorMethod
+
+    manifest = _projects_manifest(tmp_path, monkeypatch)
 
     dbts_search = QualifiedNameSelectorMethod.search
     monkeypatch.setattr(QualifiedNameSelectorMethod, "search", dbts_search)  # restored after the test
@@ -275,3 +283,78 @@ def test_a_plain_name_selects_by_lookup_the_nodes_dbts_own_search_selects(tmp_pa
             assert set(method.search(included, selector)) == expected, selector
     assert set(method.search(every_node, "stg_ingest__files")) == {"model.ruralcare.stg_ingest__files"}
     assert len(set(method.search(every_node, "staging"))) > 10  # a folder name selects the folder's nodes
+
+
+def _order_handed_out(queue) -> list[str]:
+    """The nodes in the order the queue hands them out to one thread that finishes each at once."""
+    order = []
+    while not queue.empty():
+        unique_id = queue.get().unique_id
+        order.append(unique_id)
+        queue.mark_done(unique_id)
+    return order
+
+
+def test_the_queue_hands_a_free_thread_the_node_with_the_heaviest_chain_after_it(tmp_path: Path, monkeypatch):
+    """dbt's queue orders ready nodes by depth, and its main loop takes them all at once; patched
+    (pipelines/transform/dbt_cli.py), the chain to the persons' models goes first and a node is
+    taken only when one of the build's threads is free."""
+    import threading
+
+    import networkx as nx
+    from dbt.graph.queue import GraphQueue
+    from dbt.task.runnable import GraphRunnableTask
+
+    manifest = _projects_manifest(tmp_path, monkeypatch)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(manifest.nodes)
+    graph.add_edges_from((parent, child) for parent, children in manifest.child_map.items()
+                         for child in children if parent in manifest.nodes and child in manifest.nodes)
+    persons_chain = "model.ruralcare.int_registry_rows_monthly"
+    incremental = {unique_id for unique_id, node in manifest.nodes.items() if node.config.materialized == "incremental"}
+    assert persons_chain in incremental
+    # nodes with no model incremental by month after them: light chains, whatever their length
+    light = {unique_id for unique_id in graph if not ({unique_id} | nx.descendants(graph, unique_id)) & incremental}
+
+    dbts_order = _order_handed_out(GraphQueue(graph.copy(), manifest, set(graph)))
+    assert light & set(dbts_order[:dbts_order.index(persons_chain)])
+
+    for cls, name in ((GraphQueue, "_get_scores"), (GraphQueue, "get"), (GraphRunnableTask, "run_queue")):
+        monkeypatch.setattr(cls, name, getattr(cls, name))  # restored after the test
+    dbt_cli._run_longest_chains_first()
+    patched_order = _order_handed_out(GraphQueue(graph.copy(), manifest, set(graph)))
+    assert not light & set(patched_order[:patched_order.index(persons_chain)])
+    assert sorted(patched_order) == sorted(dbts_order)
+    for position, unique_id in enumerate(patched_order):  # still after every node it depends on
+        assert set(graph.predecessors(unique_id)) <= set(patched_order[:position]), unique_id
+
+    queue = GraphQueue(graph.copy(), manifest, set(graph))
+    @functools.cache
+    def heaviest_chain(unique_id: str) -> float:  # a model incremental by month weighs 1, any other node 0.05
+        own = 1.0 if unique_id in incremental else 0.05
+        return own + max((heaviest_chain(child) for child in graph.successors(unique_id)), default=0.0)
+
+    assert queue._scores == {unique_id: pytest.approx(-heaviest_chain(unique_id)) for unique_id in graph}
+    assert queue._scores[persons_chain] < -3.0  # registry rows → persons → KPI members at least
+    queue.ruralcare_threads = 2
+    first, second = queue.get().unique_id, queue.get().unique_id
+    handed = []
+    third = threading.Thread(target=lambda: handed.append(queue.get().unique_id), daemon=True)
+    third.start()
+    third.join(0.3)
+    assert not handed, "a third node was taken while both threads were busy"
+    queue.mark_done(first)
+    third.join(5)
+    assert len(handed) == 1 and handed[0] not in (first, second)
+
+
+def test_chain_scores_put_a_heavy_chain_before_a_long_light_one():
+    import networkx as nx
+
+    graph = nx.DiGraph([("start", "heavy"), ("heavy", "end"),
+                        ("start", "light_1"), ("light_1", "light_2"), ("light_2", "light_3")])
+    weights = {"heavy": 1.0}
+    scores = dbt_cli.chain_scores(graph, lambda node: weights.get(node, 0.05))
+    assert scores["heavy"] < scores["light_1"] < scores["light_2"] < scores["light_3"]
+    assert scores["start"] < scores["heavy"] < scores["end"]
+    assert scores["start"] == pytest.approx(-1.1)

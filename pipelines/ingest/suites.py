@@ -255,6 +255,22 @@ class Failure:
     rows: list[int]
 
 
+# The expectations the suites use, each of which tests a row by the row's own values alone (no
+# uniqueness, no counts: duplicates are counted in Polars first): a validation may then test each
+# distinct row once and give its result to every row equal to it (pipelines/ingest/checks.py).
+ROW_BY_ROW_EXPECTATIONS = frozenset({
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between", "expect_column_pair_values_a_to_be_greater_than_b",
+})
+
+
+def require_row_by_row(suite: dict) -> None:
+    for item in suite["expectations"]:
+        if item["type"] not in ROW_BY_ROW_EXPECTATIONS:
+            raise ValueError(f"suite {suite['name']}: {item['type']} is not known to test each row on its own; "
+                             "add it to ROW_BY_ROW_EXPECTATIONS only if it does (pipelines/ingest/suites.py)")
+
+
 class SuiteColumns:
     """Which columns each table's suite reads (from the suite files; no GX needed)."""
 
@@ -265,7 +281,9 @@ class SuiteColumns:
     def columns(self, table: str) -> set[str]:
         """The columns the table's suite reads: only these need to reach GX."""
         if table not in self._columns:
-            self._columns[table] = suite_columns(load_suite(table))
+            suite = load_suite(table)
+            require_row_by_row(suite)
+            self._columns[table] = suite_columns(suite)
         return self._columns[table]
 
     def presence_only_columns(self, table: str) -> set[str]:

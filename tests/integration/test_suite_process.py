@@ -100,3 +100,28 @@ def test_a_library_great_expectations_would_import_cannot_end_the_process(tmp_pa
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "['DQ11_bad_value', 'DQ11_bad_value']"
+
+
+def test_validating_each_distinct_row_once_finds_the_rows_validating_every_row_finds():
+    from pipelines.ingest.checks import _distinct_rows, _rows_equal_to
+
+    frame = _tekun_frame(["集中供养", "不知道", None, "不知道", "集中供养", None, "分散供养", "不知道", "也不知道"])
+    runner = SuiteRunner()
+    every_row = [(f.meta, f.rows) for f in runner.validate("registry_tekun", frame)]
+    distinct, equal_rows = _distinct_rows(frame)
+    assert distinct.height == 5 and distinct.schema == frame.schema
+    each_distinct_once = [(f.meta, _rows_equal_to(f.rows, equal_rows)) for f in runner.validate("registry_tekun", distinct)]
+    assert sorted(each_distinct_once, key=str) == sorted(every_row, key=str)
+    assert [1, 3, 7, 8] in [rows for _, rows in every_row]  # the unknown 供养方式, wherever it repeats
+
+
+def test_a_suite_may_hold_only_expectations_that_test_each_row_on_its_own():
+    from pipelines.ingest.suites import ROW_BY_ROW_EXPECTATIONS, load_suite, require_row_by_row, suite_file
+
+    for path in suite_file("registry_tekun").parent.glob("*.json"):
+        require_row_by_row(load_suite(path.stem))  # every suite of the repository
+    suite = {"name": "registry_tekun", "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id_number"}}]}
+    with pytest.raises(ValueError, match="expect_column_values_to_be_unique is not known to test each row"):
+        require_row_by_row(suite)
+    assert "expect_column_values_to_be_unique" not in ROW_BY_ROW_EXPECTATIONS

@@ -91,12 +91,15 @@ def _load_new_files(
     workbooks = [f for f in inbox if f.kind == "town_workbook"]
     with WorkbookReader(workbooks, contract, divisions.in_scope_towns, refresh_id,
                         read_workers(len(workbooks))) as reader:
+        last_registry = max((index for index, file in enumerate(inbox, 1) if file.kind == "registry"), default=0)
         for index, file in enumerate(inbox, 1):
             progress(file.relative_path, index, len(inbox))
             result = ingest_file(file, originals, contract, reader, validation, refresh_id, progress)
             if result.status == "loaded":
                 originals[file.sha256] = result.original
             files.append(result)
+            if index == last_registry:
+                validation.registries_read()
     row_findings = validation.finish()
     parquet_files = parquet.finish(
         (contract.registries[f.registry].table, f.file.file_id)

@@ -6,6 +6,7 @@ since a suite run costs far more than a row.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import polars as pl
@@ -69,6 +70,10 @@ class Validation:
         self._sheet_rows: dict[str, _Held] = {}  # by sheet kind: raw-text rows
         self._registry_rows: dict[str, _Held] = {}  # by registry kind: parsed rows
         self._findings: list[Finding] = []
+        # The thread that hands held rows to the suites and stores them (`registries_read`, `finish`)
+        self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suites-wait")
+        self._registries_checked: list[Future[list[Finding]]] = []
+        self._suites_in_use = threading.Lock()  # one validation at a time, in either thread
 
     def add_sheet_rows(self, source: SourceSpec, rows: pl.DataFrame) -> None:
         self._rows_coming()
@@ -101,20 +106,25 @@ class Validation:
                 self._suites = Future()
                 self._suites.set_result(ahead)
 
+    def registries_read(self) -> None:
+        """No more registry rows are coming: the held ones go to the suites now, in the checker
+        thread, while the workbooks are still being taken in."""
+        self._registries_checked += [self._checker.submit(self._store_registry, self._contract.registries[kind], parsed)
+                                     for kind, parsed in _taken(self._registry_rows)]
+
     def finish(self) -> list[Finding]:
         """Validate everything still held; every finding of the rows, in the order of the kinds.
 
-        The held registry rows are parsed already: a thread hands them to the suites first and
-        waits on them while this one parses the held sheet rows, which that thread then checks
-        and stores too, one kind after another."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="suites-wait") as checker:
-            registries = [checker.submit(self._store_registry, self._contract.registries[kind], parsed)
-                          for kind, parsed in _taken(self._registry_rows)]
+        The held registry rows are parsed already: the checker thread hands them to the suites
+        (from `registries_read` on) while this one parses the held sheet rows, which that thread
+        then checks and stores too, one kind after another."""
+        self.registries_read()
+        with self._checker as checker:
             sheets = []
             for kind, held in _taken(self._sheet_rows):
                 source = self._contract.sheets[kind]
                 sheets.append(checker.submit(self._store_sheets, source, self._parse(held, source)))
-            for checked in [*sheets, *registries]:
+            for checked in [*sheets, *self._registries_checked]:
                 self._findings.extend(checked.result())
         return list(self._findings)
 
@@ -132,14 +142,16 @@ class Validation:
         return parse_rows(held, source, self._contract, self._divisions, self._pii_key)
 
     def _store_sheets(self, source: SourceSpec, parsed: pl.DataFrame) -> list[Finding]:
-        checked = self._checked(parsed, source)
-        self._parquet.write_batch(source.table, checked.rows)
+        with self._suites_in_use:
+            checked = self._checked(parsed, source)
+            self._parquet.write_batch(source.table, checked.rows)
         return checked.findings
 
     def _store_registry(self, source: SourceSpec, parsed: pl.DataFrame) -> list[Finding]:
-        checked = self._checked(parsed, source)
-        for (file_id,), rows in checked.rows.group_by(["file_id"], maintain_order=True):
-            self._parquet.append(source.table, file_id, rows)
+        with self._suites_in_use:
+            checked = self._checked(parsed, source)
+            for (file_id,), rows in checked.rows.group_by(["file_id"], maintain_order=True):
+                self._parquet.append(source.table, file_id, rows)
         return checked.findings
 
     def _checked(self, parsed: pl.DataFrame, source: SourceSpec) -> Checked:

@@ -591,3 +591,25 @@ def test_great_expectations_skips_the_work_ruralcare_does_not_need(inbox, monkey
     # GX makes an expectation from its configuration again per metric (each then made once):
     # ≈ 17 per expectation here, against ≈ 127 made anew each time one is asked for.
     assert validations == ["registry_tekun"] and len(configured) <= 25 * expectations
+
+
+def test_the_registries_rows_go_to_the_suites_once_the_last_registry_file_is_read(inbox, monkeypatch):
+    """`Validation.registries_read` (pipelines/ingest/validate.py) is called right after the last
+    registry file of the inbox, before the workbooks that come after it."""
+    import pipelines.ingest.run as run
+    import pipelines.ingest.validate as validate
+
+    (inbox / "registries" / TEKUN).write_bytes("\n".join([TEKUN_HEADER, TEKUN_ROW]).encode("gb18030"))
+    (inbox / "registries" / "特困人员名册_20220731.csv").write_bytes(
+        "\n".join([TEKUN_HEADER, TEKUN_ROW]).encode("gb18030"))
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities())
+    taken_in, read_at = [], []
+    ingest_file = run.ingest_file
+    monkeypatch.setattr(run, "ingest_file", lambda file, *a: taken_in.append(file.kind) or ingest_file(file, *a))
+    registries_read = validate.Validation.registries_read
+    monkeypatch.setattr(validate.Validation, "registries_read",
+                        lambda self: read_at.append(list(taken_in)) or registries_read(self))
+    summary, _, findings, _ = refresh(inbox)
+    assert taken_in == ["registry", "registry", "town_workbook"]
+    assert read_at[0] == ["registry", "registry"]  # then once more at the end, with nothing held
+    assert status_of(summary, TEKUN) == ("loaded", None) and findings == []

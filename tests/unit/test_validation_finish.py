@@ -35,7 +35,8 @@ def _finding(kind: str) -> Finding:
     return Finding("DQ11_bad_value", None, None, "f1", "file.xlsx", None, 1, None, None, kind, kind)
 
 
-def test_registries_are_checked_while_sheets_are_parsed_and_findings_keep_the_kinds_order(monkeypatch):
+def _stand_ins(monkeypatch) -> dict[str, tuple[str, float, float]]:
+    """Parsing and checking replaced by naps of SECONDS; what ran where and when, by step."""
     windows: dict[str, tuple[str, float, float]] = {}
 
     def timed(what: str, work):
@@ -55,6 +56,11 @@ def test_registries_are_checked_while_sheets_are_parsed_and_findings_keep_the_ki
     monkeypatch.setattr(validate, "parse_rows", parse_rows)
     monkeypatch.setattr(validate, "check_rows", check_rows)
     monkeypatch.setattr(validate, "start_loading_suites", lambda: ready)
+    return windows
+
+
+def test_registries_are_checked_while_sheets_are_parsed_and_findings_keep_the_kinds_order(monkeypatch):
+    windows = _stand_ins(monkeypatch)
     contract, store = load_contract(), _Store()
     validation = validate.Validation(contract, Divisions.load(BUILTIN_DIVISIONS), b"key", {"f1": "file.xlsx"}, store)
     rows = pl.DataFrame({"file_id": ["f1", "f1"], "value": ["a", "b"]})
@@ -78,3 +84,25 @@ def test_registries_are_checked_while_sheets_are_parsed_and_findings_keep_the_ki
     assert sorted(store.written) == sorted([
         (contract.sheets["facilities"].table, None, 2), (contract.sheets["pairings"].table, None, 2),
         (contract.registries["elderly"].table, "f1", 2), (contract.registries["dibao"].table, "f1", 2)])
+
+
+def test_registries_read_go_to_the_suites_before_the_loading_ends(monkeypatch):
+    """Once the last registry file is read (`registries_read`), its rows are checked in the
+    checker thread while the workbooks are still coming; the findings keep the kinds' order."""
+    windows = _stand_ins(monkeypatch)
+    contract, store = load_contract(), _Store()
+    validation = validate.Validation(contract, Divisions.load(BUILTIN_DIVISIONS), b"key", {"f1": "file.xlsx"}, store)
+    rows = pl.DataFrame({"file_id": ["f1", "f1"], "value": ["a", "b"]})
+    validation.add_registry_rows(contract.registries["elderly"], rows)
+    validation.registries_read()
+    time.sleep(SECONDS / 3)  # the workbooks being taken in
+    validation.add_sheet_rows(contract.sheets["pairings"], rows)
+    finishing = time.perf_counter()
+    findings = validation.finish()
+
+    assert [f.message_en for f in findings] == ["pairings", "elderly"]
+    checker, started, _ = windows["check elderly"]
+    assert checker != threading.current_thread().name
+    assert started < finishing
+    assert sorted(store.written) == sorted([(contract.sheets["pairings"].table, None, 2),
+                                            (contract.registries["elderly"].table, "f1", 2)])

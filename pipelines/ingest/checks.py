@@ -47,6 +47,9 @@ def _with_check_helpers(frame: pl.DataFrame, source: SourceSpec, town_names: dic
     ).drop([f"_k{i}" for i in range(len(key_exprs))] + ["_counted"])
 
 
+_POSITIONS = "_positions_of_equal_rows"
+
+
 def _distinct_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     """The frame's distinct rows and, for each, the positions of the rows equal to it."""
     grouped = frame.with_row_index(_POSITIONS).group_by(frame.columns).agg(_POSITIONS)
@@ -55,9 +58,6 @@ def _distinct_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
 
 def _rows_equal_to(distinct_rows: list[int], equal_rows: pl.Series) -> list[int]:
     return equal_rows.gather(distinct_rows).explode().sort().to_list() if distinct_rows else []
-
-
-_POSITIONS = "_positions_of_equal_rows"
 
 
 def check_rows(

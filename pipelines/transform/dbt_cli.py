@@ -44,6 +44,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -325,12 +326,19 @@ def _run_in_warm_process(connection: socket.socket) -> int | None:
     if len(taken) < _LENGTH.size:
         return None
     warm_pid = _LENGTH.unpack(taken)[0]
+    try:  # a handle on the process itself: its pid may be reused once it has ended
+        warm_process = os.pidfd_open(warm_pid)
+    except OSError:  # it has already ended
+        warm_process = None
 
     def stop_warm_process(signum: int, _frame) -> None:
-        # Stopping this command stops dbt, and only once dbt has let go of the database.
-        with contextlib.suppress(ProcessLookupError):  # dbt had just finished
-            os.kill(warm_pid, signal.SIGKILL)
-        _receive(connection, 1)
+        # Stopping this command stops dbt, and only once dbt's process has ended: its socket
+        # closes as the process lets go of its files (the database among them), a moment before
+        # the process has finished ending.
+        if warm_process is not None:
+            with contextlib.suppress(ProcessLookupError):  # dbt had just finished
+                signal.pidfd_send_signal(warm_process, signal.SIGKILL)
+            select.select([warm_process], [], [])  # readable once the process has ended
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop_warm_process)

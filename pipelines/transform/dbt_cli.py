@@ -326,9 +326,9 @@ def _run_in_warm_process(connection: socket.socket) -> int | None:
     if len(taken) < _LENGTH.size:
         return None
     warm_pid = _LENGTH.unpack(taken)[0]
-    try:  # a handle on the process itself: its pid may be reused once it has ended
+    try:  # a handle on the process itself (Linux ≥ 5.3): its pid may be reused once it has ended
         warm_process = os.pidfd_open(warm_pid)
-    except OSError:  # it has already ended
+    except ProcessLookupError:  # dbt has already finished
         warm_process = None
 
     def stop_warm_process(signum: int, _frame) -> None:

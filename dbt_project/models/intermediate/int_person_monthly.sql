@@ -7,8 +7,13 @@
 {{ month_by_month_dependencies() }}
 with registry_rows as (
     -- home_order: the row's rank as a person's home row (home_registry_order), null for a row
-    -- outside the programme's towns, which is never one
-    select r.*, case when t.town_code is not null then {{ home_registry_order('r.registry') }} end as home_order
+    -- outside the programme's towns, which is never one. The birth date rather than the ID is
+    -- carried to the home row: an aggregate keeps a date as is but copies an 18-character text
+    -- (a city's two months 13.0–13.8 s against 10.5–11.2 s).
+    select
+        r.*,
+        case when t.town_code is not null then {{ home_registry_order('r.registry') }} end as home_order,
+        {{ birth_date_from_id('r.id_number') }} as birth_date
     from {{ ref('int_registry_rows_monthly') }} as r
     left join {{ ref('int_scope_towns') }} as t on t.town_code = r.town_code
     where {{ in_months_to_build('r.month') }}
@@ -21,7 +26,7 @@ persons as (
     select
         month,
         person_key,
-        {% for column in ['town_code', 'village_code', 'registry', 'row_number', 'id_number'] -%}
+        {% for column in ['town_code', 'village_code', 'registry', 'row_number', 'birth_date'] -%}
         {{ value_at_min(column, 'home_order') }} as home_{{ column }},
         {% endfor -%}
         max(case when registry = 'elderly' then 1 else 0 end) = 1 as in_elderly_database,
@@ -46,7 +51,7 @@ aged as (
         p.home_village_code as village_code,
         p.home_registry,
         p.home_row_number,
-        {{ age_at(birth_date_from_id('p.home_id_number'), 'm.month_end') }} as age,
+        {{ age_at('p.home_birth_date', 'm.month_end') }} as age,
         p.in_elderly_database,
         p.is_dispersed_tekun,
         p.is_centralised_tekun,

@@ -62,15 +62,18 @@
     -- months to build: {{ ref('int_month_inputs') }} against {{ ref('stg_state__built_month_inputs') }}
 {%- endmacro %}
 
-{#- The data tests of a month-by-month model check the months the build wrote: a test's
-    `where: __months_built__` (`__months_built_from_first_changed__` for kpi_members) becomes a
+{#- The data tests of a month-by-month model check the months the build wrote: in a test's
+    `where`, `__months_built__` (`__months_built_from_first_changed__` for kpi_members) becomes a
     filter on those months, unless the build is a full one. The months kept were checked when
     they were built, and a city's person rows are millions a month. Read from the relations
     themselves (the test runs after its model, which depends on them). -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
-    {%- if where in ('__months_built__', '__months_built_from_first_changed__') -%}
-        {%- set where = months_built_filter(from_first_changed=(where == '__months_built_from_first_changed__')) -%}
+    {%- if where and '__months_built_from_first_changed__' in where -%}
+        {%- set where = where | replace('__months_built_from_first_changed__', '(' ~ months_built_filter(from_first_changed=true) ~ ')') -%}
+    {%- endif -%}
+    {%- if where and '__months_built__' in where -%}
+        {%- set where = where | replace('__months_built__', '(' ~ months_built_filter(from_first_changed=false) ~ ')') -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}

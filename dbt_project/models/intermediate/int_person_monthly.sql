@@ -16,7 +16,7 @@ with registry_rows as (
         {{ birth_date_from_id('r.id_number') }} as birth_date
     from {{ ref('int_registry_rows_monthly') }} as r
     left join {{ ref('int_scope_towns') }} as t on t.town_code = r.town_code
-    where {{ in_months_to_build('r.month') }}
+    where r.is_counted and {{ in_months_to_build('r.month') }}
 ),
 
 persons as (

@@ -26,7 +26,7 @@ home_row as (
             ) as priority
         from unpaired as u
         inner join {{ ref('int_registry_rows_monthly') }} as r
-            on r.month = u.month and r.person_key = u.person_key and r.town_code = u.town_code
+            on r.month = u.month and r.person_key = u.person_key and r.town_code = u.town_code and r.is_counted
         inner join {{ ref('int_effective_registries') }} as e on e.month = r.month and e.registry = r.registry
     ) as ranked
     where priority = 1

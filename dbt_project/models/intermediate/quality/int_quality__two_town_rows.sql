@@ -7,7 +7,7 @@
 {{ month_by_month_dependencies() }}
 with active_rows as (
     select *
-    from {{ ref('int_quality__registry_rows') }}
+    from {{ ref('int_registry_rows_monthly') }}
     where person_status = '正常' and town_code is not null and {{ in_months_to_build('month') }}
 ),
 

@@ -5,7 +5,7 @@
 {{ month_by_month_dependencies() }}
 with registered as (
     select distinct month, person_key
-    from {{ ref('int_quality__registry_rows') }}
+    from {{ ref('int_registry_rows_monthly') }}
     where {{ in_months_to_build('month') }}
 ),
 

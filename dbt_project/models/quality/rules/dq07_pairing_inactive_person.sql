@@ -10,7 +10,7 @@ with ended as (
         min(case registry when 'tekun' then '特困人员名册' else '低保对象名册' end) as register_zh,
         min(case registry when 'tekun' then 'the 特困 register' else 'the 低保 register' end) as register_en,
         min(person_status) as person_status
-    from {{ ref('int_quality__registry_rows') }}
+    from {{ ref('int_registry_rows_monthly') }}
     where registry in ('tekun', 'dibao') and person_status in ('终止', '注销') and {{ in_months_to_build('month') }}
     group by month, person_key
 ),

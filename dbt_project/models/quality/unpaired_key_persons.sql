@@ -6,30 +6,21 @@
 {{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
 {{ month_by_month_dependencies() }}
 with unpaired as (
-    select month, person_key, town_code, village_code, age
+    select month, person_key, town_code, village_code, age, home_registry, home_row_number
     from {{ ref('int_person_monthly') }}
     where is_key_group and not is_paired_one_to_one and {{ in_months_to_build('month') }}
 ),
 
--- The person's own registry row: the elderly database first, then 特困, then 低保, in their town.
+-- The person's own registry row, their home row in int_person_monthly (the elderly database
+-- first, then 特困, then 低保, in the programme's towns), as kpi_members points to it.
 home_row as (
-    select *
-    from (
-        select
-            u.*,
-            r.registry,
-            r.row_number,
-            e.file_id,
-            row_number() over (
-                partition by u.month, u.person_key
-                order by {{ home_registry_order('r.registry') }}, r.row_number
-            ) as priority
-        from unpaired as u
-        inner join {{ ref('int_registry_rows_monthly') }} as r
-            on r.month = u.month and r.person_key = u.person_key and r.town_code = u.town_code and r.is_counted
-        inner join {{ ref('int_effective_registries') }} as e on e.month = r.month and e.registry = r.registry
-    ) as ranked
-    where priority = 1
+    select
+        u.month, u.person_key, u.town_code, u.village_code, u.age,
+        u.home_registry as registry,
+        u.home_row_number as row_number,
+        e.file_id
+    from unpaired as u
+    inner join {{ ref('int_effective_registries') }} as e on e.month = u.month and e.registry = u.home_registry
 ),
 
 named as (

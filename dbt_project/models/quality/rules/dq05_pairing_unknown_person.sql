@@ -3,13 +3,7 @@
 -- Built month by month (macros/incremental_months.sql).
 {{ config(materialized=incremental_by_month(), incremental_strategy='append', pre_hook="{{ delete_months_to_build() }}") }}
 {{ month_by_month_dependencies() }}
-with registered as (
-    select distinct month, person_key
-    from {{ ref('int_registry_rows_monthly') }}
-    where {{ in_months_to_build('month') }}
-),
-
-found as (
+with found as (
     select
         p.town_code, p.month, p.file_id, p.sheet, p.row_number,
         '身份证号' as column_name,
@@ -19,8 +13,12 @@ found as (
         'this ID number is in none of the registers in force for ' || {{ quality_month_en('p.month') }}
             || ' (elderly database, 特困, 低保)' as what_en
     from ({{ own_sheet_rows('pairings', ['id_number', 'person_key']) }}) as p
-    left join registered as r on r.month = p.month and r.person_key = p.person_key
-    where p.person_key is not null and r.person_key is null and {{ in_months_to_build('p.month') }}
+    -- The pairing rows looked up among the month's registry rows, not the registry rows made
+    -- distinct first: a city's month 0.9 s against 0.44 s.
+    where p.person_key is not null and {{ in_months_to_build('p.month') }} and not exists (
+        select 1 from {{ ref('int_registry_rows_monthly') }} as r
+        where r.month = p.month and r.person_key = p.person_key
+    )
 )
 
 {{ quality_findings('DQ05_pairing_unknown_person') }}

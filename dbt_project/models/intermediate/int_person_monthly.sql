@@ -9,7 +9,7 @@ with registry_rows as (
     -- home_order: the row's rank as a person's home row (home_registry_order), null for a row
     -- outside the programme's towns, which is never one. The birth date rather than the ID is
     -- carried to the home row: an aggregate keeps a date as is but copies an 18-character text
-    -- (a city's two months 13.0–13.8 s against 10.5–11.2 s).
+    -- (a city's two months 10.5–11.2 s, with the ID 13.0–13.8 s).
     select
         r.*,
         case when t.town_code is not null then {{ home_registry_order('r.registry') }} end as home_order,

@@ -14,7 +14,7 @@ with found as (
             || ' (elderly database, 特困, 低保)' as what_en
     from ({{ own_sheet_rows('pairings', ['id_number', 'person_key']) }}) as p
     -- The pairing rows looked up among the month's registry rows, not the registry rows made
-    -- distinct first: a city's month 0.9 s against 0.44 s.
+    -- distinct first: a city's month 0.44 s, against 0.86–1.0 s so.
     where p.person_key is not null and {{ in_months_to_build('p.month') }} and not exists (
         select 1 from {{ ref('int_registry_rows_monthly') }} as r
         where r.month = p.month and r.person_key = p.person_key

@@ -3,6 +3,7 @@
 import json
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines import progress
@@ -15,6 +16,7 @@ from pipelines.transform.dbt_run import (
     exported_env,
     node_names,
     reference_only_nodes,
+    relations_no_node_makes,
     start_from_project_parse,
     unchanged_views,
 )
@@ -76,7 +78,25 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     elif invocation.is_successful() and whole:
         with warehouse.connect() as con:
             remember_built_months(con, signature)
+            if full_build:  # only a changed project can have dropped a model
+                dropped = _drop_relations_no_node_makes(con, manifest)
+                if dropped:
+                    context.log.info("Dropped what no dbt model makes any more: " + ", ".join(dropped))
         yield from _passed_by_contract(context, {manifest["nodes"][t]["name"] for t in checked_by_duckdb})
+
+
+def _drop_relations_no_node_makes(con: duckdb.DuckDBPyConnection, manifest: dict) -> list[str]:
+    """Drop the working database's tables and views that no dbt model or seed makes any more
+    (`relations_no_node_makes`); their names."""
+    relations = con.execute(
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_catalog = current_database()").fetchall()
+    orphans = relations_no_node_makes(manifest, relations)
+    con.execute("BEGIN TRANSACTION")
+    for schema, name, kind in sorted(orphans, key=lambda relation: relation[2] != "VIEW"):  # views first
+        con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{schema}"."{name}"')
+    con.execute("COMMIT")
+    return [f"{schema}.{name}" for schema, name, _ in orphans]
 
 
 def _passed_by_contract(context: dg.AssetExecutionContext, test_names: set[str]):

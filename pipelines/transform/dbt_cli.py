@@ -35,7 +35,9 @@ What running dbt costs that a refresh does not need to pay:
   a warm process (a run from the Dagster UI, a second dbt call) it runs dbt itself, as before.
   The warm process answers as soon as the build's results (run_results.json) are written and
   the database closed, and writes dbt's manifest of the build after that (≈ 0.3–0.6 s), as the
-  refresh goes on.
+  refresh goes on. It ends with the refresh that started it when no command came (a refresh
+  killed before its build), and a refresh removes the socket folders of warm processes killed
+  with theirs.
 """
 
 from __future__ import annotations
@@ -53,11 +55,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 WARM_SOCKET_ENV = "RURALCARE_DBT_WARM_SOCKET"
+SOCKET_FOLDER_PREFIX = "ruralcare-dbt-"  # in the temporary folder, one per warm process
 WARM_NICENESS = 10  # while it waits for its command (`warm_dbt`)
 # What a parse depends on besides the project's files and the environment variables it reads.
 _PARSE_OPTIONS = ("--vars", "--target", "--profile", "--project-dir", "--profiles-dir", "--target-path")
@@ -363,11 +367,15 @@ def _receive(connection: socket.socket, size: int) -> bytes:
 
 # --- the warm process ---------------------------------------------------------------------------
 
-def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
+def serve_once(listener_fd: int, starter_pid: int, parse_ahead: bool = False) -> None:
     """Import dbt (and parse the project when asked: a JSON ParseAhead on standard input), then run
     the one dbt command line that connects, as that caller. The socket listens from before this
-    process starts: a command that comes early waits for the import and parse."""
+    process starts: a command that comes early waits for the import and parse. When the process
+    that started this one (the refresh) ends before a command comes, as when it is killed, this
+    one ends too, its socket and folder removed."""
     listener = socket.socket(fileno=listener_fd)
+    socket_path = Path(listener.getsockname())
+    starter = _handle_on(starter_pid)
     from pipelines.long_lived import loading_long_lived_objects
 
     with loading_long_lived_objects():
@@ -376,8 +384,13 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
 
         parsed = _parse(ParseAhead(**json.load(sys.stdin))) if parse_ahead else None
 
-    connection, _ = listener.accept()
-    os.unlink(listener.getsockname())  # one command only: later ones start dbt themselves
+    connection = _accept_while_running(listener, starter)
+    # One command only: later ones start dbt themselves. The folder held only the socket.
+    socket_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        socket_path.parent.rmdir()
+    if connection is None:
+        os._exit(0)
     listener.close()
 
     message, fds, _, _ = socket.recv_fds(connection, 1 << 16, len(_STANDARD_STREAMS))
@@ -409,6 +422,30 @@ def serve_once(listener_fd: int, parse_ahead: bool = False) -> None:
     connection.sendall(_LENGTH.pack(code))
     manifests.write()
     os._exit(0)
+
+
+def _handle_on(pid: int) -> int | None:
+    """A pidfd on the process that started this one; None when it has already ended (this
+    process was then handed to another parent)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    if os.getppid() != pid:  # the number already belongs to another process
+        os.close(handle)
+        return None
+    return handle
+
+
+def _accept_while_running(listener: socket.socket, starter: int | None) -> socket.socket | None:
+    """The command's connection, or None once the process that started this one has ended (a
+    pidfd turns readable when its process ends)."""
+    if starter is None:
+        return None
+    readable, _, _ = select.select([listener, starter], [], [])
+    if listener not in readable:
+        return None
+    return listener.accept()[0]
 
 
 class _ManifestsWrittenLater:
@@ -461,13 +498,14 @@ def _exit_when_caller_gone(connection: socket.socket, answered: threading.Event)
 def warm_dbt(parse: ParseAhead | None = None) -> Iterator[int]:
     """A warm dbt process (its pid) for the `ruralcare-dbt` commands started within the block:
     the first takes it. Stopped at the end of the block if no command took it."""
-    folder = Path(tempfile.mkdtemp(prefix="ruralcare-dbt-"))
+    remove_abandoned_socket_folders(Path(tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=SOCKET_FOLDER_PREFIX))
     socket_path = str(folder / "dbt.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(socket_path)
         listener.listen(1)
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pipelines.transform.dbt_cli", str(listener.fileno()),
+            [sys.executable, "-u", "-m", "pipelines.transform.dbt_cli", str(listener.fileno()), str(os.getpid()),
              *(["--parse-ahead"] if parse is not None else [])],
             pass_fds=[listener.fileno()],
             stdin=subprocess.DEVNULL if parse is None else subprocess.PIPE,
@@ -494,8 +532,41 @@ def warm_dbt(parse: ParseAhead | None = None) -> Iterator[int]:
             process.kill()
         process.wait()
         Path(socket_path).unlink(missing_ok=True)
-        folder.rmdir()
+        with contextlib.suppress(FileNotFoundError):  # removed by the process taking its command
+            folder.rmdir()
+
+
+def remove_abandoned_socket_folders(temp_dir: Path, min_age_seconds: float = 60.0) -> list[Path]:
+    """Remove the socket folders of warm processes killed together with their refresh (one ending
+    on its own removes its folder): this user's `ruralcare-dbt-*` folders older than a minute
+    whose socket no process listens on (/proc/net/unix lists the sockets bound). The folders
+    removed."""
+    listening = _bound_unix_socket_paths()
+    removed = []
+    for folder in temp_dir.glob(f"{SOCKET_FOLDER_PREFIX}*"):
+        try:
+            status = folder.lstat()
+            if (not folder.is_dir() or folder.is_symlink() or status.st_uid != os.getuid()
+                    or time.time() - status.st_mtime < min_age_seconds):
+                continue
+            socket_path = folder / "dbt.sock"
+            if str(socket_path) in listening:
+                continue
+            socket_path.unlink(missing_ok=True)
+            folder.rmdir()
+            removed.append(folder)
+        except OSError:  # another refresh removed it first, or it holds something else
+            continue
+    return removed
+
+
+def _bound_unix_socket_paths() -> set[str]:
+    try:
+        lines = Path("/proc/net/unix").read_text(encoding="utf-8", errors="replace").splitlines()[1:]
+    except OSError:
+        return set()
+    return {fields[7] for line in lines if len(fields := line.split(None, 7)) == 8}
 
 
 if __name__ == "__main__":
-    serve_once(int(sys.argv[1]), parse_ahead=sys.argv[2:3] == ["--parse-ahead"])
+    serve_once(int(sys.argv[1]), int(sys.argv[2]), parse_ahead=sys.argv[3:4] == ["--parse-ahead"])

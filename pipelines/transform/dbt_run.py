@@ -165,3 +165,19 @@ def node_names(manifest: Mapping, unique_ids: Sequence[str]) -> list[str]:
     parents = manifest.get("parent_map", {})
     return [manifest["nodes"][u]["name"] for u in unique_ids
             if manifest["nodes"][u]["resource_type"] != "test" or not set(parents.get(u, ())) <= chosen]
+
+
+def relations_no_node_makes(manifest: Mapping, relations: Sequence[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Of a database's relations (schema, name, type), those in the schemas dbt builds into that no
+    model or seed of the project makes: the table of a model since removed or renamed, a
+    `…__dbt_tmp` left by a build that was stopped. dbt drops none of them, and the analyst copy
+    publishes what the marts and quality schemas hold. The schemas of dbt's sources (raw, state)
+    are not dbt's to clear."""
+    made = {(node["schema"].lower(), (node.get("alias") or node["name"]).lower())
+            for node in manifest["nodes"].values()
+            if node["resource_type"] in ("model", "seed", "snapshot")
+            and node["config"].get("materialized") != "ephemeral"}
+    source_schemas = {source["schema"].lower() for source in manifest["sources"].values()}
+    built_schemas = {schema for schema, _ in made} - source_schemas
+    return [(schema, name, kind) for schema, name, kind in relations
+            if schema.lower() in built_schemas and (schema.lower(), name.lower()) not in made]

@@ -212,6 +212,14 @@ def test_late_corrections_rebuild_their_months_as_a_full_build_would(
     changed = [table for table in before if incremental[table] != before[table]]
     assert {"marts.fct_person_monthly", "marts.kpi_town_monthly", "quality.files"} <= set(changed)
 
+    # What an older version's models made (a mart since renamed, a stopped build's temporary
+    # table): a full build drops them, so that they are not published as if current.
+    con = duckdb.connect(str(warehouse / "work.duckdb"))
+    try:
+        con.execute("create table marts.kpi_town_monthly_renamed as select * from marts.kpi_town_monthly")
+        con.execute("create table intermediate.int_person_monthly__dbt_tmp as select 1 as x")
+    finally:
+        con.close()
     resource = WarehouseResource(sources_dir=str(inbox), warehouse_dir=str(warehouse),
                                  work_db=str(warehouse / "work.duckdb"))
     rebuilt = run_refresh(resource, rebuild=True)
@@ -219,6 +227,14 @@ def test_late_corrections_rebuild_their_months_as_a_full_build_would(
     assert _dbt_build_was_full(warehouse)
     full = _published_tables(warehouse / "ruralcare.duckdb")
     assert [table for table in full if full[table] != incremental[table]] == []
+    assert sorted(full) == sorted(incremental)
+    con = duckdb.connect(str(warehouse / "work.duckdb"), read_only=True)
+    try:
+        left = {name for name, in con.execute("select table_name from duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    assert {"kpi_town_monthly_renamed", "int_person_monthly__dbt_tmp"}.isdisjoint(left)
+    assert {"kpi_town_monthly", "files", "built_month_inputs", "refresh"} <= left
 
 
 def _compiled_test(warehouse: Path, yml: str, name_start: str) -> str:

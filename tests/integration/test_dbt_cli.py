@@ -7,7 +7,9 @@ import functools
 import json
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -83,6 +85,62 @@ def test_an_unused_warm_process_is_stopped_with_its_socket():
     assert not socket_path.parent.exists()
     assert dbt_cli.WARM_SOCKET_ENV not in os.environ
 
+
+
+def test_a_warm_process_whose_refresh_was_killed_ends_and_removes_its_socket():
+    """A refresh killed before its build leaves no warm dbt process waiting for a command forever."""
+    refresh = subprocess.Popen(
+        [sys.executable, "-c", "import os, time\n"
+         "from pipelines.transform import dbt_cli\n"
+         "with dbt_cli.warm_dbt() as pid:\n"
+         "    print(pid, os.environ[dbt_cli.WARM_SOCKET_ENV], flush=True)\n"
+         "    time.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "DO_NOT_TRACK": "1"})
+    warm_pid, socket_path = refresh.stdout.readline().split()
+    assert process_alive(int(warm_pid)) and Path(socket_path).exists()
+    refresh.kill()
+    refresh.wait()
+    deadline = time.monotonic() + 60
+    while process_running(int(warm_pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not process_running(int(warm_pid))
+    assert not Path(socket_path).parent.exists()
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie (a killed refresh's warm process is reparented, and this machine's
+    first process may not reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_the_socket_folders_of_killed_warm_processes_are_removed(tmp_path: Path):
+    """Killed together with its refresh, a warm process leaves its folder: the next refresh removes
+    the folders older than a minute whose socket nobody listens on, and no other."""
+    old = time.time() - 3600
+
+    def folder(name: str, with_socket_file: bool = True, age: float = old) -> Path:
+        made = tmp_path / f"{dbt_cli.SOCKET_FOLDER_PREFIX}{name}"
+        made.mkdir()
+        if with_socket_file:
+            (made / "dbt.sock").touch()
+        os.utime(made, (age, age))
+        return made
+
+    abandoned, emptied, young = folder("abandoned"), folder("emptied", with_socket_file=False), folder("young", age=time.time())
+    live = tmp_path / f"{dbt_cli.SOCKET_FOLDER_PREFIX}live"
+    live.mkdir()
+    other = folder("other")
+    (other / "notes.txt").write_text("not ours to remove")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(live / "dbt.sock"))
+        listener.listen(1)
+        os.utime(live, (old, old))
+        removed = dbt_cli.remove_abandoned_socket_folders(tmp_path)
+    assert sorted(removed) == sorted([abandoned, emptied])
+    assert young.exists() and live.exists() and other.exists()
 
 def test_a_logger_formats_only_the_events_its_level_writes(monkeypatch):
     """dbt formats an event for every logger, then Python's logging drops it below the logger's

@@ -14,6 +14,7 @@ from pipelines.transform.dbt_run import (
     dbt_args_for,
     node_names,
     reference_only_nodes,
+    relations_no_node_makes,
     unchanged_views,
 )
 from pipelines.transform.project import DBT_PROJECT
@@ -194,3 +195,28 @@ def test_every_not_null_and_accepted_values_test_of_a_contracted_column_is_check
     names = node_names(manifest, sorted(set(reference_only_nodes(manifest)) | set(checked)))
     assert "not_null_kpi_town_monthly_town_code" in names and "not_null_dim_town_town_code" not in names
     assert "not_null_dim_town_town_code" in node_names(manifest, checked)
+
+
+def test_what_no_model_makes_any_more_is_found_in_dbts_schemas_only():
+    """After a full build the relations of removed models are dropped (pipelines/transform/assets.py):
+    in the schemas the project's models and seeds build into, what none of them makes; never the
+    schemas of dbt's sources (raw, state) nor those dbt does not build into (meta)."""
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    relations = [
+        ("marts", "kpi_town_monthly", "BASE TABLE"),
+        ("quality", "dq03_not_older", "VIEW"),
+        ("quality", "rule_catalogue", "BASE TABLE"),  # a seed
+        ("MARTS", "KPI_District_Monthly", "BASE TABLE"),  # DuckDB's names are not case-sensitive
+        ("intermediate", "int_quality__registry_rows", "BASE TABLE"),  # a model since removed
+        ("marts", "kpi_town_monthly__dbt_tmp", "BASE TABLE"),  # left by a stopped build
+        ("quality", "dq99_removed_rule", "VIEW"),
+        ("raw", "files", "BASE TABLE"),
+        ("raw", "leftover", "BASE TABLE"),
+        ("state", "published_inputs", "BASE TABLE"),
+        ("meta", "refresh", "BASE TABLE"),
+    ]
+    assert relations_no_node_makes(manifest, relations) == [
+        ("intermediate", "int_quality__registry_rows", "BASE TABLE"),
+        ("marts", "kpi_town_monthly__dbt_tmp", "BASE TABLE"),
+        ("quality", "dq99_removed_rule", "VIEW"),
+    ]

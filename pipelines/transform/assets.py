@@ -94,9 +94,14 @@ def _drop_relations_no_node_makes(con: duckdb.DuckDBPyConnection, manifest: dict
     orphans = relations_no_node_makes(manifest, relations)
     con.execute("BEGIN TRANSACTION")
     for schema, name, kind in sorted(orphans, key=lambda relation: relation[2] != "VIEW"):  # views first
-        con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{schema}"."{name}"')
+        con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS {_quoted(schema)}.{_quoted(name)}')
     con.execute("COMMIT")
     return [f"{schema}.{name}" for schema, name, _ in orphans]
+
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _passed_by_contract(context: dg.AssetExecutionContext, test_names: set[str]):

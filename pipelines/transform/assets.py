@@ -99,7 +99,6 @@ def _drop_relations_no_node_makes(con: duckdb.DuckDBPyConnection, manifest: dict
     return [f"{schema}.{name}" for schema, name, _ in orphans]
 
 
-
 def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 

@@ -50,6 +50,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -545,8 +546,8 @@ def remove_abandoned_socket_folders(temp_dir: Path, min_age_seconds: float = 60.
     removed = []
     for folder in temp_dir.glob(f"{SOCKET_FOLDER_PREFIX}*"):
         try:
-            status = folder.lstat()
-            if (not folder.is_dir() or folder.is_symlink() or status.st_uid != os.getuid()
+            status = folder.lstat()  # a symbolic link is not a folder of ours
+            if (not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid()
                     or time.time() - status.st_mtime < min_age_seconds):
                 continue
             socket_path = folder / "dbt.sock"

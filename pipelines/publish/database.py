@@ -260,11 +260,14 @@ def _published_columns(schema: str, table: str) -> str:
 
 
 def _copy_comments(work: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    """dbt's column descriptions travel with the tables, so analysts see them in their tools."""
+    """dbt's descriptions travel with the tables (a view's with the table made from it), so analysts
+    see them in their tools."""
     comment = work.execute(
         "select comment from duckdb_tables() where database_name = current_database() "
-        "and schema_name = ? and table_name = ?",
-        [schema, table],
+        "and schema_name = ? and table_name = ? "
+        "union all select comment from duckdb_views() where database_name = current_database() "
+        "and schema_name = ? and view_name = ?",
+        [schema, table, schema, table],
     ).fetchone()
     if comment and comment[0]:
         work.execute(f'COMMENT ON TABLE analyst_copy.{schema}."{table}" IS {sql_literal(comment[0])}')

@@ -1,9 +1,8 @@
 -- People in the KPIs per month, de-identified: the person key (HMAC of the ID), town,
 -- village, age band, group flags and what the programme reached them with. No name, ID or phone.
--- Built month by month (macros/incremental_months.sql).
-{{ config(materialized=incremental_by_month(), incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{{ delete_months_to_build() }}") }}
-{{ month_by_month_dependencies() }}
+-- A view: its rows are int_person_monthly's (built month by month) without the exact age, and
+-- the analyst copy writes it as a table (docs/decisions.md, "The published persons are a view").
+{{ config(materialized='view') }}
 select
     person_key,
     month,
@@ -23,4 +22,3 @@ select
     has_smart_device,
     has_family_doctor_contract
 from {{ ref('int_person_monthly') }}
-where {{ in_months_to_build('month') }}

@@ -66,7 +66,8 @@
     `where`, `__months_built__` (`__months_built_from_first_changed__` for kpi_members) becomes a
     filter on those months, unless the build is a full one. The months kept were checked when
     they were built, and a city's person rows are millions a month. Read from the relations
-    themselves (the test runs after its model, which depends on them). -#}
+    themselves (the test runs after its model, which depends on them). The relation is given an
+    alias: Spark reads `from t where (true)` as the alias `where` with a column list. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where and '__months_built_from_first_changed__' in where -%}
@@ -76,7 +77,7 @@
         {%- set where = where | replace('__months_built__', '(' ~ months_built_filter(from_first_changed=false) ~ ')') -%}
     {%- endif -%}
     {%- if where -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+        {%- do return('(select * from ' ~ relation ~ ' as dbt_tested where ' ~ where ~ ') dbt_subquery') -%}
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}

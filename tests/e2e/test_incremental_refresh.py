@@ -256,6 +256,9 @@ def test_the_tests_of_month_by_month_models_check_the_months_built(
                       ("_explain_marts.yml", "unique_combination_kpi_members_")):
         assert "built_month_inputs" in _compiled_test(incremental, yml, test)
         assert "built_month_inputs" not in _compiled_test(full, yml, test)
+        # a full build's (and Spark's) filter is `(true)`: without an alias for the tested relation,
+        # Spark reads `from t where (true)` as the alias `where` with a column list
+        assert " as dbt_tested where (true)" in _compiled_test(full, yml, test)
 
 
 def _built_in_last_build(warehouse: Path) -> dict[str, str]:

@@ -142,8 +142,9 @@ def test_the_rule_and_kpi_family_models_are_views_read_by_one_model_and_left_out
     assert as_views <= set(unchanged_views(manifest, reference_only_nodes(manifest)))
 
 
-def _model(columns: dict[str, list[str]], enforced: bool = True) -> dict:
-    return {"resource_type": "model", "name": "m", "config": {"contract": {"enforced": enforced}},
+def _model(columns: dict[str, list[str]], enforced: bool = True, materialized: str = "table") -> dict:
+    return {"resource_type": "model", "name": "m",
+            "config": {"contract": {"enforced": enforced}, "materialized": materialized},
             "columns": {name: {"constraints": [{"type": c} for c in kinds]} for name, kinds in columns.items()}}
 
 
@@ -156,11 +157,13 @@ def test_contract_checked_tests_are_not_null_tests_of_columns_an_enforced_contra
     manifest = {"nodes": {
         "model.p.fct": _model({"a": ["not_null"], "b": [], "c": ["not_null"]}),
         "model.p.loose": _model({"a": ["not_null"]}, enforced=False),
+        "model.p.view": _model({"a": ["not_null"]}, materialized="view"),
         "test.p.not_null_fct_a": _test("not_null", "fct", "a"),
         "test.p.not_null_fct_b": _test("not_null", "fct", "b"),          # no constraint
         "test.p.not_null_fct_c": _test("not_null", "fct", "c", "month = '2022-12-01'"),  # a test of part only
         "test.p.unique_fct_a": _test("unique", "fct", "a"),              # DuckDB is not asked for this
         "test.p.not_null_loose_a": _test("not_null", "loose", "a"),      # contract not enforced
+        "test.p.not_null_view_a": _test("not_null", "view", "a"),        # DuckDB does not enforce a view's constraints
     }}
     assert contract_checked_tests(manifest) == ["test.p.not_null_fct_a"]
 
@@ -185,6 +188,7 @@ def test_contract_checked_tests_are_accepted_values_tests_whose_values_the_colum
 def test_every_not_null_and_accepted_values_test_of_a_contracted_column_is_checked_by_the_contract():
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     nodes = manifest["nodes"]
+
     def contracted_table(node: dict) -> bool:
         config = node.get("config", {})
         return bool(config.get("contract", {}).get("enforced")) and config.get("materialized") != "view"

@@ -37,7 +37,7 @@ def ingest_inbox(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     settings = warehouse.settings()
     refresh_id = refresh_id_for(context)
     with warehouse.connect() as con:
-        summary = run_ingest(settings, con, refresh_id, _progress_to(context))
+        summary = run_ingest(settings, con, refresh_id, IngestProgress(context.log.info))
         by_table = _findings_by_table_rule_town(con, refresh_id)
     context.log.info(
         f"files {summary.files_by_status}, rows {summary.rows_by_table}, findings {summary.findings_by_rule}"
@@ -62,16 +62,33 @@ def ingest_inbox(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         )
 
 
-def _progress_to(context: dg.AssetExecutionContext):
-    """Files n/N to whoever listens in this process, and every tenth of them to the run's log
-    (each log line is an event Dagster stores: one per file would cost more than the file)."""
-    def on_file(text: str, done: int, total: int) -> None:
-        if not total:  # rows read so far of a large registry export
+# A city's registry export is millions of rows read in half a minute or more, between two file lines.
+ROWS_LOGGED_EVERY = 1_000_000
+
+
+class IngestProgress:
+    """The loader's progress (run.Progress) for a person watching: files n/N to whoever listens in
+    this process (the CLI's bar) and every tenth of them to the run's log (each log line is an
+    event Dagster stores: one per file would cost more than the file); inside a large registry
+    export its rows read so far, on the bar as they come and in the log every million."""
+
+    def __init__(self, log) -> None:
+        self._log = log
+        self._files = (0, 0)
+        self._rows_logged = 0
+
+    def __call__(self, text: str, done: int, total: int) -> None:
+        if total:
+            self._files, self._rows_logged = (done, total), 0
+            progress.report("files", done, total)
+            if done == total or done % max(1, total // 10) == 0:
+                self._log(f"file {done}/{total}: {text}")
             return
-        progress.report("files", done, total)
-        if done == total or done % max(1, total // 10) == 0:
-            context.log.info(f"file {done}/{total}: {text}")
-    return on_file
+        # total 0: `done` rows of the export being read, `text` says which
+        progress.report(f"files ({text})", *self._files)
+        if done // ROWS_LOGGED_EVERY > self._rows_logged // ROWS_LOGGED_EVERY:
+            self._log(text)
+            self._rows_logged = done
 
 
 def _findings_by_table_rule_town(con, refresh_id: str) -> dict[str, dict[tuple[str, str, str | None], int]]:

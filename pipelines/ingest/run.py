@@ -38,6 +38,7 @@ from pipelines.ingest.supersede import Submission, superseded
 from pipelines.ingest.validate import Validation
 from pipelines.settings import Settings
 
+# (text, done, total): file `done` of `total` is `text`; total 0: `done` rows of a registry export read
 Progress = Callable[[str, int, int], None]
 # The rules the loader reports itself, outside the suites (docs/rules.md).
 FILE_REJECTED = "DQ09_file_rejected"
@@ -166,7 +167,7 @@ def _ingest_registry(file: InboxFile, contract: Contract, validation: Validation
     for chunk in made_ahead(parsed_chunks):
         validation.add_registry_rows(source, chunk)
         rows += chunk.height
-        progress(f"{file.file_name}: {rows} rows", rows, 0)
+        progress(f"{file.file_name}: {rows:,} rows read", rows, 0)
     return FileResult.loaded_registry(file, export.registry, export.export_date, rows)
 
 

@@ -38,13 +38,38 @@
     ))
 {%- endmacro %}
 
-{#- A filter for the rows to build: every month in a full build, the changed ones otherwise. An
-    `in` list rather than `not in` the unchanged ones, so that DuckDB can skip the other months'
-    rows while scanning (a join filter from the few months to build). -#}
+{#- A filter for the rows to build: every month in a full build, the changed ones otherwise. The
+    months are looked up when the model is built and written into its SQL as dates, so that DuckDB
+    skips the other months' rows while scanning, through the views and unions in between: a
+    subquery (`>= (select min(month) …)`) is no constant to prune by, and kpi_members read every
+    month's members for the one it builds — a city's new month on top of 3 months 1.9 s against
+    1.1 s with the date, growing with the months kept. -#}
 {% macro in_months_to_build(month_expr, from_first_changed=false) -%}
     {%- if not is_incremental() %}true
-    {%- elif from_first_changed %}{{ month_expr }} >= {{ first_changed_month() }}
-    {%- else %}{{ month_expr }} in ({{ months_to_build() }}){% endif -%}
+    {%- elif model.resource_type == 'unit_test' -%}
+        {#- a unit test's inputs exist only inside the model's own SQL: the months are found there -#}
+        {%- if from_first_changed %}{{ month_expr }} >= {{ first_changed_month() }}
+        {%- else %}{{ month_expr }} in ({{ months_to_build() }}){% endif -%}
+    {%- else -%}
+        {%- set months = months_to_build_listed(from_first_changed) -%}
+        {%- if not months %}false
+        {%- elif from_first_changed %}{{ month_expr }} >= date '{{ months[0] }}'
+        {%- else %}{{ month_expr }} in ({% for month in months %}date '{{ month }}'{% if not loop.last %}, {% endif %}{% endfor %}){% endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The months to build (from_first_changed: the first changed month alone), as 'YYYY-MM-DD' texts. -#}
+{% macro months_to_build_listed(from_first_changed) -%}
+    {%- if from_first_changed -%}
+        {%- set query = 'select ' ~ first_changed_month() ~ ' as month' -%}
+    {%- else -%}
+        {%- set query = 'select distinct month from (' ~ months_to_build() ~ ') order by month' -%}
+    {%- endif -%}
+    {%- set months = [] -%}
+    {%- for row in run_query(query).rows if row[0] is not none -%}
+        {%- do months.append((row[0] | string)[:10]) -%}
+    {%- endfor -%}
+    {{- return(months) -}}
 {%- endmacro %}
 
 {#- The pre-hook of a month-by-month model: before the changed months are appended, their old

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -48,6 +49,9 @@ MARKER = ".ruralcare-site"
 # PAGES_PER_TASK pages. The district's 18 months are ≈ 4,300 pages, a city's 2 months ≈ 31,600.
 PARALLEL_FROM_PAGES = 2_000
 PAGES_PER_TASK = 200
+# A large site is drawn in rounds of whole months, each with at most this many members pages
+# (member_rounds): a district's 18 months are one round (≈ 4,000), a city's month ≈ 15,800.
+MEMBER_PAGES_PER_ROUND = 8_000
 SITE_TITLE = "渝北区农村养老服务全覆盖工作进展"
 MEMBER_KINDS = {"village": "村", "facility": "设施", "project": "项目", "person": "人员", "payment": "拨付记录",
                 "row": "填报行", "town": "镇街"}
@@ -285,12 +289,16 @@ class SiteWriter:
         self.pages = {page for page, _, _ in planned} | {parts.INDEX_PATH}
         tasks = [(page, template, context, kept_from if context["month"] in months_kept else None)
                  for page, template, context in planned]
-        drawn = [context["month"] for _, _, context, earlier in tasks if earlier is None]
-        self.data.read_members(month for month in drawn if month)  # before workers fork: read once
-        to_draw = len(drawn)
+        to_draw = sum(1 for *_, earlier in tasks if earlier is None)
         workers = site_workers(to_draw)
         if workers > 1:
-            kept = self._write_in_workers(tasks, workers)
+            kept = done = 0
+            for round_tasks in member_rounds(tasks, MEMBER_PAGES_PER_ROUND):
+                months = {context["month"] for _, _, context, earlier in round_tasks if earlier is None}
+                # before the workers fork, so that they share the rows: this round's months only
+                self.data.read_members_only(month for month in months if month)
+                kept += self._write_in_workers(round_tasks, workers, done, len(tasks))
+                done += len(round_tasks)
         else:
             kept = 0
             for done, task in enumerate(tasks, start=1):
@@ -372,24 +380,49 @@ class SiteWriter:
         code = (TEMPLATES_DIR / "site-nav.js").read_text(encoding="utf-8")
         self._save(parts.NAV_SCRIPT_PATH, f"var RURALCARE_SITE = {json.dumps(facts, ensure_ascii=False)};\n{code}")
 
-    def _write_in_workers(self, tasks: list[tuple[str, str, dict, Path | None]], workers: int) -> int:
+    def _write_in_workers(self, tasks: list[tuple[str, str, dict, Path | None]], workers: int,
+                          done_before: int, total: int) -> int:
         """The pages by `workers` processes; how many were kept. Jinja is pure Python (a city's pages
         took 15 s in one process), and a kept page is a file written too. The workers are forked
         from this process, so they start with its data and templates: spawned ones each imported
         the site's modules and loaded the data again (≈ 1.5 s of a district's 3.6 s site)."""
         global _worker_writer
         chunks = [tasks[start:start + PAGES_PER_TASK] for start in range(0, len(tasks), PAGES_PER_TASK)]
-        done = kept = 0
+        done, kept = done_before, 0
         _worker_writer = self
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_silence_standard_streams) as pool:
                 for written, kept_now in pool.map(_write_pages, chunks):
                     done, kept = done + written, kept + kept_now
-                    report_progress("pages", done, len(tasks))
+                    report_progress("pages", done, total)
         finally:
             _worker_writer = None
         return kept
+
+
+def member_rounds(tasks: list[tuple[str, str, dict, Path | None]],
+                  member_pages: int) -> list[list[tuple[str, str, dict, Path | None]]]:
+    """The tasks (in plan order: a month's pages together) in rounds of whole months, each drawing
+    at most `member_pages` members pages unless one month alone draws more. A round's member rows
+    are read before its workers fork; all of a city's months at once made the builder grow with
+    every month drawn (a city's four months: 1.9 GB, the workers with it 2.5 GB proportional; by
+    month 0.8 and 0.9 GB)."""
+    drawn = Counter(context["month"] for _, template, context, earlier in tasks
+                    if template == "members.html.j2" and earlier is None)
+    rounds: list[list[tuple[str, str, dict, Path | None]]] = []
+    current: list[tuple[str, str, dict, Path | None]] = []
+    in_current, current_month = 0, None
+    for task in tasks:
+        month = task[2]["month"]
+        if month is not None and month != current_month:
+            current_month = month
+            if in_current and in_current + drawn[month] > member_pages:
+                rounds.append(current)
+                current, in_current = [], 0
+            in_current += drawn[month]
+        current.append(task)
+    return rounds + [current] if current else rounds
 
 
 def site_workers(pages: int) -> int:

@@ -76,6 +76,14 @@ class SiteData:
                 self._members.setdefault((row["month"], row["town_code"], row["kpi_id"]), []).append(row)
         self._member_months.update(wanted)
 
+    def read_members_only(self, months: Iterable[date]) -> None:
+        """The member rows of these months, and none of any other month's (a large site is drawn a
+        few months at a time: pipelines/site/build.py, member_rounds)."""
+        wanted = set(months)
+        self._members = {key: rows for key, rows in self._members.items() if key[0] in wanted}
+        self._member_months &= wanted
+        self.read_members(wanted)
+
     # Indexes made on first use: every town page asks for its own forecasts and for the month's
     # number of ranked towns, which read through every town's rows (a city's 800 town pages a month).
     _town_forecasts: dict[tuple[date, str], list[dict]] | None = field(default=None, init=False, repr=False)

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.report.fmt import fmt_count, fmt_value
 from pipelines.report.pdf import find_chromium
+from pipelines.site.data import SiteData
 
 RURALCARE = str(Path(sys.executable).parent / "ruralcare")
 TOWN = "500112018"  # 王家街道
@@ -242,8 +243,22 @@ def test_pages_written_by_worker_processes_are_the_pages_one_process_writes(
     alone = build.build_site(refreshed_warehouse.published_db, tmp_path / "alone", status=status)
     monkeypatch.setattr(build, "site_workers", lambda pages: 2)
     pooled = build.build_site(refreshed_warehouse.published_db, tmp_path / "pooled", status=status)
+    # a city's way: a round of workers per month, each forked with that month's member rows only
+    held: list[set] = []
+    read_only = SiteData.read_members_only
+
+    def recording(data: SiteData, months) -> None:
+        read_only(data, months)
+        held.append(set(data._member_months))
+
+    monkeypatch.setattr(SiteData, "read_members_only", recording)
+    monkeypatch.setattr(build, "MEMBER_PAGES_PER_ROUND", 1)
+    in_rounds = build.build_site(refreshed_warehouse.published_db, tmp_path / "rounds", status=status)
 
     assert [p.relative_to(tmp_path / "pooled") for p in pooled] == [p.relative_to(tmp_path / "alone") for p in alone]
+    assert [p.relative_to(tmp_path / "rounds") for p in in_rounds] == [p.relative_to(tmp_path / "alone") for p in alone]
     assert len(alone) > build.PAGES_PER_TASK  # more than one task
-    for one, other in zip(alone, pooled):
+    assert len(held) == 18 and all(len(months) == 1 for months in held)
+    for one, other, third in zip(alone, pooled, in_rounds):
         assert other.read_bytes() == one.read_bytes(), other.name
+        assert third.read_bytes() == one.read_bytes(), third.name

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.site import build_site, parts
-from pipelines.site.build import member_lines, site_css
+from pipelines.site.build import member_lines, member_rounds, site_css
 
 DEC, NOV, OCT = date(2022, 12, 1), date(2022, 11, 1), date(2022, 10, 1)
 
@@ -545,3 +545,27 @@ def test_site_nav_lists_the_months_newest_first_each_months_members_pages_and_th
     town_page = page(site, "2022-11/town/500112001.html")
     assert 'data-page="2022-11/town/500112001.html" data-root="../../"' in town_page
     assert '<script src="../../site-nav.js"></script>' in town_page and 'class="refreshed-at"' in town_page
+
+
+def test_a_large_site_is_drawn_in_rounds_of_whole_months_within_the_members_pages_per_round():
+    """member_rounds: the status page goes with the first round; a month's pages stay together; a
+    month's members pages kept from the last build cost nothing; a month alone over the limit is a
+    round of its own."""
+    jan, feb, mar, apr, may = (date(2022, m, 1) for m in range(1, 6))
+    kept = Path("earlier")
+
+    def month_tasks(month: date, members: int, earlier: Path | None = None) -> list[tuple]:
+        return [(f"{month}/index.html", "overview.html.j2", {"month": month}, earlier),
+                *[(f"{month}/m{n}.html", "members.html.j2", {"month": month}, earlier) for n in range(members)]]
+
+    status = ("status.html", "status.html.j2", {"month": None}, None)
+    tasks = [status, *month_tasks(jan, 3), *month_tasks(feb, 2), *month_tasks(mar, 7), *month_tasks(apr, 4, kept),
+             *month_tasks(may, 1)]
+
+    rounds = member_rounds(tasks, 5)
+
+    assert [sorted({t[2]["month"] for t in r}, key=str) for r in rounds] == [[jan, feb, None], [mar], [apr, may]]
+    assert [task for r in rounds for task in r] == tasks
+    assert member_rounds(tasks, 100) == [tasks]
+    tight = member_rounds(tasks, 1)  # the status page still goes with the first month
+    assert [sorted({t[2]["month"] for t in r}, key=str) for r in tight] == [[jan, None], [feb], [mar], [apr, may]]

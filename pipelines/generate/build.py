@@ -47,7 +47,8 @@ PLANT_NEEDS: dict[str, Callable[[Programme, Town, int], bool]] = {
                                                    if r["build_status"] in ("已建成", "已运营") and r["start_date"]) >= 3,
     "fac_start_date_bad": lambda p, t, am: any(r["start_date"] for r in p.facility_rows(t, am)),
     "fac_start_date_old": lambda p, t, am: sum(1 for r in p.facility_rows(t, am) if r["start_date"]) >= 2,
-    "fac_tekun_mismatch": lambda p, t, am: any(r["build_status"] == "已运营" and r["beds"] and r["residents"] is not None
+    "fac_tekun_mismatch": lambda p, t, am: any(r["facility_type"] == "敬老院" and r["build_status"] == "已运营"
+                                               and r["beds"] and r["residents"] is not None
                                                and r["residents"] + 3 <= r["beds"] for r in p.facility_rows(t, am)),
     "vp_merge_no_point": lambda p, t, am: any(r["setup_mode"].startswith("不设立") for r in p.village_rows(t, am)),
     "vp_area_small": lambda p, t, am: any(r["setup_mode"] == "单独设立" and r["build_status"] in ("已建成", "已运营")

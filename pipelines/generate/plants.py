@@ -196,8 +196,9 @@ def fac_regress(ctx, rows):
 
 
 def fac_tekun_mismatch(ctx, rows):
-    row = ctx.pick(rows, lambda t: _home_operating(t) and t["tekun_residents"] is not None
-                   and t["residents"] + 3 <= t["beds"])
+    # DQ17 compares a home's (敬老院's) count with the 特困 register, as docs/rules.md says
+    row = ctx.pick(rows, lambda t: t["facility_type"] == "敬老院" and _home_operating(t)
+                   and t["tekun_residents"] is not None and t["residents"] + 3 <= t["beds"])
     if row:
         for name in ("tekun_residents", "residents"):
             row.truth[name] += 3

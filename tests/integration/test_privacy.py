@@ -169,19 +169,20 @@ def ruralcare(*args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def command_run(refreshed_warehouse, runs_of_last_refresh) -> CommandRun:
+def command_run(refreshed_warehouse, runs_of_last_refresh, generated_months) -> CommandRun:
     """The session's `ruralcare refresh` (tests/conftest.py), then `report` and `feedback` for the last month."""
     warehouse = refreshed_warehouse.warehouse_dir
     root = warehouse.parent
-    ruralcare("report", "--month", "2022-12", "--warehouse", str(warehouse))
-    ruralcare("feedback", "--month", "2022-12", "--warehouse", str(warehouse))
+    last_month = generated_months[-1].strftime("%Y-%m")
+    ruralcare("report", "--month", last_month, "--warehouse", str(warehouse))
+    ruralcare("feedback", "--month", last_month, "--warehouse", str(warehouse))
     runs = runs_of_last_refresh(warehouse / "ruralcare.duckdb")
     assert len(runs) == 3, f"a refresh runs ingest, transform+quality and publish; found {len(runs)} runs"
     # dbt's log file and its run results (messages of failed tests) live in the warehouse's dbt
     # target folder; its compiled SQL holds no data, and the manifest the unit tests' made-up rows.
     dbt_target = warehouse / "dbt_target"
     dbt_logs = [*dbt_target.glob("*.log"), dbt_target / "run_results.json"]
-    return CommandRun(warehouse, root / "reports" / "out" / "2022-12", root / "reports" / "feedback" / "2022-12",
+    return CommandRun(warehouse, root / "reports" / "out" / last_month, root / "reports" / "feedback" / last_month,
                       dbt_logs, Path(os.environ["DAGSTER_HOME"]))
 
 

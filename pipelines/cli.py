@@ -167,7 +167,8 @@ def refresh(sources: Path | None, warehouse: Path | None, divisions: Path | None
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write towns/, registries/ and answer_key/ into.")
 @click.option("--seed", type=int, default=20221231, show_default=True, help="Same seed, same bytes.")
-@click.option("--months", default="2021-07..2022-12", show_default=True, help="Report months, FIRST..LAST.")
+@click.option("--months", default="2021-07..2022-12", show_default=True, callback=lambda _c, _p, v: _month_range(v),
+              help="Report months, FIRST..LAST (two or more).")
 @click.option("--scale", type=click.Choice(["district", "city"]), default="district", show_default=True,
               help="district: the 11 real towns; city: about 800 towns and 3 million people (benchmarks).")
 @click.option("--clean", is_flag=True, help="No planted problems and no variations that are findings by definition.")
@@ -189,6 +190,17 @@ def generate(out: Path, seed: int, months: str, scale: str, clean: bool) -> None
     if scale == "city":
         console.print(f"  refresh it with: ruralcare refresh --sources {out} --divisions {summary['divisions']} "
                       f"--plan {summary['plan']}")
+
+
+def _month_range(value: str) -> str:
+    """FIRST..LAST of two or more months (click callback): the generated people's histories
+    (a register entry that ends, a pairing that starts) need a month after the first."""
+    first, separator, last = value.partition("..")
+    start, end = _month(first.strip()), _month(last.strip()) if separator else None
+    if end is None or end <= start:
+        raise click.BadParameter(f"{value!r} is not a range of two or more months; write it as FIRST..LAST, "
+                                 "e.g. 2022-11..2022-12")
+    return value
 
 
 @main.command()

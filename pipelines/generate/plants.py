@@ -64,6 +64,12 @@ class PlantContext:
         row.findings.append((rule, self.header(name)))
         return True
 
+    def template(self, rows: list[DataRow], *, last: bool = False) -> DataRow | None:
+        """A row to copy into a new one: the first (or last) that no plant gave a finding, so the
+        copy carries no planted cell (an unknown village, negative visits) the answer key would
+        not list on it."""
+        return next((row for row in (reversed(rows) if last else rows) if not row.findings), None)
+
     def append_copy(self, rows: list[DataRow], source: DataRow, rule: str, name: str) -> DataRow:
         """Append a copy of `source` tagged `rule` on column `name`, touched so no other plant edits it."""
         copied = DataRow(list(source.cells), dict(source.truth), findings=[(rule, self.header(name))])
@@ -218,7 +224,10 @@ def fac_merged_active(ctx, rows):
 
 
 def fac_unknown_facility(ctx, rows):
-    new = ctx.append_copy(rows, rows[0], "DQ24", "facility_name")
+    template = ctx.template(rows)
+    if template is None:
+        return False
+    new = ctx.append_copy(rows, template, "DQ24", "facility_name")
     new.cells[ctx.col("facility_name")] = new.truth["facility_name"] = f"{ctx.town.short}幸福院"
     return True
 
@@ -311,7 +320,7 @@ def pr_unknown_village(ctx, rows):
 
 
 def _extra_person_row(ctx, rows, person, rule) -> bool:
-    template = rows[0] if rows else None
+    template = ctx.template(rows)
     if template is None:
         return False
     row = _pairing_row_for(ctx, template, person.id_number, person.id_number, True)
@@ -364,9 +373,10 @@ def fd_topup_over(ctx, rows):
 
 
 def fd_unknown_project(ctx, rows):
-    if not rows:
+    template = ctx.template(rows, last=True)
+    if template is None:
         return False
-    extra = ctx.append_copy(rows, rows[-1], "DQ24", "project_name")
+    extra = ctx.append_copy(rows, template, "DQ24", "project_name")
     extra.cells[ctx.col("project_name")] = extra.truth["project_name"] = "村级活动中心改造"
     return True
 

@@ -42,6 +42,14 @@ def test_templates_explains_a_bad_month(tmp_path: Path) -> None:
     assert "YYYY-MM" in done.stderr
 
 
+def test_generate_explains_a_month_range_it_cannot_make(tmp_path: Path) -> None:
+    for months in ("2022-12..2022-12", "2022-12", "2022-13..2023-02"):
+        done = run("generate", "--out", str(tmp_path / "out"), "--months", months)
+        assert done.returncode == 2, months
+        assert "FIRST..LAST" in done.stderr or "YYYY-MM" in done.stderr, done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_strict_refresh_fails_on_a_rejected_file_and_names_it(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     (inbox / "towns").mkdir(parents=True)

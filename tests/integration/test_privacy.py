@@ -58,14 +58,16 @@ def people_in(truth_dir: Path) -> People:
 # What counts as a leak (the reading pinned by test_leaks_in_text):
 # - an ID: its 18 characters or its 15-digit form anywhere inside a run of digits (a random
 #   15+-digit match is practically impossible, so no boundaries are needed);
-# - a phone: a run of exactly 11 digits, or 13 with the country code 86 (inside longer runs, e.g.
-#   of hashes, 11 digits match by chance);
+# - a phone: a run of exactly 11 digits, or 13 with the country code 86, outside a hash (a run of 32
+#   or more hex characters: a person_key); inside longer runs and hashes, 11 digits match by chance
+#   (one of a seed's 1.4 M person keys held a run equal to a generated phone);
 # - a name of 3 or more characters: anywhere inside Chinese text;
 # - a 2-character name: only standing alone, a whole run of Chinese characters (a cell, a field
 #   `姓名: 王芳`); inside longer text 2-character names are ordinary words too (王家, 文明).
 ID_RUN = re.compile(r"[0-9]{15,}[Xx]?")
 DIGIT_RUN = re.compile(r"[0-9]+")
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+HASH = re.compile(r"[0-9A-Fa-f]{32,}")
 
 
 def leaks_in_text(text: str, people: People) -> list[str]:
@@ -75,7 +77,7 @@ def leaks_in_text(text: str, people: People) -> list[str]:
         run = run.upper()
         found += [f"ID {run[i:i + 6]}…" for i in range(len(run) - 17) if run[i:i + 18] in people.ids]
         found += [f"legacy ID {run[i:i + 6]}…" for i in range(len(run) - 14) if run[i:i + 15] in people.legacy_ids]
-    found += [f"phone {run[-11:-8]}…" for run in DIGIT_RUN.findall(text)
+    found += [f"phone {run[-11:-8]}…" for run in DIGIT_RUN.findall(HASH.sub(" ", text))
               if (len(run) == 11 or len(run) == 13 and run.startswith("86")) and run[-11:] in people.phones]
     for run in CJK_RUN.findall(text):
         if len(run) == 2:
@@ -122,6 +124,8 @@ PLANTED = People(ids=frozenset({"50011219501108647X"}), legacy_ids=frozenset({"5
     ("电话：+8613812345678", ["phone 138…"]),
     ("order 2013812345678", []),  # inside a longer run of digits
     ("hash 913812345678a", []),
+    ("person_key 0e5b4c13812345678ad0f4e2c3b1a09f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b", []),  # inside a hash
+    ("person_key 0e5b4c, 13812345678", ["phone 138…"]),
     ("结对老人龚昌桂未走访", ["name 龚**"]),
     ("欧阳秀英", ["name 欧**"]),
     ("姓名: 韦云,", ["name 韦*"]),

@@ -75,8 +75,8 @@ def test_feedback_workbooks_hold_only_their_towns_rows_and_nothing_unmasked(refr
         towns = dict(con.execute("select town_name, town_code from marts.dim_town where is_rural_scope").fetchall())
         # longest first: 白云山村 goes before 白云 could match in it
         places = [name for (name,) in con.execute(
-            "select village_name from marts.dim_village union select town_name from marts.dim_town "
-            "order by length(village_name) desc").fetchall()]
+            "select village_name as name from marts.dim_village union select short_name from marts.dim_village "
+            "union select town_name from marts.dim_town order by length(name) desc").fetchall()]
         by_town = {}
         for code, rule, source, sheet, row in con.execute(
                 "select town_code, rule_id, source_file, sheet, row_number from quality.findings where month = ?",

@@ -52,6 +52,8 @@ PAGES_PER_TASK = 200
 # A large site is drawn in rounds of whole months, each with at most this many members pages
 # (member_rounds): a district's 18 months are one round (≈ 4,000), a city's month ≈ 15,800.
 MEMBER_PAGES_PER_ROUND = 8_000
+# A page to write: (path, template, context, the earlier site to keep it from, or None to draw it).
+PageTask = tuple[str, str, dict, Path | None]
 SITE_TITLE = "渝北区农村养老服务全覆盖工作进展"
 MEMBER_KINDS = {"village": "村", "facility": "设施", "project": "项目", "person": "人员", "payment": "拨付记录",
                 "row": "填报行", "town": "镇街"}
@@ -380,7 +382,7 @@ class SiteWriter:
         code = (TEMPLATES_DIR / "site-nav.js").read_text(encoding="utf-8")
         self._save(parts.NAV_SCRIPT_PATH, f"var RURALCARE_SITE = {json.dumps(facts, ensure_ascii=False)};\n{code}")
 
-    def _write_in_workers(self, tasks: list[tuple[str, str, dict, Path | None]], workers: int,
+    def _write_in_workers(self, tasks: list[PageTask], workers: int,
                           done_before: int, total: int) -> int:
         """The pages by `workers` processes; how many were kept. Jinja is pure Python (a city's pages
         took 15 s in one process), and a kept page is a file written too. The workers are forked
@@ -401,8 +403,8 @@ class SiteWriter:
         return kept
 
 
-def member_rounds(tasks: list[tuple[str, str, dict, Path | None]],
-                  member_pages: int) -> list[list[tuple[str, str, dict, Path | None]]]:
+def member_rounds(tasks: list[PageTask],
+                  member_pages: int) -> list[list[PageTask]]:
     """The tasks (in plan order: a month's pages together) in rounds of whole months, each drawing
     at most `member_pages` members pages unless one month alone draws more. A round's member rows
     are read before its workers fork; all of a city's months at once made the builder grow with
@@ -410,8 +412,8 @@ def member_rounds(tasks: list[tuple[str, str, dict, Path | None]],
     month 0.8 and 0.9 GB)."""
     drawn = Counter(context["month"] for _, template, context, earlier in tasks
                     if template == "members.html.j2" and earlier is None)
-    rounds: list[list[tuple[str, str, dict, Path | None]]] = []
-    current: list[tuple[str, str, dict, Path | None]] = []
+    rounds: list[list[PageTask]] = []
+    current: list[PageTask] = []
     in_current, current_month = 0, None
     for task in tasks:
         month = task[2]["month"]
@@ -440,7 +442,7 @@ def _silence_standard_streams() -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
-def _write_pages(chunk: list[tuple[str, str, dict, Path | None]]) -> tuple[int, int]:
+def _write_pages(chunk: list[PageTask]) -> tuple[int, int]:
     """(pages written, of them kept) of one task."""
     return len(chunk), sum(_worker_writer.write_or_keep(*task) for task in chunk)
 

@@ -346,7 +346,9 @@ def generate_workbooks(run: Run, progress: Callable[[str, int, int], None] | Non
     n_towns = len(prog.towns)
     n_months = len(months)
     mi_of = lambda k: min(k, n_months - 1)  # noqa: E731
-    missing = set() if run.clean else {(2 % n_towns, mi_of(9))}
+    # The missing workbook is never the last month's: DQ23 judges a month only once a later
+    # submission shows its deadline passed (docs/rules.md), and none follows the last month.
+    missing = set() if run.clean else {(2 % n_towns, min(9, n_months - 2))}
     resubmit = (6 % n_towns, mi_of(5))
     duplicate_of = (8 % n_towns, mi_of(11))
     sheet_problems = {} if run.clean else {(1 % n_towns, mi_of(7)): "missing_required",

@@ -117,6 +117,13 @@ def assert_consistent_answer_key(out: Path, summary: dict) -> None:
     assert {r["rule_id"]: int(r["planted"]) for r in rules} == {r["rule_id"]: counted[r["rule_id"]] for r in rules}
     assert set(counted) <= {r["rule_id"] for r in rules}
     assert set(summary["plants_not_applied"]) <= PLANT_NAMES
+    # DQ23 judges a month once a later submission is dated after the 5th of the next month
+    latest = max(dt.date.fromisoformat(f["submission_date"]) for f in files if f["submission_date"])
+    for finding in findings:
+        if finding["rule_id"] == "DQ23_submission_missing":
+            year, month = map(int, finding["month"].split("-"))
+            deadline = dt.date(year + month // 12, month % 12 + 1, 5)
+            assert latest > deadline, finding
 
 
 @pytest.mark.slow

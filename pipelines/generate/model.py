@@ -221,9 +221,6 @@ class Person:
     visit_bias: float = 0.0
     pairing_other: bool = False
 
-    def sixty_am(self) -> int:
-        return am_of(self.birth) + 720 + (0 if self.birth.day == 1 else 1)
-
     def alive(self, am: int) -> bool:
         return am < self.death_am
 
@@ -325,10 +322,6 @@ class Programme:
             valid = [d for d in self.elderly_exports if d <= month_end(am)]
             cache[am] = max(valid) if valid else None
         return cache[am]
-
-    def monthly_export_for(self, am: int) -> dt.date | None:
-        valid = [d for d in self.monthly_exports if d <= month_end(am)]
-        return max(valid) if valid else None
 
     def in_elderly_export(self, person: Person, export: dt.date) -> bool:
         return (person.in_elderly_db and age_at(person.birth, export) >= 60

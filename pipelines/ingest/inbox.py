@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
-REGISTRY_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xls", ".xlsm"}
 INBOX_FOLDERS = {"towns": "town_workbook", "registries": "registry"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

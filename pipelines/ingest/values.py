@@ -22,11 +22,6 @@ _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 _CELL_UNITS = r"(平方米|平米|m2|万元|元|张|人|个|名|支|次|队|户)$"
 
 
-def _norm(raw: pl.Expr) -> pl.Expr:
-    """Half-width and trimmed (inner spaces kept)."""
-    return raw.str.normalize("NFKC").str.strip_chars()
-
-
 def squeezed(raw: pl.Expr) -> pl.Expr:
     """Half-width with every white space removed: the form categories and words are matched in."""
     return raw.str.normalize("NFKC").str.replace_all(r"\s+", "")

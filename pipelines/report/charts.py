@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from pipelines.report.fonts import FAMILY  # noqa: E402
 
-BLUE, GREY, GREEN, ORANGE, RED = "#2f5f98", "#c9d3df", "#3c8d40", "#d9822b", "#b83232"
+BLUE, GREY, GREEN = "#2f5f98", "#c9d3df", "#3c8d40"
 LINE_COLOURS = ("#2f5f98", "#d9822b", "#3c8d40", "#8e44ad", "#b83232", "#5d6d7e")
 STATUS_COLOURS = {"未开工": "#b83232", "在建": "#e0a526", "已建成": "#6fa8dc", "已运营": "#2f5f98",
                   "已撤并": "#7f8c8d", "未填报": "#dddddd"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -122,7 +123,10 @@ def unreadable_reason(path: Path, size: int) -> str | None:
             with zipfile.ZipFile(path) as archive:
                 if archive.testzip() is not None or "[Content_Types].xml" not in archive.namelist():
                     return "corrupt"
-        except (zipfile.BadZipFile, OSError, EOFError):
+        # testzip reports a bad checksum; damaged compressed data raises (zlib.error), an
+        # unsupported compression method too (NotImplementedError), a password-protected part too
+        # (RuntimeError): each is a file no one can open, not a reason to stop the refresh.
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError):
             return "corrupt"
         return None
     return "not_workbook"

@@ -63,6 +63,11 @@ def read_sheets(file_id: str, workbook: TownWorkbook, contract: Contract, refres
 
 def read_sheet(file_id: str, source: SourceSpec, sheet: wb.SheetCells, reports: TownMonth, contract: Contract,
                refresh_id: str) -> SheetRows:
+    if sheet.damage:
+        return _rejected_sheet(file_id, source.kind, sheet.name, None,
+                               "工作表已损坏，无法读取，请在 Excel 中打开检查此表，重新保存后报送",
+                               f"the sheet is damaged and cannot be read ({sheet.damage}); open it in Excel, "
+                               "check it, save the workbook and send it again")
     header = wb.find_header(sheet.head(wb.HEADER_SEARCH_ROWS + 1), source, contract)
     if header is None:
         return _rejected_sheet(file_id, source.kind, sheet.name, None,

@@ -22,7 +22,14 @@ import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
 from pipelines.ingest.text import match_header, squeeze
-from pipelines.ingest.workbook import HEADER_SEARCH_ROWS, data_rows, find_header, known_headers, read_workbook
+from pipelines.ingest.workbook import (
+    HEADER_SEARCH_ROWS,
+    UnreadableWorkbook,
+    data_rows,
+    find_header,
+    known_headers,
+    read_workbook,
+)
 
 CHUNK_BYTES = 16 * 1024 * 1024
 # An address or remark over a few lines is real; a quote still open this many lines on is a
@@ -283,6 +290,8 @@ def read_workbook_registry(path: Path, source: SourceSpec, contract: Contract) -
     sheets = [s for s in read_workbook(path) if s.visible]
     if not sheets:
         raise RegistryHeaderError("no visible sheet")
+    if sheets[0].damage:
+        raise UnreadableWorkbook(sheets[0].damage)
     header = find_header(sheets[0].head(HEADER_SEARCH_ROWS), source, contract)
     if header is None:
         raise RegistryHeaderError("no header row")

@@ -32,18 +32,21 @@ NumberCells = Callable[[int], pl.Series]  # column index -> Float64 per row, nul
 
 @dataclass
 class SheetCells:
-    """One sheet: every cell as text in `cells` (column `c<i>`, Excel row r at position r-1)."""
+    """One sheet: every cell as text in `cells` (column `c<i>`, Excel row r at position r-1).
+    `damage` says why calamine could not read a sheet the workbook lists (its cells are then none)."""
 
     name: str
     visible: bool
     cells: pl.DataFrame
     numbers: NumberCells | None = None
+    damage: str | None = None
 
     @classmethod
-    def from_rows(cls, name: str, visible: bool, rows: list[list[str | None]]) -> "SheetCells":
+    def from_rows(cls, name: str, visible: bool, rows: list[list[str | None]],
+                  damage: str | None = None) -> "SheetCells":
         width = max((len(r) for r in rows), default=0)
         columns = {f"c{i}": [r[i] if i < len(r) else None for r in rows] for i in range(width)}
-        return cls(name, visible, pl.DataFrame(columns, schema={c: pl.String for c in columns}))
+        return cls(name, visible, pl.DataFrame(columns, schema={c: pl.String for c in columns}), damage=damage)
 
     def head(self, count: int) -> list[list[str | None]]:
         """The first `count` rows as lists of cell texts."""
@@ -72,8 +75,8 @@ def read_workbook(path: Path) -> list[SheetCells]:
     for index, name in enumerate(names):
         try:
             sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
-        except Exception:  # an empty sheet has no range
-            sheets.append(SheetCells.from_rows(name, True, []))
+        except Exception as exc:  # an empty sheet loads as 0 × 0: this one's XML is damaged or missing
+            sheets.append(SheetCells.from_rows(name, True, [], damage=_first_line(exc)))
             continue
         table, errors = sheet.to_arrow_with_errors()
         cells = pl.from_arrow(table)
@@ -84,6 +87,11 @@ def read_workbook(path: Path) -> list[SheetCells]:
         number_cells = _number_cells(reader, index, cells.height, absolute) if long_numbers else None
         sheets.append(SheetCells(name, sheet.visible == "visible", cells, number_cells))
     return sheets
+
+
+def _first_line(error: Exception) -> str:
+    """calamine's message without its context lines (`Xlsx error: Xml error: …`)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 # A cell value (`<v>`, `<x:v>`) with 16 digits in a row or an exponent (`5.00112E+17`); an XML

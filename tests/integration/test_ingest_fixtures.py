@@ -3,6 +3,7 @@ re-submissions, registry encodings, and idempotent re-runs."""
 
 import os
 import shutil
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -148,11 +149,35 @@ def _corrupt_zip(path: Path, tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def _rewritten(source: Path, target: Path, change) -> Path:
+    """`source` zipped again with each part's bytes as `change(part name, bytes)` returns them
+    (None leaves the part out)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for name in original.namelist():
+            content = change(name, original.read(name))
+            if content is not None:
+                copy.writestr(name, content)
+    return target
+
+
+def _damaged_deflate(path: Path, tmp_path: Path) -> None:
+    """A sheet part whose compressed bytes are garbled: the zip's index is whole, the data not."""
+    whole = write_workbook(tmp_path / "whole.xlsx", facilities())
+    data = bytearray(whole.read_bytes())
+    with zipfile.ZipFile(whole) as archive:
+        part = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = part.header_offset + 30 + len(part.filename.encode()) + len(part.extra)
+    for offset in range(start + 8, start + min(part.compress_size, 48)):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
 REJECTIONS = [
     ("zero_bytes", TOWN_FILE, lambda p, t: p.write_bytes(b"")),
     ("not_workbook", TOWN_FILE, lambda p, t: p.write_text("这不是工作簿", encoding="utf-8")),
     ("encrypted", TOWN_FILE, _encrypted),
     ("corrupt", TOWN_FILE, _corrupt_zip),
+    ("corrupt", TOWN_FILE, _damaged_deflate),
     ("town_unresolved", "2022年06月_进度表.xlsx", lambda p, t: write_workbook(p, facilities())),
     ("month_unresolved", "统景镇_进度表.xlsx", lambda p, t: write_workbook(p, facilities())),
     ("cover_conflict", TOWN_FILE,
@@ -190,6 +215,41 @@ def test_a_sheet_missing_a_required_column_is_rejected_alone(inbox):
     assert con.execute("SELECT sheet_kind, status FROM raw.sheets ORDER BY 1").fetchall() == [
         ("facilities", "rejected"), ("pairings", "loaded")]
     assert con.execute("SELECT count(*) FROM raw.town_pairings").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda xml: xml[: len(xml) // 2],  # cut off: the XML never closes
+    lambda xml: b"",
+    lambda xml: None,  # the part the workbook lists is missing
+], ids=["cut", "empty", "missing"])
+def test_a_damaged_sheet_is_rejected_alone_saying_it_is_damaged(inbox, tmp_path, damage):
+    pairings = [["老人姓名", "身份证号"], ["张*", "11010519491231002X"]]
+    whole = write_workbook(tmp_path / "whole.xlsx", {**facilities(), "结对扶老": pairings})
+    _rewritten(whole, inbox / "towns" / TOWN_FILE,
+               lambda name, xml: damage(xml) if name == "xl/worksheets/sheet1.xml" else xml)
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None)
+    assert findings == [("DQ10_sheet_rejected", "机构设施", None, None)]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT sheet_kind, status, reason_zh FROM raw.sheets ORDER BY 1").fetchall() == [
+        ("facilities", "rejected", "工作表已损坏，无法读取，请在 Excel 中打开检查此表，重新保存后报送"),
+        ("pairings", "loaded", None)]
+    assert con.execute("SELECT count(*) FROM raw.town_pairings").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("damage", ["sheet", "deflate"])
+def test_a_registry_workbook_that_cannot_be_read_is_rejected_as_damaged(inbox, tmp_path, damage):
+    name = "家庭医生签约_20220630.xlsx"
+    rows = [["公民身份号码", "签约日期", "签约机构", "签约状态"], ["11010519491231002X", "2022-03-01", "统景镇卫生院", "有效"]]
+    if damage == "sheet":
+        whole = write_workbook(tmp_path / "whole.xlsx", {"Sheet1": rows})
+        _rewritten(whole, inbox / "registries" / name,
+                   lambda part, xml: xml[: len(xml) // 2] if part == "xl/worksheets/sheet1.xml" else xml)
+    else:
+        _damaged_deflate(inbox / "registries" / name, tmp_path)
+    summary, _, findings, _ = refresh(inbox)
+    assert status_of(summary, name) == ("rejected", "corrupt")
+    assert [f[0] for f in findings] == ["DQ09_file_rejected"]
 
 
 def test_two_visible_sheets_of_one_kind_are_both_rejected_and_hidden_sheets_ignored(inbox):

@@ -74,7 +74,22 @@ def detect_encoding(head: bytes) -> Encoding:
         text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return Encoding("utf-8", _separator(text), 0)
     except UnicodeDecodeError:
-        return Encoding("gb18030", _separator(head.decode("gb18030", "ignore")), 0)
+        pass
+    # A UTF-8 export with a row pasted in from a GB18030 one is still UTF-8: its Chinese header
+    # line, which GB18030 text almost never forms, decides; that row's bad bytes become U+FFFD and
+    # its cells findings, where reading the whole file as GB18030 would lose its header.
+    header = head.split(b"\n", 1)[0]
+    if not header.isascii() and _is_utf8(header):
+        return Encoding("utf-8", _separator(header.decode("utf-8")), 0)
+    return Encoding("gb18030", _separator(head.decode("gb18030", "ignore")), 0)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _separator(text: str) -> str:

@@ -310,6 +310,18 @@ def test_registry_encodings(inbox, encoding, separator):
         (2, "500112133", "500112133201", True, 12000.0, "集中供养", "具备")]
 
 
+def test_a_utf8_registry_with_a_row_in_gb18030_loads_and_flags_that_row(inbox):
+    other_row = TEKUN_ROW.replace("张*", "李*").replace("1002X", "10011")
+    data = "\n".join([TEKUN_HEADER, TEKUN_ROW, ""]).encode("utf-8") + other_row.encode("gb18030")
+    (inbox / "registries" / TEKUN).write_bytes(data)
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TEKUN) == ("loaded", None)
+    assert {(rule, row) for rule, _, row, _ in findings} == {("DQ08_unknown_village", 3), ("DQ11_bad_value", 3)}
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT row_number, town_code, support_mode FROM raw.registry_tekun ORDER BY 1").fetchall() == [
+        (2, "500112133", "集中供养"), (3, None, None)]
+
+
 def test_registry_ragged_rows_nul_bytes_and_destroyed_ids(inbox):
     lines = [TEKUN_HEADER, TEKUN_ROW.replace("张*", "张\x00*"), "李*,5.00112E+17,男,1949-12-31,统景镇,前锋村,分散供养",
              TEKUN_ROW + ",多余"]

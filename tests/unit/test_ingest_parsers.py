@@ -335,6 +335,11 @@ def test_registry_names(name, expected):
     ("姓名,公民身份号码\n".encode("utf-8"), "utf-8", ","),
     (b"\xef\xbb\xbf" + "姓名,公民身份号码\n".encode("utf-8"), "utf-8", ","),
     ("\ufeff姓名\t公民身份号码\n".encode("utf-16-le"), "utf-16-le", "\t"),
+    # a UTF-8 export with a row pasted in from a GB18030 one: the header line decides
+    ("姓名,公民身份号码\n张三,1\n".encode("utf-8") + "李四,2\n".encode("gb18030"), "utf-8", ","),
+    ("姓名\t公民身份号码\n".encode("utf-8") + "李四\t2\n".encode("gb18030"), "utf-8", "\t"),
+    # GB18030 throughout, a UTF-8 row pasted in: still GB18030
+    ("姓名,公民身份号码\n".encode("gb18030") + "张三,1\n".encode("utf-8"), "gb18030", ","),
 ])
 def test_detect_encoding(head, codec, separator):
     encoding = detect_encoding(head)

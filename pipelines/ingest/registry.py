@@ -36,6 +36,7 @@ CHUNK_BYTES = 16 * 1024 * 1024
 # stray one, read as running to the end of its own line rather than swallowing the file.
 MAX_RECORD_LINES = 100
 _FIELD_MARK = "\x00"
+_LONE_CR = re.compile("\r(?!\n)")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 
 
@@ -60,10 +61,21 @@ class Encoding:
     codec: str
     separator: str
     bom: int  # bytes to skip
+    lines_end_in_cr: bool = False  # Excel for Mac's CSV: a carriage return alone ends each line
 
 
 def detect_encoding(head: bytes) -> Encoding:
-    """UTF-16 with BOM (Excel's "Unicode text", tab-separated), UTF-8 with or without BOM, else GB18030."""
+    """UTF-16 with BOM (Excel's "Unicode text", tab-separated), UTF-8 with or without BOM, else
+    GB18030; lines ending in LF, CRLF or CR alone (more lone CRs than LFs in the head: an LF
+    there is a line break inside a cell)."""
+    encoding = _codec_and_separator(head)
+    text = head[encoding.bom:].decode(encoding.codec, "ignore")
+    if len(_LONE_CR.findall(text)) > text.count("\n"):
+        return Encoding(encoding.codec, _separator(text.replace("\r", "\n")), encoding.bom, lines_end_in_cr=True)
+    return encoding
+
+
+def _codec_and_separator(head: bytes) -> Encoding:
     if head.startswith(codecs.BOM_UTF16_LE):
         return Encoding("utf-16-le", "\t", 2)
     if head.startswith(codecs.BOM_UTF16_BE):
@@ -132,6 +144,8 @@ def _decoded_lines(path: Path, encoding: Encoding, chunk_bytes: int) -> Iterator
             block = handle.read(chunk_bytes)
             final = not block
             text = carry + decoder.decode(block, final=final).replace("\x00", "")
+            if encoding.lines_end_in_cr:
+                text = text.replace("\r", "\n")
             if final:
                 if text:
                     yield _lines(text)
@@ -217,6 +231,15 @@ def _records(line_chunks: Iterator[pl.Series], separator: str) -> Iterator[pl.Se
         yield join_quoted_lines(waiting, separator, final=True)[0]
 
 
+def _quoted_fields(line: str, separator: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    except csv.Error:
+        # A record the csv module refuses (a carriage return alone inside an unquoted field, a
+        # field over its size limit): cut at every separator; its field count then flags the row.
+        return line.split(separator)
+
+
 def split_fields(lines: pl.Series, separator: str) -> pl.Series:
     """Each record's fields as a list; quoted fields (`"a,b"`) honoured via the csv module."""
     sep = re.escape(separator)
@@ -226,8 +249,7 @@ def split_fields(lines: pl.Series, separator: str) -> pl.Series:
     # Every record's fields joined by NUL (dropped on decoding, so never in the text), then
     # split once: building a list column row by row from Python is slow.
     positions = quoted.arg_true()
-    parsed = [_FIELD_MARK.join(next(csv.reader([line], delimiter=separator), []))
-              for line in lines.gather(positions).to_list()]
+    parsed = [_FIELD_MARK.join(_quoted_fields(line, separator)) for line in lines.gather(positions).to_list()]
     marked = lines.str.replace_all(separator, _FIELD_MARK, literal=True)
     return marked.scatter(positions, pl.Series(parsed, dtype=pl.String)).str.split(_FIELD_MARK)
 
@@ -255,7 +277,10 @@ def read_csv_chunks(
     first_chunk = next(records, pl.Series("line", [], dtype=pl.String))
     if first_chunk.is_empty() or not first_chunk[0].strip():
         raise RegistryHeaderError("no header line")
-    header_fields = next(csv.reader([first_chunk[0]], delimiter=encoding.separator))
+    try:
+        header_fields = next(csv.reader([first_chunk[0]], delimiter=encoding.separator))
+    except csv.Error as error:  # e.g. a quote left open that ran the header into the rows below
+        raise RegistryHeaderError(f"unreadable header line: {error}") from error
     header = map_header(header_fields, source, contract)
     missing = [c.header for c in source.columns if c.required and c.field not in header.columns]
     if missing:

@@ -343,7 +343,19 @@ def test_registry_names(name, expected):
 ])
 def test_detect_encoding(head, codec, separator):
     encoding = detect_encoding(head)
-    assert (encoding.codec, encoding.separator) == (codec, separator)
+    assert (encoding.codec, encoding.separator, encoding.lines_end_in_cr) == (codec, separator, False)
+
+
+@pytest.mark.parametrize("head, lines_end_in_cr", [
+    ("姓名,地址\r张三,前锋村\r".encode("gb18030"), True),  # Excel for Mac's CSV
+    ('姓名,地址\r张三,"前锋村\n4组"\r李四,x\r'.encode("utf-8"), True),  # an LF inside a cell
+    ("\ufeff姓名\t地址\r张三\t前锋村\r".encode("utf-16-le"), True),
+    ('姓名,地址\r\n张三,"前锋村\r4组"\r\n'.encode("utf-8"), False),  # a CR inside a cell of a CRLF file
+    ("姓名,地址".encode("utf-8"), False),
+])
+def test_lines_ending_in_a_carriage_return_alone(head, lines_end_in_cr):
+    encoding = detect_encoding(head)
+    assert (encoding.separator, encoding.lines_end_in_cr) == ("\t" if b"\t" in head else ",", lines_end_in_cr)
 
 
 def test_split_fields_honours_quotes_and_excel_text_wrappers():

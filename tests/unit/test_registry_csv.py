@@ -12,6 +12,7 @@ import pytest
 from pipelines.contract import load_contract
 from pipelines.ingest.registry import (
     MAX_RECORD_LINES,
+    RegistryHeaderError,
     filled_records,
     join_quoted_lines,
     read_csv_chunks,
@@ -61,6 +62,8 @@ ADDRESSES = [
     ("gb18030", ",", "\n"),
     ("gb18030", ",", "\r\n"),
     ("utf-16", "\t", "\r\n"),  # Excel's "Unicode text": UTF-16 LE with BOM, tab-separated
+    ("utf-8", ",", "\r"),  # Excel for Mac's CSV: a carriage return alone ends a line
+    ("gb18030", ",", "\r"),
 ])
 @pytest.mark.parametrize("chunk_bytes", [5, 64, 16 * 1024 * 1024])
 def test_quoted_fields_are_one_field_of_one_row(tmp_path, encoding, separator, newline, chunk_bytes):
@@ -150,6 +153,22 @@ def test_a_quote_never_closed_spoils_its_own_row_only(tmp_path):
     path.write_bytes(csv_text(rows).encode("gb18030"))
     assert read_rows(path, 256) == [(2, "张0", None, False)] + [
         (3 + i, f"李{i}", f"139{i:08d}", True) for i in range(MAX_RECORD_LINES + 20)]
+
+
+def test_a_record_the_csv_module_refuses_is_cut_at_every_separator(tmp_path):
+    # a carriage return alone inside an unquoted field of a record with a quoted field
+    rows = [person("张\r0", '"前锋村,3组"', "13812340000"), person("张1", '"前锋村,4组"', "13812340001")]
+    path = tmp_path / "农村老年人信息库_20221231.csv"
+    path.write_bytes(csv_text(rows).encode("utf-8"))
+    assert read_rows(path, 64) == [(2, "张\r0", "3组\"", False), (3, "张1", "13812340001", True)]
+
+
+def test_a_header_the_csv_module_refuses_rejects_the_file(tmp_path):
+    path = tmp_path / "农村老年人信息库_20221231.csv"
+    header = ",".join(HEADER) + ',"备注' + "x" * 200_000 + '"'  # over the csv module's field size limit
+    path.write_bytes((header + "\n" + ",".join(person("张0", "前锋村", "13812340000"))).encode("utf-8"))
+    with pytest.raises(RegistryHeaderError, match="unreadable header line"):
+        read_csv_chunks(path, ELDERLY, CONTRACT)
 
 
 @pytest.mark.parametrize("separator", [",", "\t"])

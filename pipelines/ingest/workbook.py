@@ -75,10 +75,10 @@ def read_workbook(path: Path) -> list[SheetCells]:
     for index, name in enumerate(names):
         try:
             sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
+            table, errors = sheet.to_arrow_with_errors()
         except Exception as exc:  # an empty sheet loads as 0 × 0: this one's XML is damaged or missing
             sheets.append(SheetCells.from_rows(name, True, [], damage=_first_line(exc)))
             continue
-        table, errors = sheet.to_arrow_with_errors()
         cells = pl.from_arrow(table)
         cells = cells.rename({old: f"c{i}" for i, old in enumerate(cells.columns)})
         if errors and errors.errors:

@@ -103,6 +103,7 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
     console.print(f"  refresh {result.refresh_id}; dbt log: {log_path}")
     if result.unchanged:
         console.print("  Nothing new in the inbox: the published database was left as it was.")
+    _warn_of_stray_files(settings.sources_dir)
     if not result.success:
         console.print(f"[red]Refresh failed in stage {result.failed_stage}[/]: {result.error}")
         console.print(f"  log: {log_path}. The published database was left as it was; "
@@ -114,6 +115,20 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
         for path, reason in rejected:
             console.print(f"  {path}: {reason}")
     return not (strict and rejected)
+
+
+def _warn_of_stray_files(sources_dir: Path, shown: int = 10) -> None:
+    from pipelines.ingest.inbox import stray_files
+
+    stray = stray_files(sources_dir)
+    if not stray:
+        return
+    console.print(f"[yellow]{len(stray)} file(s) not read[/]: outside {sources_dir / 'towns'} and "
+                  f"{sources_dir / 'registries'}; move town workbooks and registry exports there:")
+    for path in stray[:shown]:
+        console.print(f"  {path}")
+    if len(stray) > shown:
+        console.print(f"  … and {len(stray) - shown} more")
 
 
 @main.command()

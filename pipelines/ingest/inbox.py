@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 INBOX_FOLDERS = {"towns": "town_workbook", "registries": "registry"}
+# Folders beside those that hold no input: the files a refresh set aside, and the answer key
+# `ruralcare generate` writes beside a sample inbox.
+NOT_INPUT_FOLDERS = {"rejected", "answer_key"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # reason code -> (Chinese, English): what happened and what to do.
@@ -107,6 +110,25 @@ def discover(sources_dir: Path) -> list[InboxFile]:
                     sha256=sha, file_id=file_id_for(relative, sha), size=stat.st_size,
                     modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
                 ))
+    return found
+
+
+def stray_files(sources_dir: Path) -> list[str]:
+    """Files in the inbox that no refresh reads (outside towns/ and registries/): a workbook
+    dropped in the wrong folder is named, not left unnoticed. Same skips as `discover`."""
+    root = os.fsencode(sources_dir)
+    if not os.path.isdir(root):
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == root:
+            dirnames[:] = [d for d in dirnames if decode_name(d) not in {*INBOX_FOLDERS, *NOT_INPUT_FOLDERS}]
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(b"."))
+        for raw_name in sorted(filenames):
+            full = os.path.join(dirpath, raw_name)
+            if is_skipped(decode_name(raw_name)) or os.path.islink(full) or not os.path.isfile(full):
+                continue
+            found.append("/".join(decode_name(p) for p in os.path.relpath(full, root).split(os.sep.encode())))
     return found
 
 

@@ -50,16 +50,24 @@ def test_generate_explains_a_month_range_it_cannot_make(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_strict_refresh_fails_on_a_rejected_file_and_names_it(tmp_path: Path) -> None:
+def test_strict_refresh_fails_on_a_rejected_file_and_names_it_and_the_files_it_does_not_read(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     (inbox / "towns").mkdir(parents=True)
     (inbox / "registries").mkdir()
     (inbox / "towns" / "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx").write_bytes(b"")
+    (inbox / "2022年7月").mkdir()  # a clerk's own folders beside towns/ and registries/
+    (inbox / "2022年7月" / "大湾镇_2022年07月_进度表.xlsx").write_bytes(b"PK")
+    (inbox / "低保对象名册_20220731.csv").write_bytes(b"x")
+    (inbox / "answer_key").mkdir()  # the generator's, beside a sample inbox: not input
+    (inbox / "answer_key" / "kpis.csv").write_bytes(b"x")
     done = run("refresh", "--strict", "--sources", str(inbox), "--warehouse", str(tmp_path / "wh"))
     assert done.returncode == 1, done.stderr[-2000:]
     assert "1 file(s) rejected" in done.stderr
     assert "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx" in done.stderr
     assert (inbox / "rejected").exists()
+    assert "2 file(s) not read" in done.stderr
+    assert "2022年7月/大湾镇_2022年07月_进度表.xlsx" in done.stderr and "低保对象名册_20220731.csv" in done.stderr
+    assert "kpis.csv" not in done.stderr and "rejected/" not in done.stderr
 
 
 def test_docs_generates_the_dbt_site(refreshed_warehouse) -> None:

@@ -16,6 +16,7 @@ import xlwt
 from pipelines.ingest import run_ingest
 from pipelines.ingest.checks import check_rows
 from pipelines.ingest.idnumber import check_char
+from pipelines.ingest.inbox import stray_files
 from pipelines.settings import Settings
 
 TOWN_FILE = "统景镇_2022年06月_农村养老服务全覆盖进度表.xlsx"
@@ -366,6 +367,25 @@ def test_lock_files_dot_files_and_symlinks_are_never_opened(inbox, tmp_path):
     (inbox / "towns" / "link.xlsx").symlink_to(outside)
     summary, files, findings, _ = refresh(inbox)
     assert summary.files == [] and files == {} and findings == []
+
+
+def test_files_outside_towns_and_registries_are_named_as_not_read(inbox, tmp_path):
+    write_workbook(inbox / "towns" / TOWN_FILE, facilities())
+    write_workbook(inbox / TOWN_FILE, facilities())
+    write_workbook(inbox / "6月" / "补报" / TOWN_FILE, facilities())
+    (inbox / f"~${TOWN_FILE}").write_bytes(b"lock")
+    (inbox / ".DS_Store").write_bytes(b"x")
+    (inbox / ".git").mkdir()
+    (inbox / ".git" / "config").write_bytes(b"x")
+    (inbox / "link.xlsx").symlink_to(write_workbook(tmp_path / "outside.xlsx", facilities()))
+    (inbox / "answer_key").mkdir()
+    (inbox / "answer_key" / "kpis.csv").write_bytes(b"x")
+    refresh(inbox)
+    (inbox / "towns" / "empty.xlsx").write_bytes(b"")
+    refresh(inbox, "r2")  # its rejected file is set aside under rejected/
+    assert (inbox / "rejected" / "towns" / "empty.xlsx").exists()
+    assert stray_files(inbox) == [TOWN_FILE, f"6月/补报/{TOWN_FILE}"]
+    assert stray_files(inbox / "nowhere") == []
 
 
 def test_an_empty_inbox_creates_every_raw_table(inbox):

@@ -33,14 +33,37 @@ def mask_phone(value: str) -> str:
     return text[:3] + "****" + text[-4:] if len(text) >= 8 else "*" * len(text)
 
 
+# A full ID (17 digits and a digit or X) or a mobile number standing alone in free text: the
+# values the publish check refuses anywhere (FULL_ID_OR_PHONE, pipelines/publish/database.py).
+# Polars' regexes look neither behind nor ahead: the neighbouring character is matched and put
+# back, and each pattern runs twice for two numbers one character apart.
+_EDGE_BEFORE, _EDGE_AFTER = r"(^|[^0-9A-Za-z])", r"([^0-9A-Za-z]|$)"
+_ID_IN_TEXT = _EDGE_BEFORE + r"(\d{6})\d{8}(\d{3}[\dXx])" + _EDGE_AFTER
+_PHONE_IN_TEXT = _EDGE_BEFORE + r"(1[3-9]\d)\d{4}(\d{4})" + _EDGE_AFTER
+
+
+def masked_in_text_expr(text: pl.Expr) -> pl.Expr:
+    """Free text that is no personal field (a facility's name, a file name a clerk chose) with
+    every full ID or phone number in it masked as the personal fields are (mask_id, mask_phone)."""
+    for pattern, stars in ((_ID_IN_TEXT, "********"), (_PHONE_IN_TEXT, "****")):
+        for _ in range(2):
+            text = text.str.replace_all(pattern, "${1}${2}" + stars + "${3}${4}")
+    return text
+
+
+def masked_in_text(text: str) -> str:
+    return pl.select(masked_in_text_expr(pl.lit(text, pl.String))).item()
+
+
 COMPOUND_SURNAMES = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒", "夏侯"}
 _MASKS = {"id": mask_id, "name": mask_name, "phone": mask_phone}
 
 
 def mask(value: str | None, personal: str | None) -> str | None:
-    if value is None or personal is None:
+    """A finding's value: a personal field's masked; any other's with an ID or phone in it masked."""
+    if value is None:
         return value
-    return _MASKS[personal](value)
+    return _MASKS[personal](value) if personal else masked_in_text(value)
 
 
 @dataclass(frozen=True)

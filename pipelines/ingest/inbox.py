@@ -15,6 +15,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pipelines.ingest.findings import masked_in_text
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 INBOX_FOLDERS = {"towns": "town_workbook", "registries": "registry"}
@@ -57,6 +59,16 @@ class InboxFile:
     file_id: str
     size: int
     modified_at: datetime  # UTC, naive
+
+    @property
+    def shown_name(self) -> str:
+        """The name every table, finding, workbook and log line shows: a full ID or phone number
+        a clerk put into it masked (else it would stop the publish's privacy check)."""
+        return masked_in_text(self.file_name)
+
+    @property
+    def shown_path(self) -> str:
+        return masked_in_text(self.relative_path)
 
     @property
     def modified_date_shanghai(self) -> date:

@@ -13,6 +13,7 @@ import polars as pl
 from pipelines.contract import Column, Contract, SourceSpec, polars_schema, raw_columns
 from pipelines.ingest import values
 from pipelines.ingest.divisions import Divisions
+from pipelines.ingest.findings import masked_in_text_expr
 from pipelines.ingest.idnumber import with_id_columns
 from pipelines.ingest.person_key import person_keys
 
@@ -59,6 +60,9 @@ def _typed(column: Column, raw: pl.Expr, contract: Contract, multiplier: pl.Expr
     kind = column.type
     if kind == "village":
         return values.village(raw, contract)
+    if kind == "text" and column.personal is None:
+        # free text reaches the published tables (a facility's name): no ID or phone in it
+        return masked_in_text_expr(values.text(raw, contract))
     if kind in ("text", "phone"):
         return values.text(raw, contract)
     if kind == "id":

@@ -85,7 +85,7 @@ def _load_new_files(
         return IngestSummary(elapsed_seconds=time.perf_counter() - started)
     contract, divisions = load_contract(), Divisions.load(settings.divisions_file)
     parquet = ParquetStore(settings.raw_dir, refresh_id)
-    validation = Validation(contract, divisions, settings.pii_key(), {f.file_id: f.file_name for f in inbox}, parquet)
+    validation = Validation(contract, divisions, settings.pii_key(), {f.file_id: f.shown_name for f in inbox}, parquet)
 
     files: list[FileResult] = []
     originals = dict(known.originals)  # a file loaded now is the original of its later copies
@@ -94,7 +94,7 @@ def _load_new_files(
                         read_workers(len(workbooks))) as reader:
         last_registry = max((index for index, file in enumerate(inbox, 1) if file.kind == "registry"), default=0)
         for index, file in enumerate(inbox, 1):
-            progress(file.relative_path, index, len(inbox))
+            progress(file.shown_path, index, len(inbox))
             result = ingest_file(file, originals, contract, reader, validation, refresh_id, progress)
             if result.status == "loaded":
                 originals[file.sha256] = result.original
@@ -120,7 +120,7 @@ def _load_new_files(
                        for table, paths in parquet_files.items()},
         findings_by_rule=dict(Counter(f.rule_id for f in findings)),
         elapsed_seconds=time.perf_counter() - started,
-        files=[(f.file.relative_path, f.status, f.reason) for f in files],
+        files=[(f.file.shown_path, f.status, f.reason) for f in files],
     )
 
 
@@ -167,13 +167,13 @@ def _ingest_registry(file: InboxFile, contract: Contract, validation: Validation
     for chunk in made_ahead(parsed_chunks):
         validation.add_registry_rows(source, chunk)
         rows += chunk.height
-        progress(f"{file.file_name}: {rows:,} rows read", rows, 0)
+        progress(f"{file.shown_name}: {rows:,} rows read", rows, 0)
     return FileResult.loaded_registry(file, export.registry, export.export_date, rows)
 
 
 def submission(result: FileResult) -> Submission:
     return Submission(result.file.file_id, result.town_code, result.month, result.submission_date,
-                      result.file.modified_at, result.file.file_name)
+                      result.file.modified_at, result.file.shown_name)
 
 
 def rejection_findings(files: list[FileResult]) -> list[Finding]:
@@ -183,10 +183,10 @@ def rejection_findings(files: list[FileResult]) -> list[Finding]:
         file = result.file
         for sheet in result.sheets:
             if sheet.status == "rejected":
-                where = Location(file.file_id, file.file_name, result.town_code, result.month, sheet.name)
+                where = Location(file.file_id, file.shown_name, result.town_code, result.month, sheet.name)
                 findings.append(file_finding(SHEET_REJECTED, where, sheet.reason_zh, sheet.reason_en, sheet.column))
         if result.status == "rejected":
             zh, en = REASONS[result.reason]
-            where = Location(file.file_id, file.file_name, result.town_code, result.month)
+            where = Location(file.file_id, file.shown_name, result.town_code, result.month)
             findings.append(file_finding(FILE_REJECTED, where, zh, en))
     return findings

@@ -203,7 +203,7 @@ def files_frame(files: Sequence[FileResult], refresh_id: str, loaded_at: datetim
     for r in files:
         zh, en = REASONS[r.reason] if r.reason else (None, None)
         rows.append({
-            "file_id": r.file.file_id, "file_name": r.file.file_name, "relative_path": r.file.relative_path,
+            "file_id": r.file.file_id, "file_name": r.file.shown_name, "relative_path": r.file.shown_path,
             "sha256": r.file.sha256, "kind": r.kind, "registry": r.registry, "town_code": r.town_code,
             "month": r.month, "export_date": r.export_date, "submission_date": r.submission_date,
             "modified_at": r.file.modified_at, "status": r.status, "reason_zh": zh, "reason_en": en,

@@ -1,5 +1,6 @@
 """Table-driven tests of the ingest parsers with the forms clerks really type."""
 
+import re
 from datetime import date
 
 import duckdb
@@ -9,7 +10,7 @@ import pytest
 from pipelines.contract import load_contract
 from pipelines.ingest import values
 from pipelines.ingest.divisions import Divisions
-from pipelines.ingest.findings import mask_id, mask_name, mask_phone
+from pipelines.ingest.findings import mask, mask_id, mask_name, mask_phone, masked_in_text
 from pipelines.ingest.idnumber import check_char, clean_id, cleaned_ids, with_id_columns
 from pipelines.ingest.registry import detect_encoding, parse_registry_name, split_fields
 from pipelines.ingest.suites import build_suites, load_suite, presence_only_columns
@@ -18,6 +19,7 @@ from pipelines.ingest.text import (
 )
 from pipelines.ingest.person_key import _hashing_database, person_key, person_keys, release_hashing_database
 from pipelines.ingest.workbook import SheetCells, data_rows, find_header, sheet_kind
+from pipelines.publish.database import FULL_ID_OR_PHONE
 from pipelines.settings import BUILTIN_DIVISIONS
 
 CONTRACT = load_contract()
@@ -372,6 +374,26 @@ def test_split_fields_honours_quotes_and_excel_text_wrappers():
 ])
 def test_masking(fn, value, expected):
     assert fn(value) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("统景镇_2022年06月_进度表_联系人13812345678.xlsx", "统景镇_2022年06月_进度表_联系人138****5678.xlsx"),
+    ("红竹敬老院（院长 13812345678）", "红竹敬老院（院长 138****5678）"),
+    ("11010519491231002X张三.xlsx", "110105********002X张三.xlsx"),
+    ("500112194901011234", "500112********1234"),
+    ("13812345678,13912345678", "138****5678,139****5678"),  # one character apart
+    ("联系人11010519491231002X/13812345678", "联系人110105********002X/138****5678"),
+    # not an ID or phone standing alone: as the publish check reads them
+    ("低保对象名册_20220630.csv", "低保对象名册_20220630.csv"),
+    ("证书4150000300400123", "证书4150000300400123"),  # 16 digits
+    ("1381234567890", "1381234567890"), ("a13812345678", "a13812345678"), ("12812345678", "12812345678"),
+    ("138 1234 5678", "138 1234 5678"), ("", ""),
+])
+def test_ids_and_phones_in_free_text_are_masked_as_the_publish_check_reads_them(text, expected):
+    assert masked_in_text(text) == expected
+    assert bool(re.search(FULL_ID_OR_PHONE, text)) == (expected != text)
+    assert not re.search(FULL_ID_OR_PHONE, expected)
+    assert mask(text, None) == expected  # a finding's value of a column that is no personal field
 
 
 def test_suite_files_are_in_step_with_the_contract():

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.contract import Contract, SourceSpec
+from pipelines.ingest.findings import masked_in_text
 from pipelines.ingest.text import cover_value, match_header, normalize_header, squeeze
 
 HEADER_SEARCH_ROWS = 50
@@ -61,7 +62,7 @@ def read_workbook(path: Path) -> list[SheetCells]:
     """Every sheet's cells as text, Excel errors as `#REF!` etc.
 
     The bytes are handed to calamine (a file name that is not UTF-8 cannot be passed as a path).
-    """
+    Sheets are named as every table and finding shows them (an ID or phone in a name masked)."""
     import fastexcel
 
     content = path.read_bytes()
@@ -72,7 +73,7 @@ def read_workbook(path: Path) -> list[SheetCells]:
         raise UnreadableWorkbook(str(exc)) from exc
     long_numbers = may_hold_long_numbers(content)
     sheets = []
-    for index, name in enumerate(names):
+    for index, name in enumerate(masked_in_text(name) for name in names):
         try:
             sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
             table, errors = sheet.to_arrow_with_errors()

@@ -78,17 +78,20 @@ def test_an_id_or_phone_in_a_file_name_or_a_facility_name_is_masked_and_the_refr
     (inbox / "registries").mkdir(parents=True)
     (inbox / "towns").mkdir()
     book = xlsxwriter.Workbook(str(inbox / "towns" / f"统景镇_2022年06月_进度表_联系人{phone}.xlsx"))
-    sheet = book.add_worksheet("机构设施")
+    sheet = book.add_worksheet(f"机构设施{phone}")
     sheet.write_row(0, 0, ["设施名称", "设施类型", "建设状态", "床位数", "护理型床位数", "建成日期"])
     sheet.write_row(1, 0, [f"统景镇养老服务中心（{id_number}）", "镇养老服务中心", "已运营", "50", "40", "2022-05-01"])
+    sheet.write_row(2, 0, ["大湾镇敬老院", "敬老院", "已运营", "30", "30", "2022-13-01"])  # a DQ11 names the sheet
     book.close()
     done = run("refresh", "--sources", str(inbox), "--warehouse", str(tmp_path / "wh"))
     assert done.returncode == 0, done.stderr[-2000:]
     with duckdb.connect(str(tmp_path / "wh" / "ruralcare.duckdb"), read_only=True) as con:
         assert con.execute("select file_name from quality.files").fetchall() == [
             ("统景镇_2022年06月_进度表_联系人138****5678.xlsx",)]
-        assert con.execute("select facility_name from marts.dim_facility").fetchall() == [
-            ("统景镇养老服务中心（110105********002X）",)]
+        assert con.execute("select facility_name from marts.dim_facility order by 1").fetchall() == [
+            ("大湾镇敬老院",), ("统景镇养老服务中心（110105********002X）",)]
+        assert con.execute("select distinct sheet from quality.findings where rule_id = 'DQ11_bad_value'").fetchall() == [
+            ("机构设施138****5678",)]
     written = [p for p in tmp_path.rglob("*") if p.is_file() and inbox not in p.parents
                and p.suffix in {".html", ".json", ".log", ".txt", ".csv"}]
     assert written and not [p for p in written if phone in p.read_text(errors="ignore") or id_number in p.read_text(errors="ignore")]

@@ -140,7 +140,8 @@ def stray_files(sources_dir: Path) -> list[str]:
             full = os.path.join(dirpath, raw_name)
             if is_skipped(decode_name(raw_name)) or os.path.islink(full) or not os.path.isfile(full):
                 continue
-            found.append("/".join(decode_name(p) for p in os.path.relpath(full, root).split(os.sep.encode())))
+            relative = "/".join(decode_name(p) for p in os.path.relpath(full, root).split(os.sep.encode()))
+            found.append(masked_in_text(relative))  # shown as every file name is shown
     return found
 
 

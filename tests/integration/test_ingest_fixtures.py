@@ -372,7 +372,7 @@ def test_lock_files_dot_files_and_symlinks_are_never_opened(inbox, tmp_path):
 def test_files_outside_towns_and_registries_are_named_as_not_read(inbox, tmp_path):
     write_workbook(inbox / "towns" / TOWN_FILE, facilities())
     write_workbook(inbox / TOWN_FILE, facilities())
-    write_workbook(inbox / "6月" / "补报" / TOWN_FILE, facilities())
+    write_workbook(inbox / "6月" / "补报" / TOWN_FILE.replace(".xlsx", "_13812345678.xlsx"), facilities())
     (inbox / f"~${TOWN_FILE}").write_bytes(b"lock")
     (inbox / ".DS_Store").write_bytes(b"x")
     (inbox / ".git").mkdir()
@@ -384,7 +384,7 @@ def test_files_outside_towns_and_registries_are_named_as_not_read(inbox, tmp_pat
     (inbox / "towns" / "empty.xlsx").write_bytes(b"")
     refresh(inbox, "r2")  # its rejected file is set aside under rejected/
     assert (inbox / "rejected" / "towns" / "empty.xlsx").exists()
-    assert stray_files(inbox) == [TOWN_FILE, f"6月/补报/{TOWN_FILE}"]
+    assert stray_files(inbox) == [TOWN_FILE, "6月/补报/" + TOWN_FILE.replace(".xlsx", "_138****5678.xlsx")]
     assert stray_files(inbox / "nowhere") == []
 
 

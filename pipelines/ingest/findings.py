@@ -5,6 +5,7 @@ Every message says which file, sheet, row and column, what was found and what to
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -51,8 +52,13 @@ def masked_in_text_expr(text: pl.Expr) -> pl.Expr:
     return text
 
 
+_ID_OR_PHONE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|1[3-9]\d{9})(?![0-9A-Za-z])")
+
+
 def masked_in_text(text: str) -> str:
-    return pl.select(masked_in_text_expr(pl.lit(text, pl.String))).item()
+    """`masked_in_text_expr` for one text (a file's or a sheet's name), in Python's regexes: a
+    Polars expression per name cost 0.2 ms, a city's loading ≈ 1.5 s."""
+    return _ID_OR_PHONE_IN_TEXT.sub(lambda m: mask_id(m[1]) if len(m[1]) == 18 else mask_phone(m[1]), text)
 
 
 COMPOUND_SURNAMES = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文", "司徒", "夏侯"}

@@ -10,7 +10,7 @@ import pytest
 from pipelines.contract import load_contract
 from pipelines.ingest import values
 from pipelines.ingest.divisions import Divisions
-from pipelines.ingest.findings import mask, mask_id, mask_name, mask_phone, masked_in_text
+from pipelines.ingest.findings import mask, mask_id, mask_name, mask_phone, masked_in_text, masked_in_text_expr
 from pipelines.ingest.idnumber import check_char, clean_id, cleaned_ids, with_id_columns
 from pipelines.ingest.registry import detect_encoding, parse_registry_name, split_fields
 from pipelines.ingest.suites import build_suites, load_suite, presence_only_columns
@@ -382,6 +382,7 @@ def test_masking(fn, value, expected):
     ("11010519491231002X张三.xlsx", "110105********002X张三.xlsx"),
     ("500112194901011234", "500112********1234"),
     ("13812345678,13912345678", "138****5678,139****5678"),  # one character apart
+    ("13812345678,13912345678;13712345678/13612345678", "138****5678,139****5678;137****5678/136****5678"),
     ("联系人11010519491231002X/13812345678", "联系人110105********002X/138****5678"),
     # not an ID or phone standing alone: as the publish check reads them
     ("低保对象名册_20220630.csv", "低保对象名册_20220630.csv"),
@@ -391,6 +392,7 @@ def test_masking(fn, value, expected):
 ])
 def test_ids_and_phones_in_free_text_are_masked_as_the_publish_check_reads_them(text, expected):
     assert masked_in_text(text) == expected
+    assert pl.select(masked_in_text_expr(pl.lit(text, pl.String))).item() == expected  # the column's way
     assert bool(re.search(FULL_ID_OR_PHONE, text)) == (expected != text)
     assert not re.search(FULL_ID_OR_PHONE, expected)
     assert mask(text, None) == expected  # a finding's value of a column that is no personal field

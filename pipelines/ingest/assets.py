@@ -7,6 +7,7 @@ import dagster as dg
 
 from pipelines import progress
 from pipelines.contract import load_contract, raw_tables
+from pipelines.ingest.inbox import stray_files
 from pipelines.ingest.run import run_ingest
 from pipelines.ingest.suites import load_suite
 from pipelines.resources import WarehouseResource
@@ -42,6 +43,10 @@ def ingest_inbox(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     context.log.info(
         f"files {summary.files_by_status}, rows {summary.rows_by_table}, findings {summary.findings_by_rule}"
     )
+    stray = stray_files(settings.sources_dir)
+    if stray:
+        context.log.warning(f"{len(stray)} file(s) in the inbox outside towns/ and registries/ are not read "
+                            f"(move them there): {', '.join(stray[:10])}{' …' if len(stray) > 10 else ''}")
     for table, key in RAW_KEYS.items():
         yield dg.MaterializeResult(
             asset_key=key,

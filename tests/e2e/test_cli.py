@@ -1,5 +1,6 @@
 """The `ruralcare` command as a clerk runs it."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -68,6 +69,13 @@ def test_strict_refresh_fails_on_a_rejected_file_and_names_it_and_the_files_it_d
     assert "2 file(s) not read" in done.stderr
     assert "2022年7月/大湾镇_2022年07月_进度表.xlsx" in done.stderr and "低保对象名册_20220731.csv" in done.stderr
     assert "kpis.csv" not in done.stderr and "rejected/" not in done.stderr
+    # and a nightly run, which no one watches on a terminal, warns of them in Dagster's log
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    warnings = [event.user_message for run in instance.get_runs(limit=3) for event in instance.all_logs(run.run_id)
+                if "not read" in (event.user_message or "") and event.level == logging.WARNING]
+    assert len(warnings) == 1 and "2022年7月/大湾镇_2022年07月_进度表.xlsx" in warnings[0], warnings
 
 
 def test_an_id_or_phone_in_a_file_name_or_a_facility_name_is_masked_and_the_refresh_publishes(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.explain import Town
+from pipelines.ingest.inbox import stray_files
 from pipelines.publish.refresh_log import status_record_path
 from pipelines.report.fmt import add_months, submission_deadline
 from pipelines.settings import Settings
@@ -74,6 +75,7 @@ class Status:
     deadline: date  # the 5th of this month
     unreported: list[Town] = field(default_factory=list)  # rural towns without an accepted workbook for it
     rejected: list[RejectedFile] = field(default_factory=list)
+    not_read: list[str] = field(default_factory=list)  # inbox files outside towns/ and registries/
     errors_month: date | None = None  # latest month with findings
     errors_by_town: list[TownErrors] = field(default_factory=list)  # that month, severity error
     latest_month: date | None = None  # latest month in the published KPIs
@@ -135,7 +137,7 @@ def collect_status(settings: Settings, today: date | None = None) -> Status:
     month, deadline = reporting_month(today)
     last = read_refresh_record(settings.work_db)
     base = dict(today=today, warehouse_dir=settings.warehouse_dir, published_db=settings.published_db,
-                reporting_month=month, deadline=deadline)
+                reporting_month=month, deadline=deadline, not_read=stray_files(settings.sources_dir))
     if not settings.published_db.exists():
         return Status(last_refresh=last, published=False, **base)
     con = duckdb.connect(str(settings.published_db), read_only=True)
@@ -273,6 +275,13 @@ def render_status(status: Status, console) -> None:
         console.print(table)
     else:
         console.print("[green]No rejected files.[/]")
+    if status.not_read:
+        console.print(f"[yellow]Files not read[/] ({len(status.not_read)}; in the inbox but outside towns/ and "
+                      "registries/: move them there)")
+        for path in status.not_read[:10]:
+            console.print(f"  {escape(path)}")
+        if len(status.not_read) > 10:
+            console.print(f"  … and {len(status.not_read) - 10} more")
     if status.errors_by_town:
         console.print(f"[bold]Open error findings[/] ({status.errors_month:%Y-%m}, the latest month with findings)")
         table = Table()

@@ -304,6 +304,23 @@ def test_status_page_from_the_published_database(tiny_site) -> None:
     assert "以下为已发布分析库中最近一次发布的刷新" in html  # no refresh record beside this database
 
 
+def test_status_page_names_the_inbox_files_not_read(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from pipelines.settings import Settings
+    from pipelines.status import collect_status
+
+    database = tiny_published_db(tmp_path / "ruralcare.duckdb")
+    settings = Settings.from_env(warehouse_dir=tmp_path, published_db=database, sources_dir=tmp_path / "inbox")
+    status = collect_status(settings, today=date(2022, 12, 3))
+    assert status.not_read == []
+    build_site(database, tmp_path / "site", status=replace(status, not_read=["12月/甲镇_2022年11月.xlsx"]))
+    html = page(tmp_path / "site", "status.html")
+    assert re.search(r'id="not-read">收件箱中未读取的文件（1 个.*12月/甲镇_2022年11月.xlsx', html)
+    build_site(database, tmp_path / "site", status=status)
+    assert 'id="not-read"' not in page(tmp_path / "site", "status.html")
+
+
 def test_status_page_shows_a_failed_refresh_from_its_record_beside_the_database(tmp_path: Path) -> None:
     import json
 

@@ -21,7 +21,7 @@ STARTED = datetime(2022, 12, 2, 18, 0, tzinfo=timezone.utc)
 
 
 def _settings(warehouse: Path) -> Settings:
-    return Settings.from_env(warehouse_dir=warehouse)
+    return Settings.from_env(warehouse_dir=warehouse, sources_dir=warehouse.parent / "inbox")
 
 
 def _publish(path: Path) -> None:
@@ -98,6 +98,23 @@ def test_a_successful_refresh_is_healthy_with_its_stage_times(tmp_path: Path) ->
     assert status.healthy and not status.failed and status.exit_code == 0
     text = _rendered(status)
     assert "success" in text and "transform+quality 40.0 s" in text and "publish 5.5 s" in text
+
+
+def test_files_in_the_inbox_outside_towns_and_registries_are_listed_as_not_read(tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "wh")
+    _publish(settings.published_db)
+    for folder in ("towns", "registries", "rejected/towns", "12月"):
+        (settings.sources_dir / folder).mkdir(parents=True)
+    (settings.sources_dir / "towns" / "王家街道_2022年11月_进度表.xlsx").write_bytes(b"x")
+    (settings.sources_dir / "rejected" / "towns" / "玉峰山镇_2022年11月_进度表.xlsx").write_bytes(b"x")
+    (settings.sources_dir / "12月" / "统景镇_2022年11月_进度表_13812345678.xlsx").write_bytes(b"x")
+
+    status = collect_status(settings, today=date(2022, 12, 3))
+
+    assert status.not_read == ["12月/统景镇_2022年11月_进度表_138****5678.xlsx"]
+    text = _rendered(status)
+    assert "Files not read (1;" in text and "12月/统景镇_2022年11月_进度表_138****5678.xlsx" in text
+    assert status.exit_code == 0  # a warning, as rejected files are
 
 
 def test_a_failed_refresh_says_why_without_personal_data_and_exits_1(tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def _warn_of_stray_files(sources_dir: Path, shown: int = 10) -> None:
 
 
 @main.command()
-@click.option("--sources", type=click.Path(file_okay=False, path_type=Path), help=SOURCES_HELP)
+@click.option("--sources", type=click.Path(file_okay=False, exists=True, path_type=Path), help=SOURCES_HELP)
 @click.option("--warehouse", type=click.Path(file_okay=False, path_type=Path), help=WAREHOUSE_HELP)
 @click.option("--divisions", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Division list CSV to load against instead of the built-in Yubei list.")

@@ -72,6 +72,10 @@ def _load_new_files(
     settings: Settings, con: duckdb.DuckDBPyConnection, refresh_id: str, progress: Progress | None
 ) -> IngestSummary:
     started = time.perf_counter()
+    if not settings.sources_dir.is_dir():
+        # a mistyped inbox would otherwise publish a warehouse with nothing in it
+        raise FileNotFoundError(f"the inbox {settings.sources_dir} does not exist: give the folder holding towns/ "
+                                "and registries/ (--sources, or RURALCARE_SOURCES)")
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     progress = progress or (lambda *_: None)
     create_raw_tables(con)

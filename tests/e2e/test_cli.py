@@ -29,6 +29,13 @@ def test_refresh_rejects_a_missing_divisions_file(tmp_path: Path) -> None:
     assert "nope.csv" in done.stderr
 
 
+def test_refresh_rejects_an_inbox_that_does_not_exist(tmp_path: Path) -> None:
+    done = run("refresh", "--sources", str(tmp_path / "inbx"), "--warehouse", str(tmp_path / "wh"))
+    assert done.returncode == 2
+    assert "inbx" in done.stderr and "does not exist" in done.stderr
+    assert not (tmp_path / "wh" / "ruralcare.duckdb").exists()
+
+
 def test_templates_writes_one_workbook_per_town(tmp_path: Path) -> None:
     done = run("templates", "--out", str(tmp_path), "--month", "2022-06")
     assert done.returncode == 0, done.stderr

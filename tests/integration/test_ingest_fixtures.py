@@ -388,6 +388,11 @@ def test_files_outside_towns_and_registries_are_named_as_not_read(inbox, tmp_pat
     assert stray_files(inbox / "nowhere") == []
 
 
+def test_an_inbox_that_does_not_exist_stops_the_load_saying_so(inbox):
+    with pytest.raises(FileNotFoundError, match="inbox .*nowhere does not exist"):
+        refresh(inbox / "nowhere")
+
+
 def test_an_empty_inbox_creates_every_raw_table(inbox):
     from pipelines.contract import raw_tables
 

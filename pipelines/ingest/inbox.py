@@ -24,12 +24,16 @@ INBOX_FOLDERS = {"towns": "town_workbook", "registries": "registry"}
 # `ruralcare generate` writes beside a sample inbox.
 NOT_INPUT_FOLDERS = {"rejected", "answer_key"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ARCHIVE_MAGICS = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b")  # RAR, 7-Zip, gzip
 
 # reason code -> (Chinese, English): what happened and what to do.
 REASONS = {
     "zero_bytes": ("文件为空（0 字节），请重新导出并报送", "the file is empty (0 bytes); export it again and resend it"),
     "not_workbook": ("不是可读取的 Excel 工作簿（内容与扩展名不符），请用 Excel 另存为 .xlsx 后报送",
                      "not a readable Excel workbook (content does not match the extension); save it as .xlsx in Excel and resend it"),
+    "archive": ("这是压缩文件，请解压后将其中的工作簿放入收件箱的 towns 文件夹（名册放入 registries 文件夹）",
+                "a compressed archive; unpack it and put the workbooks it holds into the inbox's towns/ "
+                "(registry exports into registries/)"),
     "encrypted": ("工作簿设置了打开密码，无法读取，请取消密码后重新报送",
                   "the workbook is password-protected; remove the password and resend it"),
     "corrupt": ("文件已损坏，无法打开，请重新保存后报送", "the file is damaged and cannot be opened; save it again and resend it"),
@@ -146,18 +150,24 @@ def stray_files(sources_dir: Path) -> list[str]:
 
 
 def unreadable_reason(path: Path, size: int) -> str | None:
-    """Why a workbook cannot be opened (zero_bytes, encrypted, corrupt, not_workbook), else None."""
+    """Why a workbook cannot be opened (zero_bytes, encrypted, corrupt, archive, not_workbook), else None."""
     if size == 0:
         return "zero_bytes"
     with path.open("rb") as handle:
         magic = handle.read(8)
     if magic == _OLE_MAGIC:
         return "encrypted" if _is_encrypted(path) else None
+    if magic.startswith(_ARCHIVE_MAGICS):
+        return "archive"
     if magic[:2] == b"PK":
         try:
             with zipfile.ZipFile(path) as archive:
-                if archive.testzip() is not None or "[Content_Types].xml" not in archive.namelist():
+                if archive.testzip() is not None:
                     return "corrupt"
+                names = archive.namelist()
+                if "[Content_Types].xml" not in names:
+                    # a zip a clerk packed (no OpenDocument file either, which has a mimetype part)
+                    return "corrupt" if "mimetype" in names else "archive"
         # testzip reports a bad checksum; damaged compressed data raises (zlib.error), an
         # unsupported compression method too (NotImplementedError), a password-protected part too
         # (RuntimeError): each is a file no one can open, not a reason to stop the refresh.

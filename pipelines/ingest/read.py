@@ -26,7 +26,8 @@ from pipelines.ingest.text import month_end
 def open_workbook(file: InboxFile) -> list[wb.SheetCells] | Rejection:
     """Every sheet's cells, or why the file is no workbook that can be opened."""
     if file.path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        return Rejection("zero_bytes" if file.size == 0 else "not_workbook")
+        is_archive = file.size and unreadable_reason(file.path, file.size) == "archive"
+        return Rejection("zero_bytes" if file.size == 0 else "archive" if is_archive else "not_workbook")
     reason = unreadable_reason(file.path, file.size)
     if reason:
         return Rejection(reason)
@@ -107,6 +108,8 @@ def open_registry(
                 return Rejection(reason)
             header, frame = registry_io.read_workbook_registry(file.path, source, contract)
             return header, iter([frame])
+        if file.size and unreadable_reason(file.path, file.size) == "archive":  # a .zip of exports
+            return Rejection("archive")
         return registry_io.read_csv_chunks(file.path, source, contract)
     except wb.UnreadableWorkbook:
         return Rejection("corrupt")

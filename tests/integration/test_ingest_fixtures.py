@@ -173,12 +173,22 @@ def _damaged_deflate(path: Path, tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _zipped(path: Path, tmp_path: Path) -> None:
+    """The workbook packed into a zip, as a clerk attaches files to a message."""
+    workbook = write_workbook(tmp_path / TOWN_FILE, facilities())
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(workbook, TOWN_FILE)
+
+
 REJECTIONS = [
     ("zero_bytes", TOWN_FILE, lambda p, t: p.write_bytes(b"")),
     ("not_workbook", TOWN_FILE, lambda p, t: p.write_text("这不是工作簿", encoding="utf-8")),
     ("encrypted", TOWN_FILE, _encrypted),
     ("corrupt", TOWN_FILE, _corrupt_zip),
     ("corrupt", TOWN_FILE, _damaged_deflate),
+    ("archive", TOWN_FILE.replace(".xlsx", ".zip"), _zipped),
+    ("archive", TOWN_FILE, _zipped),  # a zip named as a workbook
+    ("archive", TOWN_FILE.replace(".xlsx", ".rar"), lambda p, t: p.write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(64))),
     ("town_unresolved", "2022年06月_进度表.xlsx", lambda p, t: write_workbook(p, facilities())),
     ("month_unresolved", "统景镇_进度表.xlsx", lambda p, t: write_workbook(p, facilities())),
     ("cover_conflict", TOWN_FILE,
@@ -236,6 +246,18 @@ def test_a_damaged_sheet_is_rejected_alone_saying_it_is_damaged(inbox, tmp_path,
         ("facilities", "rejected", "工作表已损坏，无法读取，请在 Excel 中打开检查此表，重新保存后报送"),
         ("pairings", "loaded", None)]
     assert con.execute("SELECT count(*) FROM raw.town_pairings").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("name", ["特困人员名册_20220630.zip", "特困人员名册_20220630.csv"])
+def test_a_zip_of_registry_exports_is_rejected_saying_to_unpack_it(inbox, tmp_path, name):
+    export = tmp_path / "特困人员名册_20220630.csv"
+    export.write_text(TEKUN_HEADER + "\n" + TEKUN_ROW + "\n", encoding="utf-8")
+    with zipfile.ZipFile(inbox / "registries" / name, "w") as archive:
+        archive.write(export, export.name)
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, name) == ("rejected", "archive")
+    assert [f[0] for f in findings] == ["DQ09_file_rejected"]
+    assert "请解压" in (settings.rejected_dir / "registries" / f"{name}.reason.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("damage", ["sheet", "deflate"])

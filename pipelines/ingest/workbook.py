@@ -10,6 +10,7 @@ import io
 import re
 import zipfile
 import zlib
+from xml.etree import ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,8 +73,12 @@ def read_workbook(path: Path) -> list[SheetCells]:
     except Exception as exc:  # calamine raises its own types for every kind of damage
         raise UnreadableWorkbook(str(exc)) from exc
     long_numbers = may_hold_long_numbers(content)
+    charts = chart_sheet_names(content)
     sheets = []
-    for index, name in enumerate(masked_in_text(name) for name in names):
+    for index, raw_name in enumerate(names):
+        if raw_name in charts:  # a chart on a tab of its own (结对扶老统计图): no cells, no second 结对扶老
+            continue
+        name = masked_in_text(raw_name)
         try:
             sheet = reader.load_sheet(index, header_row=None, dtypes="string", skip_rows=0)
             table, errors = sheet.to_arrow_with_errors()
@@ -88,6 +93,22 @@ def read_workbook(path: Path) -> list[SheetCells]:
         number_cells = _number_cells(reader, index, cells.height, absolute) if long_numbers else None
         sheets.append(SheetCells(name, sheet.visible == "visible", cells, number_cells))
     return sheets
+
+
+def chart_sheet_names(content: bytes) -> set[str]:
+    """The names of an .xlsx's chart sheets, which calamine lists and loads as empty sheets (by
+    the workbook's relationships; namespaces matched by local name, as strict OOXML has others)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            if not any(part.lower().startswith("xl/chartsheets/") for part in archive.namelist()):
+                return set()
+            relationships = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, ElementTree.ParseError):
+        return set()
+    charts = {r.get("Id") for r in relationships if (r.get("Type") or "").endswith("/chartsheet")}
+    return {sheet.get("name") for sheet in book.iter() if sheet.tag.endswith("}sheet")
+            and any(key.endswith("}id") and value in charts for key, value in sheet.attrib.items())}
 
 
 def _first_line(error: Exception) -> str:

@@ -275,6 +275,22 @@ def test_a_registry_workbook_that_cannot_be_read_is_rejected_as_damaged(inbox, t
     assert [f[0] for f in findings] == ["DQ09_file_rejected"]
 
 
+def test_a_chart_sheet_named_like_a_data_sheet_is_no_second_sheet_of_its_kind(inbox):
+    path = inbox / "towns" / TOWN_FILE
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("结对扶老")
+    sheet.write_row(0, 0, ["老人姓名", "身份证号", "本月探访次数"])
+    sheet.write_row(1, 0, ["张*", "11010519491231002X", "2"])
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "=结对扶老!$C$2:$C$2"})
+    book.add_chartsheet("结对扶老统计图").set_chart(chart)
+    book.close()
+    summary, _, findings, settings = refresh(inbox)
+    assert status_of(summary, TOWN_FILE) == ("loaded", None) and findings == []
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    assert con.execute("SELECT sheet_name, status, rows FROM raw.sheets").fetchall() == [("结对扶老", "loaded", 1)]
+
+
 def test_two_visible_sheets_of_one_kind_are_both_rejected_and_hidden_sheets_ignored(inbox):
     path = inbox / "towns" / TOWN_FILE
     book = xlsxwriter.Workbook(str(path))

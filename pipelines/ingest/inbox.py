@@ -166,8 +166,10 @@ def unreadable_reason(path: Path, size: int) -> str | None:
                     return "corrupt"
                 names = archive.namelist()
                 if "[Content_Types].xml" not in names:
-                    # a zip a clerk packed (no OpenDocument file either, which has a mimetype part)
-                    return "corrupt" if "mimetype" in names else "archive"
+                    # a zip a clerk packed, unless it holds a workbook's parts (a damaged workbook)
+                    # or an OpenDocument file's (its mimetype part)
+                    is_document = "mimetype" in names or any(name.startswith("xl/") for name in names)
+                    return "corrupt" if is_document else "archive"
         # testzip reports a bad checksum; damaged compressed data raises (zlib.error), an
         # unsupported compression method too (NotImplementedError), a password-protected part too
         # (RuntimeError): each is a file no one can open, not a reason to stop the refresh.

@@ -173,6 +173,12 @@ def _damaged_deflate(path: Path, tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _without_content_types(path: Path, tmp_path: Path) -> None:
+    """A workbook's parts without the part that says what they are: damaged, not an archive."""
+    whole = write_workbook(tmp_path / "whole.xlsx", facilities())
+    _rewritten(whole, path, lambda name, xml: None if name == "[Content_Types].xml" else xml)
+
+
 def _zipped(path: Path, tmp_path: Path) -> None:
     """The workbook packed into a zip, as a clerk attaches files to a message."""
     workbook = write_workbook(tmp_path / TOWN_FILE, facilities())
@@ -186,6 +192,7 @@ REJECTIONS = [
     ("encrypted", TOWN_FILE, _encrypted),
     ("corrupt", TOWN_FILE, _corrupt_zip),
     ("corrupt", TOWN_FILE, _damaged_deflate),
+    ("corrupt", TOWN_FILE, _without_content_types),
     ("archive", TOWN_FILE.replace(".xlsx", ".zip"), _zipped),
     ("archive", TOWN_FILE, _zipped),  # a zip named as a workbook
     ("archive", TOWN_FILE.replace(".xlsx", ".rar"), lambda p, t: p.write_bytes(b"Rar!\x1a\x07\x01\x00" + bytes(64))),

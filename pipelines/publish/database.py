@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.privacy import FULL_ID_OR_PHONE
 from pipelines.publish.refresh_log import sql_literal
 from pipelines.tables import contents_by_part, has_table
 
@@ -44,9 +45,6 @@ FORBIDDEN_COLUMN = re.compile(
     r"(^|_)(id_number|id_raw|person_name|elder_name|helper_name|trainee_name|phone|helper_phone)(_raw)?$"
     r"|masked|^age$|birth_date"
 )
-# A full resident ID (18 characters) or a mainland mobile number standing on its own in a text
-# value (not inside a longer run of letters and digits such as a person_key hash).
-FULL_ID_OR_PHONE = r"(^|[^0-9A-Za-z])(\d{17}[\dXx]|1[3-9]\d{9})([^0-9A-Za-z]|$)"
 # A whole cell masked as the quality models mask (macros/quality_masking.sql): an ID
 # 500112********1234 (all stars when short), a name 张* / 欧阳**, a phone 138****1234.
 MASKED_VALUE = r"^\s*(\*+|[0-9A-Za-z]{6}\*{8}[0-9A-Za-z]{4}|\p{Han}{1,2}\*+|\d{3}\*{4}\d{4})\s*$"

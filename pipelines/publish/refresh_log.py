@@ -16,9 +16,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.privacy import FULL_ID, PHONE
 from pipelines.tables import has_table
 
-_FULL_ID_OR_PHONE = re.compile(r"\d{17}[\dXx]|1[3-9]\d{9}")
+_FULL_ID_OR_PHONE = re.compile(f"{FULL_ID}|{PHONE}")  # any run, edges or not: an error text is no data
 
 
 def new_refresh_id(now: datetime | None = None) -> str:

@@ -21,7 +21,7 @@ import duckdb
 import xlsxwriter
 
 from pipelines.catalogue import rule_name_zh
-from pipelines.publish.database import FULL_ID_OR_PHONE
+from pipelines.privacy import FULL_ID_OR_PHONE
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

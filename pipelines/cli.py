@@ -117,18 +117,14 @@ def _refresh(warehouse_resource, strict: bool = False, rebuild: bool = False) ->
     return not (strict and rejected)
 
 
-def _warn_of_stray_files(sources_dir: Path, shown: int = 10) -> None:
+def _warn_of_stray_files(sources_dir: Path) -> None:
     from pipelines.ingest.inbox import stray_files
+    from pipelines.status import print_paths
 
     stray = stray_files(sources_dir)
-    if not stray:
-        return
-    console.print(f"[yellow]{len(stray)} file(s) not read[/]: outside {sources_dir / 'towns'} and "
-                  f"{sources_dir / 'registries'}; move town workbooks and registry exports there:")
-    for path in stray[:shown]:
-        console.print(f"  {path}")
-    if len(stray) > shown:
-        console.print(f"  … and {len(stray) - shown} more")
+    if stray:
+        print_paths(console, f"[yellow]{len(stray)} file(s) not read[/]: outside {sources_dir / 'towns'} and "
+                             f"{sources_dir / 'registries'}; move town workbooks and registry exports there:", stray)
 
 
 @main.command()

@@ -276,12 +276,8 @@ def render_status(status: Status, console) -> None:
     else:
         console.print("[green]No rejected files.[/]")
     if status.not_read:
-        console.print(f"[yellow]Files not read[/] ({len(status.not_read)}; in the inbox but outside towns/ and "
-                      "registries/: move them there)")
-        for path in status.not_read[:10]:
-            console.print(f"  {escape(path)}")
-        if len(status.not_read) > 10:
-            console.print(f"  … and {len(status.not_read) - 10} more")
+        print_paths(console, f"[yellow]Files not read[/] ({len(status.not_read)}; in the inbox but outside towns/ "
+                             "and registries/: move them there)", status.not_read)
     if status.errors_by_town:
         console.print(f"[bold]Open error findings[/] ({status.errors_month:%Y-%m}, the latest month with findings)")
         table = Table()
@@ -293,6 +289,17 @@ def render_status(status: Status, console) -> None:
         console.print("  Details: quality.findings in the published database, or `ruralcare feedback --month YYYY-MM`.")
     else:
         console.print("[green]No open error findings.[/]")
+
+
+def print_paths(console, heading: str, paths: list[str], shown: int = 10) -> None:
+    """A heading, then the first `shown` paths (as text, not markup) and how many more."""
+    from rich.markup import escape
+
+    console.print(heading)
+    for path in paths[:shown]:
+        console.print(f"  {escape(path)}")
+    if len(paths) > shown:
+        console.print(f"  … and {len(paths) - shown} more")
 
 
 def _local(moment: datetime | None) -> str:

@@ -25,10 +25,9 @@ from pipelines.ingest.text import month_end
 
 def open_workbook(file: InboxFile) -> list[wb.SheetCells] | Rejection:
     """Every sheet's cells, or why the file is no workbook that can be opened."""
-    if file.path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        is_archive = file.size and unreadable_reason(file.path, file.size) == "archive"
-        return Rejection("zero_bytes" if file.size == 0 else "archive" if is_archive else "not_workbook")
     reason = unreadable_reason(file.path, file.size)
+    if file.path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        return Rejection(reason if reason in ("zero_bytes", "archive") else "not_workbook")
     if reason:
         return Rejection(reason)
     try:
@@ -108,7 +107,7 @@ def open_registry(
                 return Rejection(reason)
             header, frame = registry_io.read_workbook_registry(file.path, source, contract)
             return header, iter([frame])
-        if file.size and unreadable_reason(file.path, file.size) == "archive":  # a .zip of exports
+        if unreadable_reason(file.path, file.size) == "archive":  # a .zip of exports
             return Rejection("archive")
         return registry_io.read_csv_chunks(file.path, source, contract)
     except wb.UnreadableWorkbook:

@@ -12,8 +12,8 @@ from datetime import date
 import polars as pl
 
 from pipelines.catalogue import rule_severity
-from pipelines.privacy import MASKED_ENDS
 from pipelines.contract import FINDINGS_COLUMNS, polars_schema
+from pipelines.privacy import MASKED_ENDS
 
 
 def mask_id(value: str) -> str:
@@ -38,8 +38,6 @@ def mask_phone(value: str) -> str:
 # The IDs and phones the publish check refuses (pipelines/privacy.py), masked as the personal
 # fields are. The edges around a number are matched and put back (Polars' regexes look neither
 # behind nor ahead), so each pattern runs twice for two numbers one character apart.
-
-
 def masked_in_text_expr(text: pl.Expr) -> pl.Expr:
     """Free text that is no personal field (a facility's name, a remark) with every full ID or
     phone number standing in it masked."""

@@ -10,10 +10,10 @@ import io
 import re
 import zipfile
 import zlib
-from xml.etree import ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 

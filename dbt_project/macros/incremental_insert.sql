@@ -5,7 +5,8 @@
     inserted straight from the model's SQL, by column name (docs/decisions.md, "The month-by-month
     models insert their months straight into their table"). The pre-hook that deletes the months
     to build runs in the same transaction, so a failed insert leaves the table as it was. A first
-    build or a full refresh creates the table as dbt-duckdb does, contract included.
+    build or a full refresh creates the table as dbt-duckdb does, contract included, and every
+    build writes the model's descriptions as comments.
     No columns are compared before the insert: any change of a model makes the refresh a full one
     (pipelines/transform/months.py), and an insert by name with a column the table lacks fails. -#}
 {% materialization incremental, adapter='duckdb', supported_languages=['sql'] -%}
@@ -46,6 +47,7 @@
         {%- do adapter.rename_relation(intermediate_relation, target_relation) -%}
     {%- endif -%}
 
+    {%- do persist_docs(target_relation, model) -%}  {#- dbt's descriptions as comments, which the analyst copy carries -#}
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {%- do adapter.commit() -%}
     {%- if rebuild -%}

@@ -20,6 +20,18 @@ profile: incremental_check
 macro-paths: ["macros"]
 flags:
   send_anonymous_usage_stats: false
+models:
+  incremental_check:
+    +persist_docs: {relation: true, columns: true}
+"""
+
+DESCRIBED = """
+models:
+  - name: monthly
+    description: Amounts by month.
+    columns:
+      - name: amount
+        description: The amount.
 """
 
 PROFILE = """
@@ -58,6 +70,7 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "dbt_project.yml").write_text(PROJECT, encoding="utf-8")
     (tmp_path / "profiles.yml").write_text(PROFILE.format(path=tmp_path / "work.duckdb"), encoding="utf-8")
     (tmp_path / "models" / "monthly.sql").write_text(MONTHLY, encoding="utf-8")
+    (tmp_path / "models" / "monthly.yml").write_text(DESCRIBED, encoding="utf-8")
     with duckdb.connect(str(tmp_path / "work.duckdb")) as con:
         con.execute("create table main.inputs as select * from (values (1, 10), (1, 11), (2, 20)) t(month, amount)")
     return tmp_path
@@ -80,6 +93,12 @@ def tables(project: Path) -> list[str]:
     return [name for (name,) in rows(project, "select table_name from information_schema.tables order by 1")]
 
 
+def comments(project: Path) -> list[tuple]:
+    """The table's and its amount column's comments (dbt's descriptions, which the analyst copy carries)."""
+    return rows(project, "select t.comment, c.comment from duckdb_tables() as t inner join duckdb_columns() as c "
+                         "using (table_name) where t.table_name = 'monthly' and c.column_name = 'amount'")
+
+
 def execute(project: Path, sql: str) -> None:
     with duckdb.connect(str(project / "work.duckdb")) as con:
         con.execute(sql)
@@ -97,6 +116,7 @@ def test_a_month_is_deleted_and_inserted_by_name_and_a_failed_insert_keeps_the_t
     # straight into the table: no temporary table holds the month first
     run_sql = (project / "target" / "run" / "incremental_check" / "models" / "monthly.sql").read_text(encoding="utf-8")
     assert "insert into" in run_sql and "by name" in run_sql and "__dbt_tmp" not in run_sql
+    assert comments(project) == [("Amounts by month.", "The amount.")]
 
     # the month's rows deleted by the pre-hook come back when the insert fails
     broken = dbt(project, "--vars", "{month: 2, broken_value: \"cast('x' as integer)\"}")
@@ -108,6 +128,7 @@ def test_a_month_is_deleted_and_inserted_by_name_and_a_failed_insert_keeps_the_t
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     assert rows(project) == [(1, 10), (1, 11), (2, 21), (3, 30)]
     assert tables(project) == ["inputs", "monthly"]  # no intermediate or backup table left behind
+    assert comments(project) == [("Amounts by month.", "The amount.")]
 
 
 def test_a_strategy_other_than_append_is_refused_by_name(project: Path) -> None:

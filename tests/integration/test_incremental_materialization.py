@@ -56,6 +56,13 @@ select month, amount from main.inputs
 {% endif %}
 """
 
+# kpi_members' settings in miniature: a month with a column its table lacks is refused before any row is deleted.
+CHECKED = """
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }}{% endif %}") }}
+select 1 as month{% if is_incremental() %}, 2 as extra{% endif %}
+"""
+
 MERGED = """
 {{ config(materialized='incremental', incremental_strategy='merge', unique_key='month') }}
 select 1 as month
@@ -137,3 +144,13 @@ def test_a_strategy_other_than_append_is_refused_by_name(project: Path) -> None:
     assert refused.returncode != 0
     assert "merged: the project's incremental materialization" in refused.stdout
     assert "incremental_strategy='append'" in refused.stdout
+
+
+def test_with_on_schema_change_fail_a_month_with_other_columns_is_refused_and_the_table_kept(project: Path) -> None:
+    (project / "models" / "checked.sql").write_text(CHECKED, encoding="utf-8")
+    first = dbt(project, "--select", "checked")
+    assert first.returncode == 0, first.stdout[-3000:]
+    refused = dbt(project, "--select", "checked")
+    assert refused.returncode != 0
+    assert "checked: its columns (extra, month) are not its table's (month)" in refused.stdout
+    assert rows(project, "select * from main.checked") == [(1,)]

@@ -48,6 +48,11 @@ class Settings:
         return self.warehouse_dir / "spark"
 
     @property
+    def inbox_hashes_file(self) -> Path:
+        """The inbox files' SHA-256, remembered between refreshes (pipelines/ingest/inbox.py)."""
+        return self.warehouse_dir / "inbox_sha256.json"
+
+    @property
     def dbt_target_dir(self) -> Path:
         """dbt's artifacts and partial-parse state for this warehouse (kept between refreshes)."""
         return self.warehouse_dir / "dbt_target"

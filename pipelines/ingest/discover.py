@@ -35,8 +35,9 @@ def known_files(con: duckdb.DuckDBPyConnection) -> KnownFiles:
     return KnownFiles(file_ids, originals, workbooks)
 
 
-def new_inbox_files(sources_dir: Path, known: KnownFiles) -> list[InboxFile]:
+def new_inbox_files(sources_dir: Path, known: KnownFiles, remembered_hashes: Path | None = None) -> list[InboxFile]:
     """The inbox files not recorded before, oldest first (mtime, name, path): of two copies of
-    the same bytes the first is loaded, the second is its duplicate."""
-    fresh = [f for f in discover(sources_dir) if f.file_id not in known.file_ids]
+    the same bytes the first is loaded, the second is its duplicate. `remembered_hashes`: the
+    warehouse's record of the files' SHA-256 (`Settings.inbox_hashes_file`)."""
+    fresh = [f for f in discover(sources_dir, remembered_hashes) if f.file_id not in known.file_ids]
     return sorted(fresh, key=lambda f: (f.modified_at, f.file_name, f.relative_path))

@@ -7,7 +7,9 @@ valid UTF-8 are decoded as GB18030.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -103,9 +105,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(sources_dir: Path) -> list[InboxFile]:
-    """Every file to consider under towns/ and registries/, in a stable order."""
+def discover(sources_dir: Path, remembered: Path | None = None) -> list[InboxFile]:
+    """Every file to consider under towns/ and registries/, in a stable order. With `remembered`
+    (a file of the warehouse), a file's SHA-256 is read again only when the file changed
+    (`RememberedHashes`)."""
     found = []
+    hashes = RememberedHashes(remembered)
     root = os.fsencode(sources_dir)
     for folder, kind in INBOX_FOLDERS.items():
         base = os.path.join(root, folder.encode())
@@ -120,13 +125,67 @@ def discover(sources_dir: Path) -> list[InboxFile]:
                     continue
                 relative = "/".join(decode_name(p) for p in os.path.relpath(full, root).split(os.sep.encode()))
                 stat = os.stat(full)
-                sha = sha256_of(Path(os.fsdecode(full)))
+                sha = hashes.sha256(full, stat)
                 found.append(InboxFile(
                     path=Path(os.fsdecode(full)), relative_path=relative, file_name=name, kind=kind,
                     sha256=sha, file_id=file_id_for(relative, sha), size=stat.st_size,
                     modified_at=datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None),
                 ))
+    hashes.save()
     return found
+
+
+class RememberedHashes:
+    """The inbox files' SHA-256 kept between refreshes in a file of the warehouse, each with the
+    file's size, modification time and status-change time (ns): a file whose three are the same
+    is not read again. The status-change time is set by the system on every write, rename or copy
+    and cannot be set back (unlike the modification time, which a copy may keep), so a file with
+    other bytes is always read (docs/decisions.md: ≈ 1 s a GB, twice a refresh). Files are named by
+    a hash of their full path (a file name may hold an ID number); files gone from the inbox are
+    forgotten. An unreadable or missing record only means every file is read. A file changed in
+    the last seconds is not remembered: the system's clock for these times is coarse (milliseconds),
+    so a change right after hashing could leave all three as they were."""
+
+    VERSION = 1
+    RECENT_NS = 2_000_000_000
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._known: dict[str, list] = {}
+        self._seen: dict[str, list] = {}
+        if path is not None:
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if record.get("version") == self.VERSION and isinstance(record.get("files"), dict):
+                    self._known = record["files"]
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    def sha256(self, full: bytes, stat: os.stat_result) -> str:
+        key = hashlib.sha256(os.path.abspath(full)).hexdigest()
+        fingerprint = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+        known = self._known.get(key)
+        if isinstance(known, list) and len(known) == 4 and known[:3] == fingerprint and isinstance(known[3], str):
+            sha = known[3]
+        else:
+            sha = sha256_of(Path(os.fsdecode(full)))
+        if time.time_ns() - stat.st_ctime_ns > self.RECENT_NS:
+            self._seen[key] = [*fingerprint, sha]
+        return sha
+
+    def save(self) -> None:
+        if self._path is None or self._seen == self._known:
+            return
+        content = json.dumps({"version": self.VERSION, "files": self._seen}, separators=(",", ":"))
+        partial = self._path.with_name(f".{self._path.name}.{os.getpid()}.partial")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(content)
+            os.replace(partial, self._path)
+        except OSError:  # a read-only warehouse: the files are hashed again next time
+            partial.unlink(missing_ok=True)
 
 
 def stray_files(sources_dir: Path) -> list[str]:

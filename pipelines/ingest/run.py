@@ -84,7 +84,7 @@ def _load_new_files(
     con.execute("SET enable_progress_bar = false")
 
     known = known_files(con)
-    inbox = new_inbox_files(settings.sources_dir, known)
+    inbox = new_inbox_files(settings.sources_dir, known, settings.inbox_hashes_file)
     if not inbox:
         return IngestSummary(elapsed_seconds=time.perf_counter() - started)
     contract, divisions = load_contract(), Divisions.load(settings.divisions_file)

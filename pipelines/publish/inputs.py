@@ -64,7 +64,8 @@ def nothing_to_refresh(settings: Settings) -> bool:
     except duckdb.IOException:  # a refresh holds it: let the next one decide
         return False
     try:
-        return (has_table(con, "raw", "files") and not new_inbox_files(settings.sources_dir, known_files(con), settings.inbox_hashes_file)
+        return (has_table(con, "raw", "files")
+                and not new_inbox_files(settings.sources_dir, known_files(con), settings.inbox_hashes_file)
                 and published_is_current(con, settings))
     finally:
         con.close()

@@ -44,13 +44,17 @@ def hashed(monkeypatch) -> list[str]:
     return read
 
 
+def _identities(files) -> list[tuple[str, str, str]]:
+    return [(f.relative_path, f.sha256, f.file_id) for f in files]
+
+
 def test_an_unchanged_file_is_not_read_again(inbox: Path, tmp_path: Path, hashed: list[str]) -> None:
     record = tmp_path / "warehouse" / "inbox_sha256.json"
     first = discover(inbox, record)
     assert len(hashed) == 2 and record.exists()
     again = discover(inbox, record)
     assert len(hashed) == 2  # nothing read the second time
-    assert [(f.relative_path, f.sha256, f.file_id) for f in again] == [(f.relative_path, f.sha256, f.file_id) for f in first]
+    assert _identities(again) == _identities(first)
     assert first[0].sha256 == hashlib.sha256(Path(first[0].path).read_bytes()).hexdigest()
     # without a record every file is read, with the same result
     assert [f.file_id for f in discover(inbox)] == [f.file_id for f in first]

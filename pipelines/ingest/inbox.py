@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipelines.ingest.findings import masked_in_text
+from pipelines.whole_files import write_whole
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -177,15 +178,10 @@ class RememberedHashes:
         if self._path is None or self._seen == self._known:
             return
         content = json.dumps({"version": self.VERSION, "files": self._seen}, separators=(",", ":"))
-        partial = self._path.with_name(f".{self._path.name}.{os.getpid()}.partial")
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(content)
-            os.replace(partial, self._path)
+            write_whole(self._path, content, 0o600)
         except OSError:  # a read-only warehouse: the files are hashed again next time
-            partial.unlink(missing_ok=True)
+            pass
 
 
 def stray_files(sources_dir: Path) -> list[str]:

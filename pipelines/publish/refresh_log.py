@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import duckdb
 
 from pipelines.privacy import FULL_ID, PHONE
 from pipelines.tables import has_table
+from pipelines.whole_files import write_whole
 
 _FULL_ID_OR_PHONE = re.compile(f"{FULL_ID}|{PHONE}")  # any run, edges or not: an error text is no data
 
@@ -113,22 +112,14 @@ def finish_status_record(work_db: Path, refresh_id: str, stage_seconds: dict[str
 
 
 def _write_json(path: Path, record: dict) -> None:
-    """Write-then-rename: a reader sees the old record or the new one, never half of one.
+    """Replace the record whole (a reader sees the old one or the new one).
 
     Best effort: meta.refresh holds the record that counts, and a full disk must not turn a
     refresh's own failure (or success) into an error about this file.
     """
-    temporary = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".last_refresh.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, ensure_ascii=False, indent=1)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        write_whole(path, json.dumps(record, ensure_ascii=False, indent=1), 0o644)
     except OSError as error:
-        if temporary:
-            Path(temporary).unlink(missing_ok=True)
         logging.getLogger(__name__).warning("could not write the status record %s: %s", path, error)
 
 
